@@ -1,0 +1,196 @@
+// Package accounts holds the rules for administrator accounts and password
+// links: the first super-admin, one-time set-password links, and setting a
+// password through one. Nothing here knows HTTP.
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+
+	"booksmeta/internal/password"
+	"booksmeta/internal/store"
+)
+
+// Link lifetimes.
+const (
+	WelcomeLinkTTL = 7 * 24 * time.Hour
+	AdminLinkTTL   = 24 * time.Hour
+	SetupTokenTTL  = 24 * time.Hour
+)
+
+// Errors shown to people.
+var (
+	ErrLinkInvalid = errors.New("Ссылка недействительна: она уже использована, устарела или скопирована не полностью. Попросите новую ссылку у администратора школы.")
+	ErrBadEmail    = errors.New("Email указан с ошибкой: проверьте адрес.")
+	ErrAdminExists = errors.New("Администратор уже создан. Войдите под ним или создайте нового командой booksmeta admin create.")
+)
+
+// Service manages accounts.
+type Service struct {
+	Store *store.Store
+	// Hash hashes passwords; tests swap in a cheap one.
+	Hash func(string) string
+}
+
+// New returns a Service with production hashing.
+func New(s *store.Store) *Service { return &Service{Store: s, Hash: password.Hash} }
+
+// ValidEmail normalises and checks an email.
+func ValidEmail(e string) (string, error) {
+	e = store.NormalizeEmail(e)
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e || !strings.Contains(e[strings.IndexByte(e, '@'):], ".") {
+		return "", ErrBadEmail
+	}
+	return e, nil
+}
+
+// EnsureSuperAdmin creates the account as super_admin or, when the email
+// exists, promotes and re-activates it. A non-empty pw is set as the
+// password (validated); otherwise the current password is left alone.
+func (s *Service) EnsureSuperAdmin(ctx context.Context, email, pw string) (*store.User, error) {
+	email, err := ValidEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	if pw != "" {
+		if err := password.Validate(pw); err != nil {
+			return nil, err
+		}
+	}
+	var u *store.User
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		u, err = tx.UserByEmail(ctx, email)
+		isNew := errors.Is(err, store.ErrNotFound)
+		if isNew {
+			u = &store.User{Email: email, BookingLimit: 0}
+		} else if err != nil {
+			return err
+		}
+		u.Role, u.Active, u.DeactivatedByAdmin = store.RoleSuperAdmin, true, false
+		if pw != "" {
+			u.PasswordHash = s.Hash(pw)
+		}
+		if isNew {
+			return tx.InsertUser(ctx, u)
+		}
+		return tx.UpdateUser(ctx, u)
+	})
+	return u, err
+}
+
+// IssueLink creates a one-time set-password token for the user, returning
+// the token to put in the link; only its hash is stored.
+func (s *Service) IssueLink(ctx context.Context, userID int64, purpose string, ttl time.Duration) (string, error) {
+	tok, hash := password.NewToken()
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		return tx.InsertPasswordToken(ctx, hash, userID, purpose, tx.Now().Add(ttl))
+	})
+	return tok, err
+}
+
+// LinkUser returns the user a still-valid token belongs to.
+func (s *Service) LinkUser(ctx context.Context, token string) (*store.User, error) {
+	var u *store.User
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		t, err := tx.PasswordTokenByHash(ctx, password.HashToken(token))
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrLinkInvalid
+		}
+		if err != nil {
+			return err
+		}
+		if !t.UsedAt.IsZero() || !tx.Now().Before(t.ExpiresAt) {
+			return ErrLinkInvalid
+		}
+		u, err = tx.UserByID(ctx, t.UserID)
+		return err
+	})
+	return u, err
+}
+
+// SetPasswordWithLink sets the password of the token's user and uses up
+// every open link of that user.
+func (s *Service) SetPasswordWithLink(ctx context.Context, token, pw string) (*store.User, error) {
+	if err := password.Validate(pw); err != nil {
+		return nil, err
+	}
+	hash := s.Hash(pw)
+	var u *store.User
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		t, err := tx.PasswordTokenByHash(ctx, password.HashToken(token))
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrLinkInvalid
+		}
+		if err != nil {
+			return err
+		}
+		if !t.UsedAt.IsZero() || !tx.Now().Before(t.ExpiresAt) {
+			return ErrLinkInvalid
+		}
+		if u, err = tx.UserByID(ctx, t.UserID); err != nil {
+			return err
+		}
+		u.PasswordHash = hash
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		return tx.UsePasswordTokens(ctx, u.ID)
+	})
+	return u, err
+}
+
+// setupKey stores the hash and expiry of the first-admin setup token.
+const setupKey = "_setup_token"
+
+// NewSetupToken replaces the first-admin setup token. It is printed by
+// serve while no administrator exists; there is no default password.
+func (s *Service) NewSetupToken(ctx context.Context) (string, error) {
+	tok, hash := password.NewToken()
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		exp := strconv.FormatInt(tx.Now().Add(SetupTokenTTL).Unix(), 10)
+		return tx.PutSetting(ctx, store.Setting{Key: setupKey, Value: hash + ":" + exp}, 0)
+	})
+	return tok, err
+}
+
+// SetupTokenValid reports whether token is the current setup token and no admin exists yet.
+func (s *Service) SetupTokenValid(ctx context.Context, token string) bool {
+	st, ok, err := s.Store.Setting(ctx, setupKey)
+	if err != nil || !ok || token == "" {
+		return false
+	}
+	hash, exp, _ := strings.Cut(st.Value, ":")
+	e, _ := strconv.ParseInt(exp, 10, 64)
+	if hash != password.HashToken(token) || s.Store.Now().Unix() >= e {
+		return false
+	}
+	n, err := s.Store.CountAdmins(ctx)
+	return err == nil && n == 0
+}
+
+// CreateFirstAdmin creates the first super-admin with the setup token.
+func (s *Service) CreateFirstAdmin(ctx context.Context, token, email, pw string) (*store.User, error) {
+	if !s.SetupTokenValid(ctx, token) {
+		n, _ := s.Store.CountAdmins(ctx)
+		if n > 0 {
+			return nil, ErrAdminExists
+		}
+		return nil, fmt.Errorf("Ссылка для создания администратора недействительна или устарела. Перезапустите booksmeta serve — он напечатает новую — или выполните booksmeta admin create --email ВАШ_EMAIL.")
+	}
+	if pw == "" {
+		return nil, password.ErrTooShort
+	}
+	u, err := s.EnsureSuperAdmin(ctx, email, pw)
+	if err != nil {
+		return nil, err
+	}
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteSetting(ctx, setupKey) })
+	return u, err
+}

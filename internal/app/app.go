@@ -1,0 +1,233 @@
+// Package app wires Book Smeta together: configuration, database, settings,
+// background jobs and HTTP. It is the only place that knows every part.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"booksmeta/internal/accounts"
+	"booksmeta/internal/config"
+	"booksmeta/internal/db"
+	"booksmeta/internal/enrol"
+	"booksmeta/internal/jobs"
+	"booksmeta/internal/metrics"
+	"booksmeta/internal/secretbox"
+	"booksmeta/internal/settings"
+	"booksmeta/internal/store"
+	"booksmeta/internal/web"
+	"booksmeta/internal/webhook"
+)
+
+// Version is set at build time with -ldflags "-X booksmeta/internal/app.Version=…".
+var Version = "dev"
+
+// App is one running Book Smeta process.
+type App struct {
+	Config    config.Config
+	DB        *db.DB
+	Store     *store.Store
+	Box       *secretbox.Box
+	Settings  *settings.Service
+	Jobs      *jobs.Runner
+	Metrics   *metrics.Metrics
+	Log       *slog.Logger
+	Enrol     *enrol.Service
+	Processor *webhook.Processor
+	Web       *web.Server
+
+	// KeyCreated is set when this start generated the encryption key file.
+	KeyCreated bool
+	KeyPath    string
+}
+
+// DataDir is where the key file lives: next to the SQLite file, or ./data.
+func DataDir(cfg config.Config) string {
+	if p := cfg.SQLitePath(); p != "" {
+		return filepath.Dir(p)
+	}
+	return "data"
+}
+
+// Open connects to the database, migrates it when migrate is set (serve and
+// migrate do; other commands refuse an unmigrated database) and builds the
+// parts. Close releases them.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool) (*App, error) {
+	d, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, DB: d, Log: log, Metrics: metrics.New()}
+	if err := a.init(ctx, migrate); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) init(ctx context.Context, migrate bool) error {
+	if migrate {
+		n, err := a.DB.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			a.Log.Info("database migrated", "applied", n, "version", db.LatestVersion(a.DB.Dialect))
+		}
+	} else {
+		v, err := a.DB.SchemaVersion(ctx)
+		if err != nil {
+			return err
+		}
+		if latest := db.LatestVersion(a.DB.Dialect); v != latest {
+			if v > latest {
+				return fmt.Errorf("%w: the database is at version %d, this program knows up to %d", db.ErrSchemaTooNew, v, latest)
+			}
+			return fmt.Errorf("the database is at schema version %d, this program needs %d: run `booksmeta migrate` (or start `booksmeta serve`, which migrates)", v, latest)
+		}
+	}
+	a.Store = store.New(a.DB)
+	if err := a.openKey(ctx); err != nil {
+		return err
+	}
+	a.Settings = settings.New(a.Store, a.Box, a.Config)
+	a.Enrol = &enrol.Service{Defaults: a.Settings}
+	a.Processor = &webhook.Processor{Store: a.Store, Enrol: a.Enrol, Metrics: a.Metrics, Log: a.Log}
+	a.Jobs = jobs.New(a.Store, a.Log)
+	a.Jobs.Observe(a.Metrics.ObserveJob)
+	a.Jobs.Handle(webhook.JobKind, a.Processor.HandleJob)
+	a.Jobs.Handle("prune_jobs", func(ctx context.Context, _ *store.Job) error {
+		_, err := a.Store.PruneJobs(ctx, a.Store.Now().Add(-7*24*time.Hour))
+		return err
+	})
+	a.Jobs.Every("prune_jobs", 24*time.Hour)
+	a.Web = &web.Server{Store: a.Store, Accounts: accounts.New(a.Store), Settings: a.Settings, Log: a.Log, BaseURL: a.Config.BaseURL, Version: Version}
+	return nil
+}
+
+// keyCheck is a stored value encrypted under the instance key, so that a
+// changed or lost key is reported at start instead of as garbage later.
+const keyCheck = "_key_check"
+
+func (a *App) openKey(ctx context.Context) error {
+	material := a.Config.SecretKey
+	if material == "" {
+		a.KeyPath = filepath.Join(DataDir(a.Config), "secret.key")
+		m, created, err := secretbox.LoadOrCreateKeyFile(a.KeyPath)
+		if err != nil {
+			return err
+		}
+		material, a.KeyCreated = m, created
+	}
+	box, err := secretbox.New(material)
+	if err != nil {
+		return err
+	}
+	a.Box = box
+	st, ok, err := a.Store.Setting(ctx, keyCheck)
+	if err != nil {
+		return err
+	}
+	if ok {
+		if _, err := box.Open(st.Value); err != nil {
+			where := "BOOKSMETA_SECRET_KEY"
+			if a.KeyPath != "" {
+				where = a.KeyPath
+			}
+			return fmt.Errorf("the encryption key (%s) is not the one this database was set up with: restore the original key file or BOOKSMETA_SECRET_KEY, otherwise stored API keys and passwords cannot be read", where)
+		}
+		return nil
+	}
+	return a.Store.InTx(ctx, func(tx *store.Tx) error {
+		return tx.PutSetting(ctx, store.Setting{Key: keyCheck, Value: box.Seal("booksmeta"), Secret: true}, 0)
+	})
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Handler is the whole HTTP surface.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	wh := &webhook.Handler{Store: a.Store, Secrets: a.Settings, Jobs: a.Jobs, Metrics: a.Metrics, Log: a.Log, Now: a.Store.Now}
+	mux.Handle("/api/getcourse/webhook", wh)
+	mux.Handle("/api/getcourse_webhook.php", wh)
+	mux.HandleFunc("GET /healthz", a.health)
+	mux.HandleFunc("GET /api/health.php", a.health)
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	a.Web.Routes(mux)
+	return recoverer(a.Log, mux)
+}
+
+// Run serves HTTP on ln and runs background jobs until ctx is cancelled,
+// then stops accepting, lets in-flight requests and jobs finish (bounded by
+// grace) and returns.
+func (a *App) Run(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	jobsDone := make(chan struct{})
+	go func() { a.Jobs.Run(jobsCtx); close(jobsDone) }()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+	}
+	shCtx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if serr := srv.Shutdown(shCtx); serr != nil {
+		a.Log.Warn("HTTP shutdown", "err", serr)
+	}
+	stopJobs()
+	select {
+	case <-jobsDone:
+	case <-shCtx.Done():
+		a.Log.Warn("background jobs still running at shutdown deadline; their leases will let another run retry them")
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (a *App) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	body := map[string]any{"status": "ok", "version": Version, "database": string(a.DB.Dialect), "time": time.Now().UTC().Format(time.RFC3339)}
+	status := http.StatusOK
+	if err := a.DB.Ping(ctx); err != nil {
+		status = http.StatusServiceUnavailable
+		body["status"], body["error"] = "error", "database unavailable"
+		a.Log.Error("health: database ping failed", "err", err)
+	}
+	web.WriteJSON(w, status, body)
+}
+
+func recoverer(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.Error("panic in HTTP handler", "path", r.URL.Path, "panic", p)
+				http.Error(w, "Внутренняя ошибка сервера. Попробуйте ещё раз; если повторяется, сообщите администратору.", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,138 @@
+// Package cli is the booksmeta command line: one file per command.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"booksmeta/internal/app"
+	"booksmeta/internal/config"
+)
+
+// Env is what a command runs with; main passes the real ones, tests their own.
+type Env struct {
+	Args   []string
+	Getenv config.Getenv
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Dotenv is the .env path; "" means ".env" in the working directory.
+	Dotenv string
+	// Ready, when set, receives the listen address once serve accepts connections (tests).
+	Ready func(addr string)
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, e *Env, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "HTTP-сервер и фоновые задачи (применяет миграции)", runServe},
+		{"migrate", "применить миграции базы данных и выйти", runMigrate},
+		{"admin", "admin create --email E [--password-stdin]: создать или сбросить суперадминистратора", runAdmin},
+		{"secret", "напечатать новый webhook-секрет (64 hex-символа)", runSecret},
+		{"webhook", "webhook send: отправить подписанный тестовый webhook", runWebhook},
+		{"version", "версия программы и схемы базы данных", runVersion},
+	}
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+// Run executes the command line and returns the exit status.
+func Run(ctx context.Context, e *Env) int {
+	if len(e.Args) == 0 || e.Args[0] == "-h" || e.Args[0] == "--help" || e.Args[0] == "help" {
+		usage(e.Stdout)
+		if len(e.Args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == e.Args[0] {
+			err := c.run(ctx, e, e.Args[1:])
+			if err == nil {
+				return 0
+			}
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			fmt.Fprintln(e.Stderr, "booksmeta "+c.name+": "+oneLine(err.Error()))
+			var u usageError
+			if errors.As(err, &u) {
+				return 2
+			}
+			return 1
+		}
+	}
+	fmt.Fprintf(e.Stderr, "booksmeta: unknown command %q; run booksmeta help\n", e.Args[0])
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Book Smeta — бронирование времени на сервере для учеников GetCourse.\n\nКоманды:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+}
+
+// oneLine keeps the failure reason on one line, as SPEC §1 asks.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func (e *Env) config() (config.Config, error) {
+	path := e.Dotenv
+	if path == "" {
+		path = ".env"
+	}
+	return config.Load(e.Getenv, path)
+}
+
+func (e *Env) logger() *slog.Logger {
+	if f, ok := e.Stderr.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			return slog.New(slog.NewTextHandler(e.Stderr, nil))
+		}
+	}
+	return slog.New(slog.NewJSONHandler(e.Stderr, nil))
+}
+
+// open loads config and opens the app; migrate as in app.Open.
+func (e *Env) open(ctx context.Context, migrate bool) (*app.App, error) {
+	cfg, err := e.config()
+	if err != nil {
+		return nil, err
+	}
+	return app.Open(ctx, cfg, e.logger(), migrate)
+}
+
+func newFlags(name string, e *Env) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"booksmeta/internal/accounts"
+	"booksmeta/internal/db"
+)
+
+func runServe(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags("serve", e)
+	addr := fs.String("addr", "", "listen address (default BOOKSMETA_ADDR or :8080)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	a, err := e.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if *addr == "" {
+		*addr = a.Config.Addr
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w (is another program using this port? set BOOKSMETA_ADDR)", *addr, err)
+	}
+	a.Log.Info("Book Smeta started", "addr", ln.Addr().String(), "database", string(a.DB.Dialect),
+		"schema", db.LatestVersion(a.DB.Dialect), "base_url", a.Config.BaseURL)
+	if a.KeyCreated {
+		a.Log.Info("generated the encryption key for stored secrets; back it up with the database", "path", a.KeyPath)
+	}
+	if a.DB.Dialect == db.Postgres && a.Config.SecretKey == "" {
+		a.Log.Warn("BOOKSMETA_SECRET_KEY is not set: with several instances every one needs the same key; copy " + a.KeyPath + " to each or set the variable")
+	}
+	if secret, _ := a.Settings.WebhookSecret(ctx); secret == "" {
+		a.Log.Warn("no webhook secret is set: anyone who knows the webhook URL can create paid accounts; set one in Настройки → GetCourse API")
+	}
+	if n, err := a.Store.CountAdmins(ctx); err == nil && n == 0 {
+		tok, err := accounts.New(a.Store).NewSetupToken(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.Stdout, "\nАдминистратора ещё нет. Откройте эту одноразовую ссылку (действует 24 часа), чтобы создать его:\n\n  %s/setup?token=%s\n\nили выполните: booksmeta admin create --email ВАШ_EMAIL\n\n", a.Config.BaseURL, tok)
+	}
+	if e.Ready != nil {
+		e.Ready(ln.Addr().String())
+	}
+	return a.Run(ctx, ln, 10*time.Second)
+}
+
+func runMigrate(ctx context.Context, e *Env, args []string) error {
+	if err := parse(newFlags("migrate", e), args); err != nil {
+		return err
+	}
+	a, err := e.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	v, err := a.DB.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "database is at schema version %d\n", v)
+	return nil
+}
+
+func runVersion(ctx context.Context, e *Env, args []string) error {
+	if err := parse(newFlags("version", e), args); err != nil {
+		return err
+	}
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	d, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	v, err := d.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Stdout, "booksmeta %s\nschema: database %d, program %d (%s)\n", appVersion(), v, db.LatestVersion(d.Dialect), d.Dialect)
+	return nil
+}

@@ -1,0 +1,244 @@
+// Package jobs runs durable background work stored in the jobs table:
+// webhook processing, mail, expiry and periodic tasks. Work is enqueued in
+// the same transaction as the data it concerns (store.Tx.EnqueueJob), claimed
+// with a lease, retried with backoff, and, when several instances share a
+// PostgreSQL database, claimed by exactly one of them.
+//
+// Why not River: see the note in issue 2. In short, the same ~300 lines work
+// identically on SQLite and PostgreSQL, enqueue shares our transaction
+// without a second driver abstraction, periodic jobs run once through a
+// unique key instead of leader election, and the webhook group commit of
+// issue 7 needs full control of the write path.
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"booksmeta/internal/store"
+)
+
+// Handler does one job. A returned error schedules a retry unless it is
+// Permanent or the attempts are used up.
+type Handler func(ctx context.Context, j *store.Job) error
+
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+func (p permanent) Unwrap() error { return p.err }
+
+// Permanent marks err as one that retrying cannot fix.
+func Permanent(err error) error { return permanent{err} }
+
+// IsPermanent reports whether err was marked Permanent.
+func IsPermanent(err error) bool { var p permanent; return errors.As(err, &p) }
+
+// Periodic is a job enqueued once per Every, across all instances.
+type Periodic struct {
+	Kind  string
+	Every time.Duration
+}
+
+// Observer receives job outcomes (metrics).
+type Observer func(kind, outcome string, d time.Duration)
+
+// Runner claims and runs jobs.
+type Runner struct {
+	store    *store.Store
+	log      *slog.Logger
+	handlers map[string]Handler
+	periodic []Periodic
+	observe  Observer
+
+	Workers      int
+	Poll         time.Duration
+	Lease        time.Duration
+	BackoffBase  time.Duration
+	BackoffMax   time.Duration
+	PeriodicTick time.Duration
+
+	id   string
+	wake chan struct{}
+}
+
+// New returns a Runner with production defaults.
+func New(s *store.Store, log *slog.Logger) *Runner {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return &Runner{
+		store: s, log: log, handlers: map[string]Handler{},
+		Workers: 4, Poll: time.Second, Lease: 5 * time.Minute,
+		BackoffBase: 10 * time.Second, BackoffMax: time.Hour, PeriodicTick: 30 * time.Second,
+		id: "w-" + hex.EncodeToString(b), wake: make(chan struct{}, 1),
+	}
+}
+
+// Handle registers the handler of a job kind.
+func (r *Runner) Handle(kind string, h Handler) { r.handlers[kind] = h }
+
+// Every registers a periodic job; its kind needs a handler too.
+func (r *Runner) Every(kind string, every time.Duration) {
+	r.periodic = append(r.periodic, Periodic{Kind: kind, Every: every})
+}
+
+// Observe sets the outcome observer.
+func (r *Runner) Observe(o Observer) { r.observe = o }
+
+// Notify wakes an idle worker: call it after committing new jobs so they run
+// now rather than at the next poll.
+func (r *Runner) Notify() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run works until ctx is cancelled, then lets running jobs finish (they get
+// a context that is not cancelled by ctx, bounded by the lease) and returns.
+func (r *Runner) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for i := 0; i < r.Workers; i++ {
+		wg.Add(1)
+		go func(n int) {
+			defer wg.Done()
+			r.work(ctx, r.id+"-"+strconv.Itoa(n))
+		}(i)
+	}
+	if len(r.periodic) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.schedule(ctx)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (r *Runner) work(ctx context.Context, worker string) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-r.wake:
+		}
+		for ctx.Err() == nil && r.RunOne(ctx, worker) {
+		}
+		t.Reset(r.Poll + time.Duration(mrand.Int64N(int64(r.Poll/4)+1)))
+	}
+}
+
+// RunOne claims and runs one due job; it reports whether there was one.
+// Tests call it to drive the queue deterministically.
+func (r *Runner) RunOne(ctx context.Context, worker string) bool {
+	j, err := r.store.ClaimJob(ctx, worker, r.Lease)
+	if errors.Is(err, store.ErrNotFound) {
+		return false
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Error("claim job", "err", err)
+		}
+		return false
+	}
+	// The job runs to completion even if shutdown starts meanwhile; the
+	// lease bounds it.
+	jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.Lease)
+	defer cancel()
+	start := time.Now()
+	err = r.run(jctx, j)
+	outcome := "done"
+	switch {
+	case err == nil:
+		if ferr := r.store.FinishJob(jctx, j.ID, worker); ferr != nil {
+			r.log.Error("finish job", "job", j.ID, "kind", j.Kind, "err", ferr)
+		}
+	default:
+		final := IsPermanent(err) || j.Attempts >= j.MaxAttempts
+		outcome = "retry"
+		if final {
+			outcome = "failed"
+		}
+		r.log.Warn("job failed", "job", j.ID, "kind", j.Kind, "attempt", j.Attempts, "final", final, "err", err)
+		if ferr := r.store.RetryJob(jctx, j.ID, worker, err.Error(), r.store.Now().Add(r.backoff(j.Attempts)), final); ferr != nil {
+			r.log.Error("record job failure", "job", j.ID, "err", ferr)
+		}
+	}
+	if r.observe != nil {
+		r.observe(j.Kind, outcome, time.Since(start))
+	}
+	return true
+}
+
+func (r *Runner) run(ctx context.Context, j *store.Job) (err error) {
+	h, ok := r.handlers[j.Kind]
+	if !ok {
+		return Permanent(fmt.Errorf("no handler for job kind %q", j.Kind))
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic in job %s: %v", j.Kind, p)
+		}
+	}()
+	return h(ctx, j)
+}
+
+// backoff grows exponentially with jitter, so a flapping dependency is not
+// hammered and retries of many jobs spread out.
+func (r *Runner) backoff(attempt int) time.Duration {
+	d := float64(r.BackoffBase) * math.Pow(2, float64(attempt-1))
+	if d > float64(r.BackoffMax) {
+		d = float64(r.BackoffMax)
+	}
+	return time.Duration(d/2 + mrand.Float64()*d/2)
+}
+
+func (r *Runner) schedule(ctx context.Context) {
+	for {
+		r.EnqueuePeriodic(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(r.PeriodicTick):
+		}
+	}
+}
+
+// EnqueuePeriodic adds the current period's job for every periodic kind.
+// The unique key (kind + period start) makes every instance's attempt after
+// the first a no-op, which is what "runs once, not twice" needs.
+func (r *Runner) EnqueuePeriodic(ctx context.Context) {
+	now := r.store.Now()
+	added := false
+	err := r.store.InTx(ctx, func(tx *store.Tx) error {
+		for _, p := range r.periodic {
+			period := now.Truncate(p.Every)
+			ok, err := tx.EnqueueJob(ctx, &store.Job{
+				Kind: p.Kind, UniqueKey: p.Kind + "@" + strconv.FormatInt(period.Unix(), 10), MaxAttempts: 3,
+			})
+			if err != nil {
+				return err
+			}
+			added = added || ok
+		}
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		r.log.Error("enqueue periodic jobs", "err", err)
+	}
+	if added {
+		r.Notify()
+	}
+}

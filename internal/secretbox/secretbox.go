@@ -1,0 +1,115 @@
+// Package secretbox encrypts secrets at rest (API key, webhook secret, SMTP
+// and server passwords) with AES-256-GCM under the instance key.
+package secretbox
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+const prefix = "v1:"
+
+// ErrWrongKey means a value was encrypted under another key.
+var ErrWrongKey = errors.New("stored secret cannot be decrypted with this BOOKSMETA_SECRET_KEY (was the key changed or the data folder replaced?)")
+
+// Box encrypts and decrypts with one key.
+type Box struct{ aead cipher.AEAD }
+
+// New derives a Box from key material: 64 hex characters are used as the
+// 32-byte key itself; any other string is hashed, so a passphrase works too.
+func New(material string) (*Box, error) {
+	material = strings.TrimSpace(material)
+	if material == "" {
+		return nil, errors.New("empty secret key")
+	}
+	key, err := hex.DecodeString(material)
+	if err != nil || len(key) != 32 {
+		sum := sha256.Sum256([]byte(material))
+		key = sum[:]
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &Box{aead: aead}, nil
+}
+
+// Seal encrypts plaintext; the empty string stays empty, so "not set" is visible without decrypting.
+func (b *Box) Seal(plaintext string) string {
+	if plaintext == "" {
+		return ""
+	}
+	nonce := make([]byte, b.aead.NonceSize())
+	rand.Read(nonce)
+	return prefix + base64.RawStdEncoding.EncodeToString(b.aead.Seal(nonce, nonce, []byte(plaintext), nil))
+}
+
+// Open decrypts a value made by Seal.
+func (b *Box) Open(sealed string) (string, error) {
+	if sealed == "" {
+		return "", nil
+	}
+	raw, ok := strings.CutPrefix(sealed, prefix)
+	if !ok {
+		return "", errors.New("stored secret is not in the expected format")
+	}
+	data, err := base64.RawStdEncoding.DecodeString(raw)
+	if err != nil || len(data) < b.aead.NonceSize() {
+		return "", errors.New("stored secret is damaged")
+	}
+	n := b.aead.NonceSize()
+	pt, err := b.aead.Open(nil, data[:n], data[n:], nil)
+	if err != nil {
+		return "", ErrWrongKey
+	}
+	return string(pt), nil
+}
+
+// LoadOrCreateKeyFile returns the key material in path, creating the file
+// with a fresh random key (mode 0600) when it does not exist.
+func LoadOrCreateKeyFile(path string) (material string, created bool, err error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", false, fmt.Errorf("read secret key file: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return "", false, err
+	}
+	k := make([]byte, 32)
+	rand.Read(k)
+	material = hex.EncodeToString(k)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		// Another process created it first; use theirs.
+		return LoadOrCreateKeyFile(path)
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("create secret key file: %w", err)
+	}
+	if _, err := f.WriteString(material + "\n"); err != nil {
+		f.Close()
+		return "", false, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return "", false, err
+	}
+	return material, true, f.Close()
+}

@@ -1,0 +1,47 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Notice is an in-app message on a student's pages.
+type Notice struct {
+	ID        int64
+	UserID    int64
+	Kind      string
+	Title     string
+	Body      string
+	CreatedAt time.Time
+	ReadAt    time.Time
+}
+
+// AddNotice stores a notice for a user.
+func (t *Tx) AddNotice(ctx context.Context, n *Notice) error {
+	n.CreatedAt = t.now
+	return t.q.QueryRowContext(ctx, `INSERT INTO notices (user_id, kind, title, body, created_at) VALUES ($1,$2,$3,$4,$5) RETURNING id`,
+		n.UserID, n.Kind, n.Title, n.Body, ms(t.now)).Scan(&n.ID)
+}
+
+// NoticesByUser lists a user's notices, newest first.
+func (s *Store) NoticesByUser(ctx context.Context, userID int64, limit int) ([]*Notice, error) {
+	rows, err := s.read().QueryContext(ctx, `SELECT id, kind, title, body, created_at, read_at FROM notices
+		WHERE user_id = $1 ORDER BY id DESC LIMIT $2`, userID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*Notice
+	for rows.Next() {
+		n := Notice{UserID: userID}
+		var c int64
+		var r struct{ v sql.NullInt64 }
+		if err := rows.Scan(&n.ID, &n.Kind, &n.Title, &n.Body, &c, &r.v); err != nil {
+			return nil, err
+		}
+		n.CreatedAt, n.ReadAt = fromMS(c), nullMS(r.v)
+		out = append(out, &n)
+	}
+	return out, rows.Err()
+}

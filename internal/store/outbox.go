@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Mail statuses.
+const (
+	MailQueued  = "queued"
+	MailSending = "sending"
+	MailSent    = "sent"
+	MailFailed  = "failed"
+)
+
+// OutboxMail is one email to send. Its content is rendered at send time from
+// Kind and Data, so links (such as a set-password token) are minted only when
+// the message actually leaves.
+type OutboxMail struct {
+	ID        int64
+	Kind      string
+	ToEmail   string
+	ToName    string
+	UserID    int64
+	Data      string // JSON, never a secret
+	DedupeKey string
+	Status    string
+	Subject   string
+	Attempts  int
+	LastError string
+	CreatedAt time.Time
+	SentAt    time.Time
+}
+
+// QueueMail adds m to the outbox unless a mail with the same DedupeKey exists
+// (a welcome mail is sent once per student). It reports whether it queued.
+func (t *Tx) QueueMail(ctx context.Context, m *OutboxMail) (bool, error) {
+	var uid, key any
+	if m.UserID != 0 {
+		uid = m.UserID
+	}
+	if m.DedupeKey != "" {
+		key = m.DedupeKey
+	}
+	if m.Data == "" {
+		m.Data = "{}"
+	}
+	m.Status, m.CreatedAt = MailQueued, t.now
+	err := t.q.QueryRowContext(ctx, `INSERT INTO mail_outbox (kind, to_email, to_name, user_id, data, dedupe_key, status, created_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+		m.Kind, NormalizeEmail(m.ToEmail), m.ToName, uid, m.Data, key, m.Status, ms(t.now)).Scan(&m.ID)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// MailByUser lists a user's outbox rows, newest first.
+func (s *Store) MailByUser(ctx context.Context, userID int64) ([]*OutboxMail, error) {
+	rows, err := s.read().QueryContext(ctx, `SELECT id, kind, to_email, to_name, data, COALESCE(dedupe_key, ''), status, subject,
+		attempts, last_error, created_at, sent_at FROM mail_outbox WHERE user_id = $1 ORDER BY id DESC`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*OutboxMail
+	for rows.Next() {
+		m := OutboxMail{UserID: userID}
+		var c int64
+		var sent sql.NullInt64
+		if err := rows.Scan(&m.ID, &m.Kind, &m.ToEmail, &m.ToName, &m.Data, &m.DedupeKey, &m.Status, &m.Subject,
+			&m.Attempts, &m.LastError, &c, &sent); err != nil {
+			return nil, err
+		}
+		m.CreatedAt, m.SentAt = fromMS(c), nullMS(sent)
+		out = append(out, &m)
+	}
+	return out, rows.Err()
+}

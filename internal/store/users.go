@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+)
+
+// Roles.
+const (
+	RoleStudent    = "student"
+	RoleAdmin      = "admin"
+	RoleSuperAdmin = "super_admin"
+)
+
+// User is a student or an administrator.
+type User struct {
+	ID                 int64
+	Email              string
+	FirstName          string
+	LastName           string
+	Phone              string
+	Role               string
+	PasswordHash       string
+	Paid               bool
+	Active             bool
+	DeactivatedByAdmin bool
+	BookingLimit       int
+	GetCourseUserID    string
+	PaidAt             time.Time
+	LastLoginAt        time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// IsAdmin reports whether the user may use the admin panel.
+func (u *User) IsAdmin() bool { return u.Role == RoleAdmin || u.Role == RoleSuperAdmin }
+
+// Name is the display name, falling back to the email.
+func (u *User) Name() string {
+	n := strings.TrimSpace(u.FirstName + " " + u.LastName)
+	if n == "" {
+		return u.Email
+	}
+	return n
+}
+
+// NormalizeEmail is how emails are compared and stored.
+func NormalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
+
+const userCols = `id, email, first_name, last_name, phone, role, password_hash, paid, active,
+	deactivated_by_admin, booking_limit, getcourse_user_id, paid_at, last_login_at, created_at, updated_at`
+
+func scanUser(row interface{ Scan(...any) error }) (*User, error) {
+	var u User
+	var paidAt, lastLogin sql.NullInt64
+	var created, updated int64
+	err := row.Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName, &u.Phone, &u.Role, &u.PasswordHash,
+		&u.Paid, &u.Active, &u.DeactivatedByAdmin, &u.BookingLimit, &u.GetCourseUserID,
+		&paidAt, &lastLogin, &created, &updated)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	u.PaidAt, u.LastLoginAt = nullMS(paidAt), nullMS(lastLogin)
+	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
+	return &u, nil
+}
+
+// UserByID reads a user.
+func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
+	return scanUser(s.read().QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE id = $1", id))
+}
+
+// UserByEmail reads a user by (normalised) email.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
+	return scanUser(s.read().QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE email = $1", NormalizeEmail(email)))
+}
+
+// CountAdmins counts active administrators of either admin role.
+func (s *Store) CountAdmins(ctx context.Context) (int, error) {
+	var n int
+	err := s.read().QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE role IN ('admin','super_admin') AND active = TRUE").Scan(&n)
+	return n, err
+}
+
+// UserByEmail reads a user inside the transaction.
+func (t *Tx) UserByEmail(ctx context.Context, email string) (*User, error) {
+	return scanUser(t.q.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE email = $1", NormalizeEmail(email)))
+}
+
+// UserByID reads a user inside the transaction.
+func (t *Tx) UserByID(ctx context.Context, id int64) (*User, error) {
+	return scanUser(t.q.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE id = $1", id))
+}
+
+// UserByGetCourseID finds a user by GetCourse's user id.
+func (t *Tx) UserByGetCourseID(ctx context.Context, gcID string) (*User, error) {
+	if gcID == "" {
+		return nil, ErrNotFound
+	}
+	return scanUser(t.q.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE getcourse_user_id = $1 ORDER BY id LIMIT 1", gcID))
+}
+
+// InsertUser creates u and sets its ID and timestamps.
+func (t *Tx) InsertUser(ctx context.Context, u *User) error {
+	u.Email = NormalizeEmail(u.Email)
+	u.CreatedAt, u.UpdatedAt = t.now, t.now
+	return t.q.QueryRowContext(ctx, `INSERT INTO users (email, first_name, last_name, phone, role, password_hash,
+		paid, active, deactivated_by_admin, booking_limit, getcourse_user_id, paid_at, created_at, updated_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$13) RETURNING id`,
+		u.Email, u.FirstName, u.LastName, u.Phone, u.Role, u.PasswordHash, u.Paid, u.Active,
+		u.DeactivatedByAdmin, u.BookingLimit, u.GetCourseUserID, msOrNull(u.PaidAt), ms(t.now)).Scan(&u.ID)
+}
+
+// UpdateUser writes every mutable field of u.
+func (t *Tx) UpdateUser(ctx context.Context, u *User) error {
+	u.Email = NormalizeEmail(u.Email)
+	u.UpdatedAt = t.now
+	res, err := t.q.ExecContext(ctx, `UPDATE users SET email=$2, first_name=$3, last_name=$4, phone=$5, role=$6,
+		password_hash=$7, paid=$8, active=$9, deactivated_by_admin=$10, booking_limit=$11, getcourse_user_id=$12,
+		paid_at=$13, updated_at=$14 WHERE id=$1`,
+		u.ID, u.Email, u.FirstName, u.LastName, u.Phone, u.Role, u.PasswordHash, u.Paid, u.Active,
+		u.DeactivatedByAdmin, u.BookingLimit, u.GetCourseUserID, msOrNull(u.PaidAt), ms(t.now))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,246 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Webhook outcomes: what the intake answered.
+const (
+	OutcomeAccepted  = "accepted"
+	OutcomeDuplicate = "duplicate"
+	OutcomeRejected  = "rejected"
+	OutcomeInvalid   = "invalid"
+	OutcomeTooLarge  = "too_large"
+)
+
+// Webhook processing states of accepted events.
+const (
+	StatePending = "pending"
+	StateDone    = "done"
+	StateIgnored = "ignored"
+	StateFailed  = "failed"
+	StateRetry   = "retrying"
+)
+
+// Authentication modes recorded for each request.
+const (
+	AuthSignature   = "signature"
+	AuthQuerySecret = "query_secret"
+	AuthUnverified  = "unverified"
+	AuthFailed      = "failed"
+)
+
+// WebhookEvent is one request to the webhook endpoint, with what became of it.
+type WebhookEvent struct {
+	ID             int64
+	ReceivedAt     time.Time
+	Method         string
+	Path           string
+	RemoteAddr     string
+	ContentType    string
+	Headers        string // JSON object, secrets redacted
+	Query          string // redacted
+	Body           string // redacted, possibly truncated for rejected requests
+	BodySize       int
+	Auth           string
+	Outcome        string
+	HTTPStatus     int
+	Reason         string
+	Event          string
+	Email          string
+	IdempotencyKey string
+	DuplicateOf    int64
+	Payload        string // normalised JSON the processor reads
+	State          string
+	Attempts       int
+	LastError      string
+	Result         string
+	ProcessedAt    time.Time
+}
+
+// PublicID is the event id shown to senders.
+func (e *WebhookEvent) PublicID() string { return strconv.FormatInt(e.ID, 10) }
+
+const webhookCols = `id, received_at, method, path, remote_addr, content_type, headers, query, body, body_size,
+	auth, outcome, http_status, reason, event, email, idempotency_key, duplicate_of, payload, state, attempts,
+	last_error, result, processed_at`
+
+func scanWebhook(row interface{ Scan(...any) error }) (*WebhookEvent, error) {
+	var e WebhookEvent
+	var rec int64
+	var key sql.NullString
+	var dup, processed sql.NullInt64
+	err := row.Scan(&e.ID, &rec, &e.Method, &e.Path, &e.RemoteAddr, &e.ContentType, &e.Headers, &e.Query, &e.Body,
+		&e.BodySize, &e.Auth, &e.Outcome, &e.HTTPStatus, &e.Reason, &e.Event, &e.Email, &key, &dup, &e.Payload,
+		&e.State, &e.Attempts, &e.LastError, &e.Result, &processed)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	e.ReceivedAt, e.IdempotencyKey, e.DuplicateOf, e.ProcessedAt = fromMS(rec), key.String, dup.Int64, nullMS(processed)
+	return &e, nil
+}
+
+// InsertAcceptedWebhook inserts e as a new accepted event unless its
+// idempotency key is already taken. It reports whether it inserted; when not,
+// the caller records a duplicate. Under concurrency, the UNIQUE index decides
+// the one winner: on PostgreSQL a racing insert waits for the first
+// transaction and then does nothing; on SQLite writers are serialised.
+func (t *Tx) InsertAcceptedWebhook(ctx context.Context, e *WebhookEvent) (bool, error) {
+	err := t.q.QueryRowContext(ctx, `INSERT INTO webhook_events (`+strings.SplitN(webhookCols, ",", 2)[1]+`)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,NULL,$17,$18,0,'','',NULL)
+		ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+		ms(e.ReceivedAt), e.Method, e.Path, e.RemoteAddr, e.ContentType, e.Headers, e.Query, e.Body, e.BodySize,
+		e.Auth, e.Outcome, e.HTTPStatus, e.Reason, e.Event, e.Email, e.IdempotencyKey, e.Payload, e.State).Scan(&e.ID)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// InsertWebhookLog records a request that is not a new event: rejected,
+// invalid, too large, or a duplicate (DuplicateOf set). It has no
+// idempotency key, so it never blocks a later genuine delivery.
+func (t *Tx) InsertWebhookLog(ctx context.Context, e *WebhookEvent) error {
+	var dup any
+	if e.DuplicateOf != 0 {
+		dup = e.DuplicateOf
+	}
+	return t.q.QueryRowContext(ctx, `INSERT INTO webhook_events (`+strings.SplitN(webhookCols, ",", 2)[1]+`)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,NULL,$16,$17,'',0,'','',NULL) RETURNING id`,
+		ms(e.ReceivedAt), e.Method, e.Path, e.RemoteAddr, e.ContentType, e.Headers, e.Query, e.Body, e.BodySize,
+		e.Auth, e.Outcome, e.HTTPStatus, e.Reason, e.Event, e.Email, dup, e.Payload).Scan(&e.ID)
+}
+
+// WebhookByKey finds the accepted event holding an idempotency key.
+func (t *Tx) WebhookByKey(ctx context.Context, key string) (*WebhookEvent, error) {
+	return scanWebhook(t.q.QueryRowContext(ctx, "SELECT "+webhookCols+" FROM webhook_events WHERE idempotency_key = $1", key))
+}
+
+// WebhookByID reads an event inside the transaction.
+func (t *Tx) WebhookByID(ctx context.Context, id int64) (*WebhookEvent, error) {
+	return scanWebhook(t.q.QueryRowContext(ctx, "SELECT "+webhookCols+" FROM webhook_events WHERE id = $1", id))
+}
+
+// WebhookByID reads an event.
+func (s *Store) WebhookByID(ctx context.Context, id int64) (*WebhookEvent, error) {
+	return scanWebhook(s.read().QueryRowContext(ctx, "SELECT "+webhookCols+" FROM webhook_events WHERE id = $1", id))
+}
+
+// FinishWebhook records the processing result of an accepted event.
+func (t *Tx) FinishWebhook(ctx context.Context, id int64, state, result, lastError string) error {
+	var processed any
+	if state == StateDone || state == StateIgnored {
+		processed = ms(t.now)
+	}
+	_, err := t.q.ExecContext(ctx, `UPDATE webhook_events SET state=$2, result=$3, last_error=$4,
+		attempts = attempts + 1, processed_at=$5 WHERE id=$1`, id, state, result, lastError, processed)
+	return err
+}
+
+// ResetWebhookForRerun puts a processed or failed event back to pending.
+func (t *Tx) ResetWebhookForRerun(ctx context.Context, id int64) error {
+	res, err := t.q.ExecContext(ctx, `UPDATE webhook_events SET state=$2, last_error='', processed_at=NULL
+		WHERE id=$1 AND outcome=$3`, id, StatePending, OutcomeAccepted)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// WebhookFilter selects log entries.
+type WebhookFilter struct {
+	Outcome  string
+	State    string
+	Event    string
+	Email    string
+	From     time.Time
+	To       time.Time
+	Limit    int
+	BeforeID int64 // keyset pagination: entries with id < BeforeID
+}
+
+// ListWebhooks lists log entries newest first.
+func (s *Store) ListWebhooks(ctx context.Context, f WebhookFilter) ([]*WebhookEvent, error) {
+	where := []string{"1=1"}
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.Outcome != "" {
+		add("outcome = ?", f.Outcome)
+	}
+	if f.State != "" {
+		add("state = ?", f.State)
+	}
+	if f.Event != "" {
+		add("event = ?", f.Event)
+	}
+	if f.Email != "" {
+		add("email LIKE ? ESCAPE '\\'", like(NormalizeEmail(f.Email)))
+	}
+	if !f.From.IsZero() {
+		add("received_at >= ?", ms(f.From))
+	}
+	if !f.To.IsZero() {
+		add("received_at < ?", ms(f.To))
+	}
+	if f.BeforeID > 0 {
+		add("id < ?", f.BeforeID)
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	rows, err := s.read().QueryContext(ctx, "SELECT "+webhookCols+" FROM webhook_events WHERE "+
+		strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT "+strconv.Itoa(f.Limit), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*WebhookEvent
+	for rows.Next() {
+		e, err := scanWebhook(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// CountWebhooksByOutcome counts log entries received since t, by outcome.
+func (s *Store) CountWebhooksByOutcome(ctx context.Context, since time.Time) (map[string]int, error) {
+	rows, err := s.read().QueryContext(ctx, `SELECT outcome, COUNT(*) FROM webhook_events WHERE received_at >= $1 GROUP BY outcome`, ms(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
+}
+
+// PruneWebhooks deletes log entries received before t, keeping accepted
+// events that are still pending or failed: they are work, not history.
+func (t *Tx) PruneWebhooks(ctx context.Context, before time.Time) (int64, error) {
+	res, err := t.q.ExecContext(ctx, `DELETE FROM webhook_events WHERE received_at < $1
+		AND NOT (outcome = 'accepted' AND state IN ('pending','retrying','failed'))`, ms(before))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}

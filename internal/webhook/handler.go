@@ -1,0 +1,312 @@
+package webhook
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"booksmeta/internal/metrics"
+	"booksmeta/internal/store"
+)
+
+// MaxBody is the largest body accepted (SPEC §4: over 1 MiB gets 413).
+const MaxBody = 1 << 20
+
+// rejectedBodyKeep bounds what is kept of a rejected request's body: enough
+// to diagnose, not enough for an anonymous sender to fill the disk.
+const rejectedBodyKeep = 16 << 10
+
+// JobKind is the background job that processes an accepted event.
+const JobKind = "process_webhook"
+
+// SecretSource gives the current webhook secret ("" = unverified mode).
+type SecretSource interface {
+	WebhookSecret(ctx context.Context) (string, error)
+}
+
+// Notifier wakes the job runner after a commit.
+type Notifier interface{ Notify() }
+
+// Handler is the HTTP intake.
+type Handler struct {
+	Store    *store.Store
+	Secrets  SecretSource
+	Jobs     Notifier
+	Metrics  *metrics.Metrics
+	Log      *slog.Logger
+	Now      func() time.Time
+	Redactor func(secret string) []string // extra values to hide; nil is fine
+}
+
+type answer struct {
+	Success   bool   `json:"success"`
+	EventID   string `json:"event_id,omitempty"`
+	Duplicate *bool  `json:"duplicate,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Message   string `json:"message,omitempty"`
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	outcome := h.serve(w, r)
+	h.Metrics.WebhookRequests.WithLabelValues(outcome).Inc()
+	h.Metrics.WebhookDuration.Observe(time.Since(start).Seconds())
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
+	ctx := r.Context()
+	rec := &store.WebhookEvent{
+		ReceivedAt: h.Now(), Method: r.Method, Path: r.URL.Path, RemoteAddr: r.RemoteAddr,
+		ContentType: r.Header.Get("Content-Type"), Auth: store.AuthFailed,
+	}
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET, POST")
+		writeJSON(w, http.StatusMethodNotAllowed, answer{Error: "method_not_allowed",
+			Message: "Адрес webhook принимает только POST (JSON или форма) и GET (параметры в адресе)."})
+		return store.OutcomeInvalid
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	secret, serr := h.Secrets.WebhookSecret(ctx)
+	if serr != nil {
+		h.Log.Error("webhook: read secret", "err", serr)
+		writeJSON(w, http.StatusServiceUnavailable, answer{Error: "unavailable",
+			Message: "Book Smeta не может прочитать настройки: событие не принято, повторите позже."})
+		return "error"
+	}
+	red := newRedactor(secret)
+	rec.Headers, rec.Query = red.headers(r.Header), red.query(r.URL.Query())
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			rec.Outcome, rec.HTTPStatus, rec.BodySize = store.OutcomeTooLarge, http.StatusRequestEntityTooLarge, int(r.ContentLength)
+			rec.Reason = "Тело запроса больше 1 МБ: такие события не принимаются. Уберите из запроса лишние поля."
+			h.logOnly(ctx, rec)
+			writeJSON(w, rec.HTTPStatus, answer{Error: "payload_too_large", Message: rec.Reason})
+			return store.OutcomeTooLarge
+		}
+		// The sender went away mid-body; nothing to answer.
+		h.Log.Info("webhook: body read failed", "err", err)
+		return "error"
+	}
+	rec.BodySize = len(body)
+
+	auth := Verify(secret, r.Header, r.URL.Query(), body)
+	rec.Auth = auth.Mode
+	if !auth.OK {
+		rec.Outcome, rec.HTTPStatus, rec.Reason = store.OutcomeRejected, http.StatusUnauthorized, auth.Problem
+		rec.Body = red.body(truncate(body, rejectedBodyKeep), rec.ContentType)
+		h.peek(rec, r, body)
+		h.logOnly(ctx, rec)
+		writeJSON(w, rec.HTTPStatus, answer{Error: "invalid_signature", Message: auth.Problem})
+		return store.OutcomeRejected
+	}
+	rec.Body = red.body(string(body), rec.ContentType)
+	fields, err := Parse(r.Method, rec.ContentType, r.URL.Query(), body)
+	if err != nil {
+		rec.Outcome, rec.HTTPStatus, rec.Reason = store.OutcomeInvalid, http.StatusBadRequest, err.Error()
+		h.logOnly(ctx, rec)
+		writeJSON(w, rec.HTTPStatus, answer{Error: "invalid_payload", Message: err.Error()})
+		return store.OutcomeInvalid
+	}
+	ev := fields.Event()
+	payload, _ := json.Marshal(ev)
+	rec.Event, rec.Email, rec.Payload = ev.Name, store.NormalizeEmail(ev.Email), string(payload)
+	rec.IdempotencyKey = idempotencyKey(r.Header, fields)
+	rec.Outcome, rec.HTTPStatus, rec.State = store.OutcomeAccepted, http.StatusOK, store.StatePending
+
+	dup := false
+	err = h.Store.InTx(ctx, func(tx *store.Tx) error {
+		inserted, err := tx.InsertAcceptedWebhook(ctx, rec)
+		if err != nil {
+			return err
+		}
+		if inserted {
+			_, err = tx.EnqueueJob(ctx, &store.Job{Kind: JobKind, Payload: `{"event_id":` + strconv.FormatInt(rec.ID, 10) + `}`, MaxAttempts: 8})
+			return err
+		}
+		orig, err := tx.WebhookByKey(ctx, rec.IdempotencyKey)
+		if err != nil {
+			return err
+		}
+		dup = true
+		d := *rec
+		d.Outcome, d.DuplicateOf, d.State = store.OutcomeDuplicate, orig.ID, ""
+		d.Reason = "Повтор уже принятого события #" + orig.PublicID() + ": обработано один раз."
+		if err := tx.InsertWebhookLog(ctx, &d); err != nil {
+			return err
+		}
+		rec.ID = orig.ID
+		return nil
+	})
+	if err != nil {
+		// Not committed: answer 5xx so GetCourse delivers it again.
+		h.Log.Error("webhook: commit failed", "err", err, "event", ev.Name)
+		writeJSON(w, http.StatusServiceUnavailable, answer{Error: "storage_unavailable",
+			Message: "Событие не сохранено из-за временной ошибки базы данных. Повторите отправку позже: данные не потеряются, если отправить их снова."})
+		return "error"
+	}
+	if dup {
+		writeJSON(w, http.StatusOK, answer{Success: true, EventID: rec.PublicID(), Duplicate: &dup})
+		return store.OutcomeDuplicate
+	}
+	h.Jobs.Notify()
+	writeJSON(w, http.StatusOK, answer{Success: true, EventID: rec.PublicID(), Duplicate: &dup})
+	return store.OutcomeAccepted
+}
+
+// peek fills the event name and email of a rejected request for the log
+// filters, when the body happens to parse; it never affects the answer.
+func (h *Handler) peek(rec *store.WebhookEvent, r *http.Request, body []byte) {
+	if f, err := Parse(r.Method, rec.ContentType, r.URL.Query(), body); err == nil {
+		ev := f.Event()
+		rec.Event, rec.Email = truncate([]byte(ev.Name), 100), truncate([]byte(store.NormalizeEmail(ev.Email)), 200)
+	}
+}
+
+// logOnly records a request that is not an accepted event. Its failure is
+// logged but does not change the answer: a 401 stays a 401.
+func (h *Handler) logOnly(ctx context.Context, rec *store.WebhookEvent) {
+	err := h.Store.InTx(ctx, func(tx *store.Tx) error { return tx.InsertWebhookLog(ctx, rec) })
+	if err != nil {
+		h.Log.Error("webhook: record rejected request", "err", err, "outcome", rec.Outcome)
+	}
+}
+
+// idempotencyKey follows SPEC §4: a delivery id header, else the event_id
+// field, else deal + status + event, else a hash of the event and its fields.
+func idempotencyKey(hd http.Header, f Fields) string {
+	for _, name := range []string{"X-GetCourse-Event-Id", "Idempotency-Key", "Webhook-Id"} {
+		if v := strings.TrimSpace(hd.Get(name)); v != "" {
+			return bounded("h:" + v)
+		}
+	}
+	ev := f.Event()
+	if ev.EventID != "" {
+		return bounded("e:" + ev.EventID)
+	}
+	if k := ev.DealKey(); k != "" {
+		return bounded("d:" + ev.Name + ":" + k + ":" + strings.ToLower(ev.Status))
+	}
+	sum := sha256.Sum256([]byte(ev.Name + "\n" + f.canonical()))
+	return "b:" + hex.EncodeToString(sum[:])
+}
+
+// bounded keeps keys index-friendly: long ones are replaced by their hash.
+func bounded(k string) string {
+	if len(k) <= 200 {
+		return k
+	}
+	sum := sha256.Sum256([]byte(k))
+	return k[:2] + "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + "…[обрезано]"
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// Redacted is what replaces a secret in the log.
+const Redacted = "[скрыто]"
+
+var sensitiveHeaders = map[string]bool{
+	"X-Getcourse-Signature": true, "X-Hub-Signature-256": true, "X-Signature": true, "Authorization": true,
+	"Proxy-Authorization": true, "Cookie": true, "X-Api-Key": true, "X-Csrf-Token": true,
+}
+
+var sensitiveFields = map[string]bool{"secret": true, "key": true, "api_key": true, "token": true, "password": true, "pass": true}
+
+type redactor struct{ secret string }
+
+func newRedactor(secret string) redactor { return redactor{secret} }
+
+// scrub hides the secret itself wherever it appears, whatever field it is in.
+func (r redactor) scrub(s string) string {
+	if len(r.secret) >= 6 {
+		s = strings.ReplaceAll(s, r.secret, Redacted)
+	}
+	return s
+}
+
+func (r redactor) headers(h http.Header) string {
+	m := map[string]string{}
+	for k, vs := range h {
+		v := strings.Join(vs, ", ")
+		if sensitiveHeaders[http.CanonicalHeaderKey(k)] {
+			v = Redacted
+		}
+		m[k] = r.scrub(v)
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func (r redactor) query(q url.Values) string {
+	if len(q) == 0 {
+		return ""
+	}
+	c := url.Values{}
+	for k, vs := range q {
+		for _, v := range vs {
+			if sensitiveFields[normKey(k)] {
+				v = Redacted
+			}
+			c.Add(k, v)
+		}
+	}
+	return r.scrub(c.Encode())
+}
+
+func (r redactor) body(s string, contentType string) string {
+	if strings.HasPrefix(contentType, "application/x-www-form-urlencoded") {
+		if q, err := url.ParseQuery(s); err == nil {
+			return r.query(q)
+		}
+	}
+	if strings.Contains(contentType, "json") || strings.HasPrefix(strings.TrimSpace(s), "{") {
+		var v any
+		if json.Unmarshal([]byte(s), &v) == nil && redactJSON(v) {
+			b, _ := json.Marshal(v)
+			return r.scrub(string(b))
+		}
+	}
+	return r.scrub(s)
+}
+
+// redactJSON replaces sensitive fields in place, reporting whether it changed anything.
+func redactJSON(v any) bool {
+	changed := false
+	switch t := v.(type) {
+	case map[string]any:
+		for k, vv := range t {
+			if sensitiveFields[strings.ToLower(k)] {
+				t[k] = Redacted
+				changed = true
+			} else if redactJSON(vv) {
+				changed = true
+			}
+		}
+	case []any:
+		for _, vv := range t {
+			changed = redactJSON(vv) || changed
+		}
+	}
+	return changed
+}

@@ -1,0 +1,223 @@
+package webhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"mime/multipart"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"booksmeta/internal/enrol"
+)
+
+// ParseError is a body that cannot be read; Message is for the sender.
+type ParseError struct{ Message string }
+
+func (e *ParseError) Error() string { return e.Message }
+
+// Fields is a request's data flattened to dotted names ("user.email").
+type Fields map[string]string
+
+// Parse reads the event data of a request: the JSON object, form or
+// multipart body of a POST (a {"json":{…}} wrapper unwrapped), or the query
+// string of a GET. Query parameters also fill in what a POST body lacks,
+// because GetCourse process calls put fields in the URL.
+func Parse(method, contentType string, query url.Values, body []byte) (Fields, error) {
+	f := Fields{}
+	if method == "POST" && len(bytes.TrimSpace(body)) > 0 {
+		mt, params, _ := mime.ParseMediaType(contentType)
+		var err error
+		switch {
+		case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+			err = parseJSON(body, f)
+		case mt == "application/x-www-form-urlencoded":
+			err = parseForm(string(body), f)
+		case mt == "multipart/form-data":
+			err = parseMultipart(body, params["boundary"], f)
+		case mt == "" || mt == "text/plain" || mt == "application/octet-stream":
+			// Senders that forget the content type: accept what is recognisably JSON or a form.
+			if b := bytes.TrimSpace(body); b[0] == '{' {
+				err = parseJSON(body, f)
+			} else if bytes.ContainsRune(b, '=') {
+				err = parseForm(string(b), f)
+			} else {
+				err = &ParseError{"Тело запроса не похоже ни на JSON, ни на форму. Отправляйте JSON-объект (Content-Type: application/json) или форму (application/x-www-form-urlencoded)."}
+			}
+		default:
+			err = &ParseError{fmt.Sprintf("Тип содержимого %q не поддерживается. Отправляйте JSON (application/json), форму (application/x-www-form-urlencoded) или GET с параметрами в адресе.", mt)}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	for k, vs := range query {
+		if k == "secret" || len(vs) == 0 {
+			continue
+		}
+		if _, ok := f[normKey(k)]; !ok {
+			f[normKey(k)] = vs[0]
+		}
+	}
+	if len(f) == 0 {
+		return nil, &ParseError{"Запрос пустой: нет ни тела, ни параметров. Передайте хотя бы action (название события) и email ученика."}
+	}
+	return f, nil
+}
+
+func parseJSON(body []byte, f Fields) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return &ParseError{"Тело запроса — не корректный JSON (" + jsonProblem(err) + "). Проверьте шаблон запроса в GetCourse: кавычки, запятые и фигурные скобки."}
+	}
+	if dec.More() {
+		return &ParseError{"После JSON-объекта в теле есть лишние данные. Отправляйте ровно один JSON-объект."}
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return &ParseError{"Тело запроса должно быть JSON-объектом вида {\"action\": \"user_payment\", …}, а пришёл другой тип значения."}
+	}
+	// {"json": {...}} or {"json": "{...}"}: unwrap.
+	if inner, ok := obj["json"]; ok && len(obj) == 1 {
+		switch in := inner.(type) {
+		case map[string]any:
+			obj = in
+		case string:
+			return parseJSON([]byte(in), f)
+		default:
+			return &ParseError{"Поле json должно содержать JSON-объект."}
+		}
+	}
+	flatten("", obj, f)
+	return nil
+}
+
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("ошибка около символа %d", se.Offset)
+	}
+	return "данные оборваны или испорчены"
+}
+
+func flatten(prefix string, v any, f Fields) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, vv := range t {
+			flatten(join(prefix, k), vv, f)
+		}
+	case []any:
+		for i, vv := range t {
+			flatten(join(prefix, strconv.Itoa(i)), vv, f)
+		}
+	case nil:
+		f[prefix] = ""
+	case string:
+		f[prefix] = strings.TrimSpace(t)
+	case json.Number:
+		f[prefix] = t.String()
+	case bool:
+		f[prefix] = strconv.FormatBool(t)
+	default:
+		f[prefix] = fmt.Sprint(t)
+	}
+}
+
+func join(prefix, k string) string {
+	if prefix == "" {
+		return strings.ToLower(k)
+	}
+	return prefix + "." + strings.ToLower(k)
+}
+
+func parseForm(s string, f Fields) error {
+	vals, err := url.ParseQuery(s)
+	if err != nil {
+		return &ParseError{"Форма в теле запроса испорчена (неверное %-кодирование). Проверьте настройки вызова в GetCourse."}
+	}
+	for k, vs := range vals {
+		if len(vs) > 0 {
+			f[normKey(k)] = strings.TrimSpace(vs[0])
+		}
+	}
+	return nil
+}
+
+func parseMultipart(body []byte, boundary string, f Fields) error {
+	if boundary == "" {
+		return &ParseError{"В заголовке Content-Type: multipart/form-data нет boundary."}
+	}
+	r := multipart.NewReader(bytes.NewReader(body), boundary)
+	form, err := r.ReadForm(1 << 20)
+	if err != nil {
+		return &ParseError{"Не удалось прочитать multipart-форму: " + err.Error()}
+	}
+	defer form.RemoveAll()
+	for k, vs := range form.Value {
+		if len(vs) > 0 {
+			f[normKey(k)] = strings.TrimSpace(vs[0])
+		}
+	}
+	return nil
+}
+
+// normKey turns PHP-style "user[email]" into "user.email".
+func normKey(k string) string {
+	k = strings.ToLower(strings.TrimSpace(k))
+	k = strings.ReplaceAll(k, "][", ".")
+	k = strings.ReplaceAll(k, "[", ".")
+	return strings.TrimSuffix(k, "]")
+}
+
+func (f Fields) first(names ...string) string {
+	for _, n := range names {
+		if v := strings.TrimSpace(f[n]); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// Event maps the fields to an enrol.Event, accepting the guide's nested names
+// and the flat ones of SPEC §4.
+func (f Fields) Event() enrol.Event {
+	return enrol.Event{
+		Name:            strings.ToLower(f.first("action", "event", "event_type", "type")),
+		Email:           f.first("user.email", "email", "user_email", "client.email", "client_email", "deal.user.email"),
+		FirstName:       f.first("user.first_name", "first_name", "user.name", "name"),
+		LastName:        f.first("user.last_name", "last_name"),
+		Phone:           f.first("user.phone", "phone"),
+		GetCourseUserID: f.first("user.id", "user.user_id", "user_id", "uid"),
+		DealID:          f.first("deal.id", "deal.deal_id", "deal_id"),
+		DealNumber:      f.first("deal.number", "deal.deal_number", "deal_number", "number"),
+		Status:          f.first("deal.status", "deal.deal_status", "status", "deal_status", "payment_status"),
+		Cost:            f.first("deal.cost", "deal.deal_cost", "cost", "deal_cost", "amount"),
+		ProductTitle:    f.first("deal.product_title", "product_title", "product", "positions"),
+		OfferCode:       f.first("deal.offer_code", "offer_code"),
+		EventID:         f.first("event_id", "id_event"),
+	}
+}
+
+// canonical is a stable text of the fields, used to hash events that carry
+// no id of their own (GET callbacks put fields in any order).
+func (f Fields) canonical() string {
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(f[k])
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
