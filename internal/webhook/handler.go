@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -258,20 +259,27 @@ func (r redactor) headers(h http.Header) string {
 	return string(b)
 }
 
+// query renders parameters readably (unescaped, sorted) for the log, with
+// sensitive ones hidden. It is for people, not to be parsed back.
 func (r redactor) query(q url.Values) string {
 	if len(q) == 0 {
 		return ""
 	}
-	c := url.Values{}
-	for k, vs := range q {
-		for _, v := range vs {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		for _, v := range q[k] {
 			if sensitiveFields[normKey(k)] {
 				v = Redacted
 			}
-			c.Add(k, v)
+			parts = append(parts, k+"="+v)
 		}
 	}
-	return r.scrub(c.Encode())
+	return r.scrub(strings.Join(parts, "&"))
 }
 
 func (r redactor) body(s string, contentType string) string {

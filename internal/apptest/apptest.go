@@ -1,0 +1,122 @@
+// Package apptest starts a whole Book Smeta (database, jobs, HTTP) for
+// end-to-end tests, on SQLite or PostgreSQL as dbtest decides.
+package apptest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"booksmeta/internal/app"
+	"booksmeta/internal/config"
+	"booksmeta/internal/dbtest"
+	"booksmeta/internal/password"
+)
+
+// Server is a running app.
+type Server struct {
+	*app.App
+	URL  string
+	HTTP *httptest.Server
+}
+
+// Options adjust the app.
+type Options struct {
+	Env map[string]string
+	// NoJobs leaves background workers stopped so tests drive them with RunOne.
+	NoJobs bool
+}
+
+// Start starts an app; everything stops when t ends.
+func Start(t testing.TB, o Options) *Server {
+	t.Helper()
+	env := map[string]string{
+		"BOOKSMETA_DATABASE_URL": dbtest.URL(t),
+		"BOOKSMETA_SECRET_KEY":   "test-secret-key",
+	}
+	for k, v := range o.Env {
+		env[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] }, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w io.Writer = io.Discard
+	if os.Getenv("BOOKSMETA_TEST_LOG") != "" {
+		w = os.Stderr
+	}
+	a, err := app.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(w, nil)), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Web.Accounts.Hash = func(pw string) string {
+		return password.HashWith(pw, password.Params{Time: 1, Memory: 64, Threads: 1})
+	}
+	a.Jobs.Poll = 20 * time.Millisecond
+	a.Jobs.BackoffBase = 10 * time.Millisecond
+	a.Jobs.BackoffMax = 50 * time.Millisecond
+	hs := httptest.NewUnstartedServer(a.Handler())
+	hs.Start()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	if !o.NoJobs {
+		go func() { a.Jobs.Run(ctx); close(done) }()
+	} else {
+		close(done)
+	}
+	t.Cleanup(func() {
+		hs.Close()
+		cancel()
+		<-done
+		a.Close()
+	})
+	return &Server{App: a, URL: hs.URL, HTTP: hs}
+}
+
+// Listener returns a loopback listener for tests that need a real port.
+func Listener(t testing.TB) net.Listener {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// Do sends a request and returns status and body.
+func (s *Server) Do(t testing.TB, method, path string, header http.Header, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// WaitFor polls cond until it holds or the timeout passes.
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}

@@ -1,0 +1,123 @@
+package webhook
+
+import (
+	"bytes"
+	"mime/multipart"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	mw.WriteField("action", "user_payment")
+	mw.WriteField("user[email]", "mp@example.ru")
+	mw.Close()
+
+	tests := []struct {
+		name, method, ct, query, body string
+		want                          map[string]string // on the resulting Event-relevant fields
+		err                           string
+	}{
+		{"guide JSON", "POST", "application/json", "", `{"action":"user_payment","user":{"email":"A@B.ru","first_name":"Анна","last_name":"Ли","phone":"+7 900","user_id":42}}`,
+			map[string]string{"event": "user_payment", "email": "A@B.ru", "first": "Анна", "last": "Ли", "phone": "+7 900", "uid": "42"}, ""},
+		{"flat JSON with charset", "POST", "application/json; charset=utf-8", "", `{"event":"deal_created","email":"x@y.ru","deal_id":"77","status":"payed","cost":"12 000,00"}`,
+			map[string]string{"event": "deal_created", "email": "x@y.ru", "deal": "77", "status": "payed", "cost": "12 000,00"}, ""},
+		{"json wrapper object", "POST", "application/json", "", `{"json":{"action":"user_payment","email":"w@x.ru"}}`,
+			map[string]string{"event": "user_payment", "email": "w@x.ru"}, ""},
+		{"json wrapper string", "POST", "application/json", "", `{"json":"{\"action\":\"test\"}"}`,
+			map[string]string{"event": "test"}, ""},
+		{"form flat", "POST", "application/x-www-form-urlencoded", "", "action=user_payment&email=f%40x.ru&first_name=%D0%98",
+			map[string]string{"event": "user_payment", "email": "f@x.ru", "first": "И"}, ""},
+		{"form PHP nested", "POST", "application/x-www-form-urlencoded", "", "action=user_payment&user%5Bemail%5D=n%40x.ru",
+			map[string]string{"event": "user_payment", "email": "n@x.ru"}, ""},
+		{"multipart", "POST", mw.FormDataContentType(), "", mp.String(),
+			map[string]string{"event": "user_payment", "email": "mp@example.ru"}, ""},
+		{"GET process call", "GET", "", "secret=s&action=user_payment&email=g%40x.ru&first_name=Gena", "",
+			map[string]string{"event": "user_payment", "email": "g@x.ru", "first": "Gena"}, ""},
+		{"POST fields from query", "POST", "", "action=user_registered&email=q%40x.ru", "",
+			map[string]string{"event": "user_registered", "email": "q@x.ru"}, ""},
+		{"body wins over query", "POST", "application/json", "email=query%40x.ru", `{"action":"test","email":"body@x.ru"}`,
+			map[string]string{"email": "body@x.ru"}, ""},
+		{"JSON without content type", "POST", "", "", `{"action":"test"}`, map[string]string{"event": "test"}, ""},
+		{"event name upper case", "POST", "application/json", "", `{"action":"USER_PAYMENT"}`, map[string]string{"event": "user_payment"}, ""},
+		{"malformed JSON", "POST", "application/json", "", `{"action": "test"`, nil, "не корректный JSON"},
+		{"JSON array", "POST", "application/json", "", `[1,2]`, nil, "JSON-объектом"},
+		{"trailing garbage", "POST", "application/json", "", `{"action":"test"} {}`, nil, "лишние данные"},
+		{"unsupported content type", "POST", "application/xml", "", `<a/>`, nil, "не поддерживается"},
+		{"plain text nonsense", "POST", "text/plain", "", `hello`, nil, "не похоже"},
+		{"empty", "POST", "application/json", "", ``, nil, "пустой"},
+		{"bad form escape", "POST", "application/x-www-form-urlencoded", "", "a=%zz", nil, "испорчена"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q, _ := url.ParseQuery(tc.query)
+			f, err := Parse(tc.method, tc.ct, q, []byte(tc.body))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want one mentioning %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, leaked := f["secret"]; leaked {
+				t.Fatal("the secret query parameter must not become a field")
+			}
+			ev := f.Event()
+			got := map[string]string{"event": ev.Name, "email": ev.Email, "first": ev.FirstName, "last": ev.LastName,
+				"phone": ev.Phone, "uid": ev.GetCourseUserID, "deal": ev.DealID, "status": ev.Status, "cost": ev.Cost}
+			for k, v := range tc.want {
+				if got[k] != v {
+					t.Errorf("%s = %q, want %q", k, got[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	f := func(s string) Fields { q, _ := url.ParseQuery(s); r, _ := Parse("GET", "", q, nil); return r }
+	h := map[string][]string{"Idempotency-Key": {"abc"}}
+	if k := idempotencyKey(h, f("action=test")); k != "h:abc" {
+		t.Fatalf("header key = %q", k)
+	}
+	if k := idempotencyKey(nil, f("action=test&event_id=9")); k != "e:9" {
+		t.Fatalf("event_id key = %q", k)
+	}
+	if k := idempotencyKey(nil, f("action=deal_created&deal_id=5&status=payed")); k != "d:deal_created:id:5:payed" {
+		t.Fatalf("deal key = %q", k)
+	}
+	a := idempotencyKey(nil, f("action=user_payment&email=a@b.ru&first_name=A"))
+	b := idempotencyKey(nil, f("first_name=A&email=a@b.ru&action=user_payment"))
+	c := idempotencyKey(nil, f("action=user_payment&email=other@b.ru"))
+	if a != b || a == c || !strings.HasPrefix(a, "b:") {
+		t.Fatalf("hash keys: %q %q %q", a, b, c)
+	}
+	if k := idempotencyKey(map[string][]string{"Webhook-Id": {strings.Repeat("x", 500)}}, f("action=test")); len(k) > 200 {
+		t.Fatalf("long key not bounded: %d", len(k))
+	}
+}
+
+func TestRedaction(t *testing.T) {
+	r := newRedactor("supersecretvalue")
+	h := map[string][]string{"X-Getcourse-Signature": {"sha256=abc"}, "Authorization": {"Bearer x"}, "X-Other": {"has supersecretvalue inside"}}
+	got := r.headers(h)
+	if strings.Contains(got, "sha256=abc") || strings.Contains(got, "Bearer") || strings.Contains(got, "supersecretvalue") {
+		t.Fatalf("headers not redacted: %s", got)
+	}
+	q := r.query(url.Values{"secret": {"supersecretvalue"}, "email": {"a@b.ru"}})
+	if strings.Contains(q, "supersecretvalue") || !strings.Contains(q, "email=a@b.ru") {
+		t.Fatalf("query: %s", q)
+	}
+	b := r.body(`{"action":"x","user":{"password":"p4ss"},"api_key":"k"}`, "application/json")
+	if strings.Contains(b, "p4ss") || strings.Contains(b, `"k"`) {
+		t.Fatalf("json body: %s", b)
+	}
+	fb := r.body("secret=zzz&email=a", "application/x-www-form-urlencoded")
+	if strings.Contains(fb, "zzz") {
+		t.Fatalf("form body: %s", fb)
+	}
+}
