@@ -10,14 +10,18 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"booksmeta/internal/accounts"
+	"booksmeta/internal/api"
+	"booksmeta/internal/auth"
 	"booksmeta/internal/config"
 	"booksmeta/internal/db"
 	"booksmeta/internal/enrol"
 	"booksmeta/internal/jobs"
 	"booksmeta/internal/metrics"
+	"booksmeta/internal/password"
 	"booksmeta/internal/secretbox"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
@@ -41,6 +45,9 @@ type App struct {
 	Enrol     *enrol.Service
 	Processor *webhook.Processor
 	Web       *web.Server
+	API       *api.Server
+	Auth      *auth.Service
+	Accounts  *accounts.Service
 
 	// KeyCreated is set when this start generated the encryption key file.
 	KeyCreated bool
@@ -107,7 +114,13 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 		return err
 	})
 	a.Jobs.Every("prune_jobs", 24*time.Hour)
-	a.Web = &web.Server{Store: a.Store, Accounts: accounts.New(a.Store), Settings: a.Settings, Log: a.Log, BaseURL: a.Config.BaseURL, Version: Version}
+	a.Accounts = accounts.New(a.Store)
+	a.Auth = auth.New(a.Store, password.Hash)
+	secure := strings.HasPrefix(a.Config.BaseURL, "https://")
+	a.Web = &web.Server{Store: a.Store, Accounts: a.Accounts, Auth: a.Auth, Settings: a.Settings, Jobs: a.Jobs, Log: a.Log,
+		BaseURL: a.Config.BaseURL, Version: Version, SecureCookies: secure}
+	a.API = &api.Server{Store: a.Store, Accounts: a.Accounts, Auth: a.Auth, Settings: a.Settings, Jobs: a.Jobs, Log: a.Log,
+		SecureCookies: secure, GetCourseTest: a.testGetCourse}
 	return nil
 }
 
@@ -161,8 +174,9 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", a.health)
 	mux.HandleFunc("GET /api/health.php", a.health)
 	mux.Handle("GET /metrics", a.Metrics.Handler())
+	a.API.Routes(mux)
 	a.Web.Routes(mux)
-	return recoverer(a.Log, mux)
+	return recoverer(a.Log, a.Auth.Middleware(mux))
 }
 
 // Run serves HTTP on ln and runs background jobs until ctx is cancelled,

@@ -56,9 +56,8 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.Web.Accounts.Hash = func(pw string) string {
-		return password.HashWith(pw, password.Params{Time: 1, Memory: 64, Threads: 1})
-	}
+	cheap := func(pw string) string { return password.HashWith(pw, password.Params{Time: 1, Memory: 64, Threads: 1}) }
+	a.Accounts.Hash, a.Auth.Hash = cheap, cheap
 	a.Jobs.Poll = 20 * time.Millisecond
 	a.Jobs.BackoffBase = 10 * time.Millisecond
 	a.Jobs.BackoffMax = 50 * time.Millisecond

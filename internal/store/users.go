@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -129,4 +130,121 @@ func (t *Tx) UpdateUser(ctx context.Context, u *User) error {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// UserFilter selects users for the admin list.
+type UserFilter struct {
+	Query  string // matches email, names, phone
+	Role   string
+	Paid   *bool
+	Active *bool
+	Limit  int
+	Offset int
+}
+
+// UserRow is a user with counts for the admin list.
+type UserRow struct {
+	User
+	UpcomingBookings int
+	TotalBookings    int
+}
+
+// ListUsers lists users matching f, newest first.
+func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]*UserRow, error) {
+	where, args := []string{"1=1"}, []any{}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		p := like(strings.ToLower(q))
+		add("(LOWER(u.email) LIKE ? ESCAPE '\\' OR LOWER(u.first_name || ' ' || u.last_name) LIKE ? ESCAPE '\\' OR u.phone LIKE ? ESCAPE '\\')", p)
+	}
+	if f.Role != "" {
+		add("u.role = ?", f.Role)
+	}
+	if f.Paid != nil {
+		add("u.paid = ?", *f.Paid)
+	}
+	if f.Active != nil {
+		add("u.active = ?", *f.Active)
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	args = append(args, ms(s.Now()))
+	nowArg := "$" + strconv.Itoa(len(args))
+	rows, err := s.read().QueryContext(ctx, "SELECT "+prefixed("u.", userCols)+`,
+		(SELECT COUNT(*) FROM bookings b JOIN slots sl ON sl.id = b.slot_id WHERE b.user_id = u.id AND b.status = 'active' AND sl.ends_at > `+nowArg+`),
+		(SELECT COUNT(*) FROM bookings b WHERE b.user_id = u.id)
+		FROM users u WHERE `+strings.Join(where, " AND ")+` ORDER BY u.id DESC LIMIT `+strconv.Itoa(f.Limit)+` OFFSET `+strconv.Itoa(max(f.Offset, 0)), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*UserRow
+	for rows.Next() {
+		var r UserRow
+		var up, total int
+		u, err := scanUser(scanSuffix{rows, []any{&up, &total}})
+		if err != nil {
+			return nil, err
+		}
+		r.User, r.UpcomingBookings, r.TotalBookings = *u, up, total
+		out = append(out, &r)
+	}
+	return out, rows.Err()
+}
+
+type scanSuffix struct {
+	row  interface{ Scan(...any) error }
+	tail []any
+}
+
+func (p scanSuffix) Scan(dest ...any) error { return p.row.Scan(append(dest, p.tail...)...) }
+
+// CountUpcomingBookings counts a user's active bookings whose slot has not ended.
+func (t *Tx) CountUpcomingBookings(ctx context.Context, userID int64) (int, error) {
+	var n int
+	err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings b JOIN slots s ON s.id = b.slot_id
+		WHERE b.user_id = $1 AND b.status = 'active' AND s.ends_at > $2`, userID, ms(t.now)).Scan(&n)
+	return n, err
+}
+
+// CountRole counts active users with a role.
+func (t *Tx) CountRole(ctx context.Context, role string) (int, error) {
+	var n int
+	err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = $1 AND active = TRUE`, role).Scan(&n)
+	return n, err
+}
+
+// DeleteUser removes a user; their bookings, sessions and notices go with them.
+func (t *Tx) DeleteUser(ctx context.Context, id int64) error {
+	if _, err := t.q.ExecContext(ctx, `UPDATE slots SET booked = booked - 1 WHERE id IN
+		(SELECT slot_id FROM bookings WHERE user_id = $1 AND status = 'active') AND booked > 0`, id); err != nil {
+		return err
+	}
+	res, err := t.q.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// TouchLogin records a successful sign-in.
+func (t *Tx) TouchLogin(ctx context.Context, id int64) error {
+	_, err := t.q.ExecContext(ctx, `UPDATE users SET last_login_at = $2 WHERE id = $1`, id, ms(t.now))
+	return err
+}
+
+// CountUsers returns dashboard numbers: students, paid students, active students.
+func (s *Store) CountUsers(ctx context.Context) (students, paid, admins int, err error) {
+	err = s.read().QueryRowContext(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN role = 'student' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN role = 'student' AND paid = TRUE AND active = TRUE THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN role <> 'student' THEN 1 ELSE 0 END), 0) FROM users`).Scan(&students, &paid, &admins)
+	return
 }

@@ -11,6 +11,8 @@ import (
 	"net/http"
 
 	"booksmeta/internal/accounts"
+	"booksmeta/internal/auth"
+	"booksmeta/internal/jobs"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
 )
@@ -26,9 +28,13 @@ type Server struct {
 	Store    *store.Store
 	Settings *settings.Service
 	Accounts *accounts.Service
+	Auth     *auth.Service
+	Jobs     *jobs.Runner
 	Log      *slog.Logger
 	BaseURL  string
 	Version  string
+	// SecureCookies marks the session cookie Secure (public URL is https).
+	SecureCookies bool
 
 	pages map[string]*template.Template
 }

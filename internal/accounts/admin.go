@@ -1,0 +1,219 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+
+	"booksmeta/internal/password"
+	"booksmeta/internal/store"
+)
+
+// Error is a refusal by an account rule. Code maps to an HTTP status in the
+// HTTP layer (forbidden → 403, conflict → 409, invalid → 422, not_found → 404);
+// Message says in Russian what to do.
+type Error struct {
+	Code    string
+	Field   string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func refuse(code, field, msg string) error { return &Error{Code: code, Field: field, Message: msg} }
+
+// UserInput is an admin's create or edit; nil fields are left unchanged.
+type UserInput struct {
+	Email        *string
+	FirstName    *string
+	LastName     *string
+	Phone        *string
+	Role         *string
+	Paid         *bool
+	Active       *bool
+	BookingLimit *int
+	Password     *string
+}
+
+var phoneRe = regexp.MustCompile(`^\+?[0-9 ()\-]{5,25}$`)
+
+func validRole(r string) bool {
+	return r == store.RoleStudent || r == store.RoleAdmin || r == store.RoleSuperAdmin
+}
+
+// apply copies in onto u, checking each value and the actor's rights.
+func (s *Service) apply(actor, u *store.User, in UserInput) error {
+	if in.Email != nil {
+		e, err := ValidEmail(*in.Email)
+		if err != nil {
+			return refuse("invalid", "email", err.Error())
+		}
+		u.Email = e
+	}
+	for _, f := range []struct {
+		dst *string
+		v   *string
+		max int
+	}{{&u.FirstName, in.FirstName, 100}, {&u.LastName, in.LastName, 100}} {
+		if f.v != nil {
+			v := strings.TrimSpace(*f.v)
+			if len([]rune(v)) > f.max {
+				return refuse("invalid", "name", "Имя и фамилия — не длиннее 100 символов.")
+			}
+			*f.dst = v
+		}
+	}
+	if in.Phone != nil {
+		p := strings.TrimSpace(*in.Phone)
+		if p != "" && !phoneRe.MatchString(p) {
+			return refuse("invalid", "phone", "Телефон записан с ошибкой: используйте цифры, пробелы, скобки, дефис и + в начале, например +7 900 123-45-67.")
+		}
+		u.Phone = p
+	}
+	if in.BookingLimit != nil {
+		if *in.BookingLimit < 0 || *in.BookingLimit > 100 {
+			return refuse("invalid", "booking_limit", "Лимит бронирований — число от 0 до 100.")
+		}
+		u.BookingLimit = *in.BookingLimit
+	}
+	if in.Role != nil && *in.Role != u.Role {
+		if !validRole(*in.Role) {
+			return refuse("invalid", "role", "Роль должна быть одной из: student, admin, super_admin.")
+		}
+		// Only a super-admin hands out or takes away admin rights (the PHP
+		// version let any admin create super-admins).
+		if actor.Role != store.RoleSuperAdmin && (*in.Role != store.RoleStudent || u.Role != store.RoleStudent) {
+			return refuse("forbidden", "role", "Назначать и снимать права администратора может только главный администратор (super_admin).")
+		}
+		u.Role = *in.Role
+	}
+	if in.Paid != nil {
+		u.Paid = *in.Paid
+	}
+	if in.Active != nil && *in.Active != u.Active {
+		u.Active = *in.Active
+		// Remember an admin's decision so that a payment or sync does not undo it.
+		u.DeactivatedByAdmin = !*in.Active
+	}
+	if in.Password != nil && *in.Password != "" {
+		if err := password.Validate(*in.Password); err != nil {
+			return refuse("invalid", "password", err.Error())
+		}
+		u.PasswordHash = s.Hash(*in.Password)
+	}
+	return nil
+}
+
+// canManage says whether actor may change target at all.
+func canManage(actor, target *store.User) error {
+	if target.IsAdmin() && actor.Role != store.RoleSuperAdmin && actor.ID != target.ID {
+		return refuse("forbidden", "", "Изменять других администраторов может только главный администратор (super_admin).")
+	}
+	return nil
+}
+
+// AdminCreate creates a user on an admin's behalf.
+func (s *Service) AdminCreate(ctx context.Context, actor *store.User, in UserInput, defaultLimit int) (*store.User, error) {
+	if in.Email == nil || strings.TrimSpace(*in.Email) == "" {
+		return nil, refuse("invalid", "email", "Укажите email: по нему ученик входит и получает письма.")
+	}
+	u := &store.User{Role: store.RoleStudent, Active: true, BookingLimit: defaultLimit}
+	if err := s.apply(actor, u, in); err != nil {
+		return nil, err
+	}
+	if u.Paid {
+		u.PaidAt = s.Store.Now()
+	}
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.UserByEmail(ctx, u.Email); err == nil {
+			return refuse("conflict", "email", "Пользователь с таким email уже есть: найдите его в списке и отредактируйте.")
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return tx.InsertUser(ctx, u)
+	})
+	return u, err
+}
+
+// AdminUpdate changes a user on an admin's behalf.
+func (s *Service) AdminUpdate(ctx context.Context, actor *store.User, id int64, in UserInput) (*store.User, error) {
+	var u *store.User
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if u, err = tx.UserByID(ctx, id); err != nil {
+			return notFound(err)
+		}
+		if err := canManage(actor, u); err != nil {
+			return err
+		}
+		wasSuper, wasActive, oldHash := u.Role == store.RoleSuperAdmin && u.Active, u.Active, u.PasswordHash
+		if in.Email != nil && store.NormalizeEmail(*in.Email) != u.Email {
+			if other, err := tx.UserByEmail(ctx, *in.Email); err == nil && other.ID != u.ID {
+				return refuse("conflict", "email", "Этот email уже занят другим пользователем.")
+			}
+		}
+		if err := s.apply(actor, u, in); err != nil {
+			return err
+		}
+		if actor.ID == u.ID && (!u.Active || (wasSuper && u.Role != store.RoleSuperAdmin)) {
+			return refuse("conflict", "", "Нельзя отключить себя или снять с себя права главного администратора: попросите об этом другого главного администратора.")
+		}
+		if wasSuper && (u.Role != store.RoleSuperAdmin || !u.Active) {
+			if n, err := tx.CountRole(ctx, store.RoleSuperAdmin); err != nil {
+				return err
+			} else if n <= 1 {
+				return refuse("conflict", "", "Это последний главный администратор: сначала назначьте другого.")
+			}
+		}
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		// A deactivated user or a changed password ends other sessions at once.
+		if (wasActive && !u.Active) || u.PasswordHash != oldHash {
+			return tx.DeleteUserSessions(ctx, u.ID, "")
+		}
+		return nil
+	})
+	return u, err
+}
+
+// AdminDelete deletes a user. Refused for oneself, for the last super-admin,
+// for admins unless the actor is a super-admin, and for a student with
+// upcoming bookings (cancel them first, so the student is told).
+func (s *Service) AdminDelete(ctx context.Context, actor *store.User, id int64) error {
+	return s.Store.InTx(ctx, func(tx *store.Tx) error {
+		u, err := tx.UserByID(ctx, id)
+		if err != nil {
+			return notFound(err)
+		}
+		if u.ID == actor.ID {
+			return refuse("conflict", "", "Нельзя удалить самого себя.")
+		}
+		if err := canManage(actor, u); err != nil {
+			return err
+		}
+		if u.Role == store.RoleSuperAdmin {
+			if n, err := tx.CountRole(ctx, store.RoleSuperAdmin); err != nil {
+				return err
+			} else if n <= 1 && u.Active {
+				return refuse("conflict", "", "Это последний главный администратор: его нельзя удалить.")
+			}
+		}
+		n, err := tx.CountUpcomingBookings(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return refuse("conflict", "", "У пользователя есть предстоящие бронирования: сначала отмените их (ученик получит уведомление) или просто отключите аккаунт.")
+		}
+		return tx.DeleteUser(ctx, u.ID)
+	})
+}
+
+func notFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return refuse("not_found", "", "Пользователь не найден: возможно, его уже удалили.")
+	}
+	return err
+}

@@ -1,0 +1,44 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"booksmeta/internal/auth"
+	"booksmeta/internal/store"
+)
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	sess, u, err := s.Auth.Login(r.Context(), in.Email, in.Password, auth.ClientIP(r), r.UserAgent())
+	switch {
+	case errors.Is(err, auth.ErrBadCredentials), errors.Is(err, auth.ErrDisabled):
+		fail(w, http.StatusUnauthorized, "invalid_credentials", err.Error())
+		return
+	case err != nil:
+		s.failErr(w, err)
+		return
+	}
+	auth.SetCookie(w, sess, s.SecureCookies)
+	writeJSON(w, http.StatusOK, map[string]any{"user": s.userJSON(r, u), "csrf_token": sess.CSRFToken})
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, u *store.User) {
+	_, sess := auth.FromContext(r.Context())
+	if err := s.Auth.Logout(r.Context(), sess.Token); err != nil {
+		s.failErr(w, err)
+		return
+	}
+	auth.ClearCookie(w, s.SecureCookies)
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, u *store.User) {
+	writeJSON(w, http.StatusOK, map[string]any{"user": s.userJSON(r, u)})
+}
