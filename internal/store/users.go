@@ -108,10 +108,10 @@ func (t *Tx) InsertUser(ctx context.Context, u *User) error {
 	u.Email = NormalizeEmail(u.Email)
 	u.CreatedAt, u.UpdatedAt = t.now, t.now
 	return t.q.QueryRowContext(ctx, `INSERT INTO users (email, first_name, last_name, phone, role, password_hash,
-		paid, active, deactivated_by_admin, booking_limit, getcourse_user_id, paid_at, created_at, updated_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$13) RETURNING id`,
+		paid, active, deactivated_by_admin, booking_limit, getcourse_user_id, paid_at, created_at, updated_at, search)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$13,$14) RETURNING id`,
 		u.Email, u.FirstName, u.LastName, u.Phone, u.Role, u.PasswordHash, u.Paid, u.Active,
-		u.DeactivatedByAdmin, u.BookingLimit, u.GetCourseUserID, msOrNull(u.PaidAt), ms(t.now)).Scan(&u.ID)
+		u.DeactivatedByAdmin, u.BookingLimit, u.GetCourseUserID, msOrNull(u.PaidAt), ms(t.now), searchText(u)).Scan(&u.ID)
 }
 
 // UpdateUser writes every mutable field of u.
@@ -120,9 +120,9 @@ func (t *Tx) UpdateUser(ctx context.Context, u *User) error {
 	u.UpdatedAt = t.now
 	res, err := t.q.ExecContext(ctx, `UPDATE users SET email=$2, first_name=$3, last_name=$4, phone=$5, role=$6,
 		password_hash=$7, paid=$8, active=$9, deactivated_by_admin=$10, booking_limit=$11, getcourse_user_id=$12,
-		paid_at=$13, updated_at=$14 WHERE id=$1`,
+		paid_at=$13, updated_at=$14, search=$15 WHERE id=$1`,
 		u.ID, u.Email, u.FirstName, u.LastName, u.Phone, u.Role, u.PasswordHash, u.Paid, u.Active,
-		u.DeactivatedByAdmin, u.BookingLimit, u.GetCourseUserID, msOrNull(u.PaidAt), ms(t.now))
+		u.DeactivatedByAdmin, u.BookingLimit, u.GetCourseUserID, msOrNull(u.PaidAt), ms(t.now), searchText(u))
 	if err != nil {
 		return err
 	}
@@ -157,8 +157,7 @@ func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]*UserRow, error)
 		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
-		p := like(strings.ToLower(q))
-		add("(LOWER(u.email) LIKE ? ESCAPE '\\' OR LOWER(u.first_name || ' ' || u.last_name) LIKE ? ESCAPE '\\' OR u.phone LIKE ? ESCAPE '\\')", p)
+		add("u.search LIKE ? ESCAPE '\\'", like(strings.ToLower(q)))
 	}
 	if f.Role != "" {
 		add("u.role = ?", f.Role)
@@ -247,4 +246,8 @@ func (s *Store) CountUsers(ctx context.Context) (students, paid, admins int, err
 		COALESCE(SUM(CASE WHEN role = 'student' AND paid = TRUE AND active = TRUE THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN role <> 'student' THEN 1 ELSE 0 END), 0) FROM users`).Scan(&students, &paid, &admins)
 	return
+}
+
+func searchText(u *User) string {
+	return strings.ToLower(strings.Join([]string{u.Email, u.FirstName, u.LastName, u.FirstName + " " + u.LastName, u.Phone}, "\n"))
 }

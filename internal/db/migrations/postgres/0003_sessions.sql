@@ -20,3 +20,7 @@ CREATE TABLE login_failures (
     failures INTEGER NOT NULL,
     window_start BIGINT NOT NULL
 );
+
+-- Lower-cased email, names and phone, written by Go: SQLite's LOWER() and
+-- LIKE fold only ASCII, and admins search Cyrillic names.
+ALTER TABLE users ADD COLUMN search TEXT NOT NULL DEFAULT '';
