@@ -16,6 +16,7 @@ import (
 
 	"booksmeta/internal/accounts"
 	"booksmeta/internal/auth"
+	"booksmeta/internal/booking"
 	"booksmeta/internal/getcourse"
 	"booksmeta/internal/jobs"
 	"booksmeta/internal/settings"
@@ -27,6 +28,7 @@ type Server struct {
 	Store         *store.Store
 	Accounts      *accounts.Service
 	Auth          *auth.Service
+	Booking       *booking.Service
 	Settings      *settings.Service
 	Jobs          *jobs.Runner
 	Log           *slog.Logger
@@ -55,6 +57,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/admin/settings", s.admin(s.getSettings))
 	mux.Handle("PATCH /api/v1/admin/settings", s.admin(s.patchSettings))
 	mux.Handle("POST /api/v1/admin/getcourse/test", s.admin(s.getcourseTest))
+	s.bookingRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "not_found", "Такого адреса в API нет. Проверьте путь и метод запроса.")
 	})

@@ -40,5 +40,10 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, u *store.User) {
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, u *store.User) {
-	writeJSON(w, http.StatusOK, map[string]any{"user": s.userJSON(r, u)})
+	out, err := s.userWithCounts(r, u)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": out})
 }

@@ -16,6 +16,7 @@ import (
 	"booksmeta/internal/accounts"
 	"booksmeta/internal/api"
 	"booksmeta/internal/auth"
+	"booksmeta/internal/booking"
 	"booksmeta/internal/config"
 	"booksmeta/internal/db"
 	"booksmeta/internal/enrol"
@@ -48,6 +49,7 @@ type App struct {
 	API       *api.Server
 	Auth      *auth.Service
 	Accounts  *accounts.Service
+	Booking   *booking.Service
 
 	// KeyCreated is set when this start generated the encryption key file.
 	KeyCreated bool
@@ -114,13 +116,20 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 		return err
 	})
 	a.Jobs.Every("prune_jobs", 24*time.Hour)
+	booking.DefineSettings(a.Settings)
+	a.Booking = &booking.Service{Store: a.Store, Settings: a.Settings, Box: a.Box}
+	a.Jobs.Handle("finish_bookings", func(ctx context.Context, _ *store.Job) error {
+		_, err := a.Booking.FinishEnded(ctx)
+		return err
+	})
+	a.Jobs.Every("finish_bookings", time.Minute)
 	a.Accounts = accounts.New(a.Store)
 	a.Auth = auth.New(a.Store, password.Hash)
 	secure := strings.HasPrefix(a.Config.BaseURL, "https://")
 	a.Web = &web.Server{Store: a.Store, Accounts: a.Accounts, Auth: a.Auth, Settings: a.Settings, Jobs: a.Jobs, Log: a.Log,
 		BaseURL: a.Config.BaseURL, Version: Version, SecureCookies: secure}
 	a.API = &api.Server{Store: a.Store, Accounts: a.Accounts, Auth: a.Auth, Settings: a.Settings, Jobs: a.Jobs, Log: a.Log,
-		SecureCookies: secure, GetCourseTest: a.testGetCourse}
+		SecureCookies: secure, GetCourseTest: a.testGetCourse, Booking: a.Booking}
 	return nil
 }
 

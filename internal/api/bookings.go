@@ -1,0 +1,227 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"booksmeta/internal/booking"
+	"booksmeta/internal/store"
+)
+
+func (s *Server) bookingRoutes(mux *http.ServeMux) {
+	mux.Handle("GET /api/v1/slots", s.user(s.listSlots))
+	mux.Handle("GET /api/v1/bookings", s.user(s.myBookings))
+	mux.Handle("POST /api/v1/bookings", s.user(s.book))
+	mux.Handle("DELETE /api/v1/bookings/{id}", s.user(s.cancelBooking))
+	mux.Handle("GET /api/v1/bookings/{id}/access", s.user(s.access))
+	mux.Handle("GET /api/v1/admin/bookings", s.admin(s.adminBookings))
+	mux.Handle("POST /api/v1/admin/bookings/{id}/cancel", s.admin(s.adminCancel))
+}
+
+// ruleStatus maps booking refusals to statuses (SPEC §5).
+func (s *Server) failBooking(w http.ResponseWriter, err error) {
+	var re *booking.RuleError
+	if !errors.As(err, &re) {
+		s.failErr(w, err)
+		return
+	}
+	status := http.StatusConflict
+	switch re.Code {
+	case booking.CodeNotFound:
+		status = http.StatusNotFound
+	case booking.CodeNotOpen:
+		status = http.StatusForbidden
+	}
+	fail(w, status, re.Code, re.Message)
+}
+
+type bookingOut struct {
+	ID           int64  `json:"id"`
+	SlotID       int64  `json:"slot_id"`
+	Start        string `json:"start"`
+	End          string `json:"end"`
+	Status       string `json:"status"`
+	CreatedAt    string `json:"created_at"`
+	CancelReason string `json:"cancel_reason,omitempty"`
+	AccessOpens  string `json:"access_opens_at,omitempty"`
+	UserID       int64  `json:"user_id,omitempty"`
+	UserEmail    string `json:"user_email,omitempty"`
+	UserName     string `json:"user_name,omitempty"`
+}
+
+func (s *Server) bookingJSON(r *http.Request, b *store.Booking) bookingOut {
+	ctx := r.Context()
+	o := bookingOut{ID: b.ID, SlotID: b.SlotID, Start: s.timeJSON(ctx, b.StartsAt), End: s.timeJSON(ctx, b.EndsAt), Status: b.Status,
+		CreatedAt: s.timeJSON(ctx, b.CreatedAt), CancelReason: b.CancelReason, UserEmail: b.UserEmail, UserName: b.UserName}
+	if b.Status == store.BookingActive {
+		opens, _ := s.Booking.Window(ctx, b)
+		o.AccessOpens = s.timeJSON(ctx, opens)
+	}
+	return o
+}
+
+// dateRange reads from/to (YYYY-MM-DD, school zone; to inclusive), defaulting
+// to the current week; ranges are capped at 62 days.
+func (s *Server) dateRange(w http.ResponseWriter, r *http.Request) (time.Time, time.Time, bool) {
+	loc := s.Settings.Location(r.Context())
+	now := s.Store.Now().In(loc)
+	from := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	from = from.AddDate(0, 0, -((int(from.Weekday()) + 6) % 7))
+	to := from.AddDate(0, 0, 7)
+	q := r.URL.Query()
+	if v := q.Get("from"); v != "" {
+		d, err := time.ParseInLocation("2006-01-02", v, loc)
+		if err != nil {
+			fail(w, http.StatusBadRequest, "bad_request", "Дата from должна быть в формате ГГГГ-ММ-ДД.")
+			return from, to, false
+		}
+		from, to = d, d.AddDate(0, 0, 7)
+	}
+	if v := q.Get("to"); v != "" {
+		d, err := time.ParseInLocation("2006-01-02", v, loc)
+		if err != nil || d.Before(from) {
+			fail(w, http.StatusBadRequest, "bad_request", "Дата to должна быть в формате ГГГГ-ММ-ДД и не раньше from.")
+			return from, to, false
+		}
+		to = d.AddDate(0, 0, 1)
+	}
+	if to.Sub(from) > 62*24*time.Hour {
+		fail(w, http.StatusBadRequest, "bad_request", "Запрашивайте не больше двух месяцев за раз.")
+		return from, to, false
+	}
+	return from, to, true
+}
+
+func (s *Server) listSlots(w http.ResponseWriter, r *http.Request, u *store.User) {
+	from, to, ok := s.dateRange(w, r)
+	if !ok {
+		return
+	}
+	slots, err := s.Store.SlotsBetween(r.Context(), from, to, u.ID)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	type slotOut struct {
+		ID         int64  `json:"id"`
+		Start      string `json:"start"`
+		End        string `json:"end"`
+		Capacity   int    `json:"capacity"`
+		Free       int    `json:"free"`
+		BookedByMe bool   `json:"booked_by_me"`
+		Past       bool   `json:"past"`
+	}
+	now := s.Store.Now()
+	out := make([]slotOut, 0, len(slots))
+	for _, sl := range slots {
+		out = append(out, slotOut{ID: sl.ID, Start: s.timeJSON(r.Context(), sl.StartsAt), End: s.timeJSON(r.Context(), sl.EndsAt),
+			Capacity: sl.Capacity, Free: max(sl.Capacity-sl.Booked, 0), BookedByMe: sl.BookedByMe, Past: !sl.StartsAt.After(now)})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"slots": out, "timezone": s.Settings.Location(r.Context()).String()})
+}
+
+func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *store.User) {
+	bs, err := s.Store.BookingsByUser(r.Context(), u.ID)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	out := make([]bookingOut, 0, len(bs))
+	for _, b := range bs {
+		out = append(out, s.bookingJSON(r, b))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"bookings": out})
+}
+
+func (s *Server) book(w http.ResponseWriter, r *http.Request, u *store.User) {
+	var in struct {
+		SlotID int64 `json:"slot_id"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	if in.SlotID <= 0 {
+		fail(w, http.StatusBadRequest, "bad_request", "Укажите slot_id — номер выбранного времени.")
+		return
+	}
+	b, err := s.Booking.Book(r.Context(), u.ID, in.SlotID)
+	if err != nil {
+		s.failBooking(w, err)
+		return
+	}
+	s.Jobs.Notify()
+	writeJSON(w, http.StatusCreated, s.bookingJSON(r, b))
+}
+
+func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request, u *store.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	b, err := s.Booking.Cancel(r.Context(), u.ID, id)
+	if err != nil {
+		s.failBooking(w, err)
+		return
+	}
+	s.Jobs.Notify()
+	writeJSON(w, http.StatusOK, s.bookingJSON(r, b))
+}
+
+func (s *Server) access(w http.ResponseWriter, r *http.Request, u *store.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	a, err := s.Booking.Access(r.Context(), u.ID, id)
+	if err != nil {
+		s.failBooking(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"host": a.Host, "login": a.Login, "password": a.Password,
+		"instructions": a.Instructions, "opens_at": s.timeJSON(r.Context(), a.OpensAt), "closes_at": s.timeJSON(r.Context(), a.ClosesAt)})
+}
+
+func (s *Server) adminBookings(w http.ResponseWriter, r *http.Request, _ *store.User) {
+	f := store.BookingFilter{Status: r.URL.Query().Get("status"), User: r.URL.Query().Get("user")}
+	if r.URL.Query().Get("from") != "" || r.URL.Query().Get("to") != "" {
+		from, to, ok := s.dateRange(w, r)
+		if !ok {
+			return
+		}
+		f.From, f.To = from, to
+	}
+	bs, err := s.Store.ListBookings(r.Context(), f)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	out := make([]bookingOut, 0, len(bs))
+	for _, b := range bs {
+		o := s.bookingJSON(r, b)
+		o.UserID = b.UserID
+		out = append(out, o)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"bookings": out})
+}
+
+func (s *Server) adminCancel(w http.ResponseWriter, r *http.Request, u *store.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if r.ContentLength != 0 && !decode(w, r, &in) {
+		return
+	}
+	b, err := s.Booking.AdminCancel(r.Context(), u.ID, id, strings.TrimSpace(in.Reason))
+	if err != nil {
+		s.failBooking(w, err)
+		return
+	}
+	s.Log.Info("booking cancelled by admin", "booking_id", id, "by", u.ID)
+	writeJSON(w, http.StatusOK, s.bookingJSON(r, b))
+}

@@ -1,0 +1,291 @@
+// Package booking holds the rules of SPEC §6: who may book which slot,
+// capacity and per-student limits enforced inside one transaction, the
+// cancellation cut-off, the access window, and finishing ended bookings.
+package booking
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"booksmeta/internal/secretbox"
+	"booksmeta/internal/settings"
+	"booksmeta/internal/store"
+)
+
+// Settings keys (SPEC §5).
+const (
+	ServerHost               = "server_host"
+	ServerLogin              = "server_login"
+	ServerPassword           = "server_password"
+	ServerInstructions       = "server_instructions"
+	AccessOpensMinutesBefore = "access_opens_minutes_before"
+	CancelCutoffMinutes      = "cancel_cutoff_minutes"
+	ReminderMinutesBefore    = "reminder_minutes_before"
+)
+
+// DefineSettings registers the booking settings with their defaults.
+func DefineSettings(s *settings.Service) {
+	s.Define(ServerHost, false, "")
+	s.Define(ServerLogin, false, "")
+	s.Define(ServerPassword, true, "")
+	s.Define(ServerInstructions, false, "")
+	s.Define(AccessOpensMinutesBefore, false, "15")
+	s.Define(CancelCutoffMinutes, false, "120")
+	s.Define(ReminderMinutesBefore, false, "60")
+}
+
+// Refusal codes (SPEC §5).
+const (
+	CodeSlotFull      = "slot_full"
+	CodeLimitReached  = "limit_reached"
+	CodeAlreadyBooked = "already_booked"
+	CodeSlotInPast    = "slot_in_past"
+	CodeNotPaid       = "not_paid"
+	CodeInactive      = "inactive"
+	CodeTooLate       = "too_late"
+	CodeNotFound      = "not_found"
+	CodeNotOpen       = "access_not_open"
+	CodeNotActive     = "not_active"
+)
+
+// RuleError is a refusal; Message tells the student what to do.
+type RuleError struct {
+	Code    string
+	Message string
+}
+
+func (e *RuleError) Error() string { return e.Message }
+
+func refuse(code, msg string) error { return &RuleError{Code: code, Message: msg} }
+
+// Service applies the rules.
+type Service struct {
+	Store    *store.Store
+	Settings *settings.Service
+	Box      *secretbox.Box
+}
+
+func (s *Service) minutes(ctx context.Context, key string, def int) time.Duration {
+	n := s.Settings.Int(ctx, key, def)
+	if n < 0 {
+		n = def
+	}
+	return time.Duration(n) * time.Minute
+}
+
+// Book books slotID for userID, or refuses with a RuleError.
+func (s *Service) Book(ctx context.Context, userID, slotID int64) (*store.Booking, error) {
+	var b *store.Booking
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		u, err := tx.LockUser(ctx, userID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !u.Active:
+			return refuse(CodeInactive, "Ваш аккаунт отключён, бронировать нельзя. Если это ошибка, напишите в школу.")
+		case !u.Paid:
+			return refuse(CodeNotPaid, "Бронирование доступно после оплаты курса. Если вы уже оплатили, подождите несколько минут или напишите в школу.")
+		}
+		sl, err := tx.SlotByID(ctx, slotID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && (!sl.DeletedAt.IsZero() || !sl.Active)) {
+			return refuse(CodeNotFound, "Такого времени нет в расписании: обновите календарь.")
+		}
+		if err != nil {
+			return err
+		}
+		if !sl.StartsAt.After(tx.Now()) {
+			return refuse(CodeSlotInPast, "Это время уже прошло: выберите другое.")
+		}
+		if dup, err := tx.HasActiveBooking(ctx, userID, slotID); err != nil {
+			return err
+		} else if dup {
+			return refuse(CodeAlreadyBooked, "Вы уже забронировали это время: оно есть в разделе «Мои бронирования».")
+		}
+		n, err := tx.CountUpcomingBookings(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if n >= u.BookingLimit {
+			return refuse(CodeLimitReached, fmt.Sprintf("У вас уже %d из %d предстоящих бронирований. Отмените одно или дождитесь, когда оно пройдёт.", n, u.BookingLimit))
+		}
+		ok, err := tx.TakePlace(ctx, slotID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return refuse(CodeSlotFull, "На это время мест больше нет: выберите другое.")
+		}
+		if b, err = tx.InsertBooking(ctx, slotID, userID); err != nil {
+			return err
+		}
+		if err := tx.AddNotice(ctx, &store.Notice{UserID: userID, Kind: "booking_made", Title: "Бронирование подтверждено",
+			Body: "Доступ к серверу откроется незадолго до начала — в разделе «Мои бронирования»."}); err != nil {
+			return err
+		}
+		_, err = tx.QueueMail(ctx, &store.OutboxMail{Kind: "booking_confirmation", ToEmail: u.Email, ToName: u.Name(), UserID: u.ID,
+			Data: mailData(b, "", ""), DedupeKey: "booking_confirmation:" + strconv.FormatInt(b.ID, 10)})
+		return err
+	})
+	return b, err
+}
+
+func mailData(b *store.Booking, by, reason string) string {
+	d, _ := json.Marshal(map[string]any{"booking_id": b.ID, "starts_at": b.StartsAt.Format(time.RFC3339),
+		"ends_at": b.EndsAt.Format(time.RFC3339), "by": by, "reason": reason})
+	return string(d)
+}
+
+// Cancel cancels the student's own upcoming booking, up to the cut-off.
+func (s *Service) Cancel(ctx context.Context, userID, bookingID int64) (*store.Booking, error) {
+	cutoff := s.minutes(ctx, CancelCutoffMinutes, 120)
+	var b *store.Booking
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		b, err = tx.BookingByID(ctx, bookingID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && b.UserID != userID) {
+			return refuse(CodeNotFound, "Бронирование не найдено.")
+		}
+		if err != nil {
+			return err
+		}
+		if b.Status != store.BookingActive {
+			return refuse(CodeNotActive, "Это бронирование уже отменено или завершено.")
+		}
+		if tx.Now().Add(cutoff).After(b.StartsAt) {
+			return refuse(CodeTooLate, fmt.Sprintf("Отменить можно не позднее чем за %s до начала. Если не сможете прийти, напишите в школу.", human(cutoff)))
+		}
+		if err := tx.CancelBooking(ctx, b, userID, "Отменено учеником"); err != nil {
+			return err
+		}
+		b.Status = store.BookingCancelled
+		u, err := tx.UserByID(ctx, userID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.QueueMail(ctx, &store.OutboxMail{Kind: "booking_cancelled", ToEmail: u.Email, ToName: u.Name(), UserID: u.ID,
+			Data: mailData(b, "student", ""), DedupeKey: "booking_cancelled:" + strconv.FormatInt(b.ID, 10)})
+		return err
+	})
+	return b, err
+}
+
+// AdminCancel cancels any active booking with a reason the student is told.
+func (s *Service) AdminCancel(ctx context.Context, adminID, bookingID int64, reason string) (*store.Booking, error) {
+	var b *store.Booking
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if b, err = tx.BookingByID(ctx, bookingID); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return refuse(CodeNotFound, "Бронирование не найдено.")
+			}
+			return err
+		}
+		if b.Status != store.BookingActive {
+			return refuse(CodeNotActive, "Это бронирование уже отменено или завершено.")
+		}
+		if err := tx.CancelBooking(ctx, b, adminID, reason); err != nil {
+			return err
+		}
+		b.Status, b.CancelReason = store.BookingCancelled, reason
+		u, err := tx.UserByID(ctx, b.UserID)
+		if err != nil {
+			return err
+		}
+		body := "Администратор отменил ваше бронирование."
+		if reason != "" {
+			body += " Причина: " + reason
+		}
+		if err := tx.AddNotice(ctx, &store.Notice{UserID: u.ID, Kind: "booking_cancelled", Title: "Бронирование отменено", Body: body}); err != nil {
+			return err
+		}
+		_, err = tx.QueueMail(ctx, &store.OutboxMail{Kind: "booking_cancelled", ToEmail: u.Email, ToName: u.Name(), UserID: u.ID,
+			Data: mailData(b, "admin", reason), DedupeKey: "booking_cancelled:" + strconv.FormatInt(b.ID, 10)})
+		return err
+	})
+	return b, err
+}
+
+// Access is what the booker gets for the booked hour.
+type Access struct {
+	Host         string
+	Login        string
+	Password     string
+	Instructions string
+	OpensAt      time.Time
+	ClosesAt     time.Time
+}
+
+// Window returns when access to a booking opens and closes.
+func (s *Service) Window(ctx context.Context, b *store.Booking) (opens, closes time.Time) {
+	return b.StartsAt.Add(-s.minutes(ctx, AccessOpensMinutesBefore, 15)), b.EndsAt
+}
+
+// Access returns the server details for the booker inside the window:
+// another user's booking is "not found", outside the window "not open".
+func (s *Service) Access(ctx context.Context, userID, bookingID int64) (*Access, error) {
+	b, err := s.Store.BookingByID(ctx, bookingID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && b.UserID != userID) {
+		return nil, refuse(CodeNotFound, "Бронирование не найдено.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	opens, closes := s.Window(ctx, b)
+	now := s.Store.Now()
+	if b.Status == store.BookingCancelled {
+		return nil, refuse(CodeNotOpen, "Бронирование отменено: доступа к серверу по нему нет.")
+	}
+	if now.Before(opens) || !now.Before(closes) {
+		loc := s.Settings.Location(ctx)
+		return nil, refuse(CodeNotOpen, fmt.Sprintf("Доступ к серверу открыт с %s до %s (%s).",
+			opens.In(loc).Format("02.01.2006 15:04"), closes.In(loc).Format("15:04"), loc.String()))
+	}
+	a := &Access{Host: s.Settings.String(ctx, ServerHost), Instructions: s.Settings.String(ctx, ServerInstructions), OpensAt: opens, ClosesAt: closes}
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
+		sl, err := tx.SlotByID(ctx, b.SlotID)
+		if err != nil {
+			return err
+		}
+		// Per-slot credentials (as the PHP version had) win over the shared account.
+		if sl.ServerLogin != "" || sl.ServerPassword != "" {
+			if a.Login, err = s.Box.Open(sl.ServerLogin); err != nil {
+				return err
+			}
+			a.Password, err = s.Box.Open(sl.ServerPassword)
+			return err
+		}
+		a.Login, a.Password = s.Settings.String(ctx, ServerLogin), s.Settings.String(ctx, ServerPassword)
+		return nil
+	})
+	return a, err
+}
+
+// FinishEnded marks bookings whose slot has ended finished (a job, not a page view).
+func (s *Service) FinishEnded(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		n, err = tx.FinishEndedBookings(ctx)
+		return err
+	})
+	return n, err
+}
+
+func human(d time.Duration) string {
+	if d%time.Hour == 0 {
+		h := int(d.Hours())
+		switch {
+		case h%10 == 1 && h%100 != 11:
+			return fmt.Sprintf("%d час", h)
+		case h%10 >= 2 && h%10 <= 4 && (h%100 < 10 || h%100 >= 20):
+			return fmt.Sprintf("%d часа", h)
+		}
+		return fmt.Sprintf("%d часов", h)
+	}
+	return fmt.Sprintf("%d мин.", int(d.Minutes()))
+}

@@ -1,0 +1,299 @@
+package booking_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"booksmeta/internal/apptest"
+	"booksmeta/internal/booking"
+	"booksmeta/internal/store"
+)
+
+var ctx = context.Background()
+
+func student(t *testing.T, s *apptest.Server, email string, paid, active bool, limit int) *store.User {
+	t.Helper()
+	u := &store.User{Email: email, Role: store.RoleStudent, Paid: paid, Active: active, BookingLimit: limit}
+	if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.InsertUser(ctx, u) }); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func slot(t *testing.T, s *apptest.Server, start time.Time, capacity int) int64 {
+	t.Helper()
+	var id int64
+	now := time.Now().UnixMilli()
+	err := s.DB.Write.QueryRow(`INSERT INTO slots (starts_at, ends_at, capacity, server_login, server_password, created_at, updated_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$6) RETURNING id`, start.UnixMilli(), start.Add(time.Hour).UnixMilli(), capacity,
+		s.Box.Seal("user_slot"), s.Box.Seal("slot-pass-XYZ"), now).Scan(&id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func code(err error) string {
+	var re *booking.RuleError
+	if errors.As(err, &re) {
+		return re.Code
+	}
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return ""
+}
+
+func TestRefusals(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{NoJobs: true})
+	b := s.Booking
+	future := time.Now().Add(24 * time.Hour).Truncate(time.Hour)
+	paid := student(t, s, "paid@example.ru", true, true, 2)
+	unpaid := student(t, s, "unpaid@example.ru", false, true, 2)
+	off := student(t, s, "off@example.ru", true, false, 2)
+	s1, s2, s3 := slot(t, s, future, 1), slot(t, s, future.Add(time.Hour), 5), slot(t, s, future.Add(2*time.Hour), 5)
+	past := slot(t, s, time.Now().Add(-30*time.Minute), 5)
+
+	if _, err := b.Book(ctx, unpaid.ID, s2); code(err) != booking.CodeNotPaid {
+		t.Errorf("unpaid: %v", err)
+	}
+	if _, err := b.Book(ctx, off.ID, s2); code(err) != booking.CodeInactive {
+		t.Errorf("inactive: %v", err)
+	}
+	if _, err := b.Book(ctx, paid.ID, past); code(err) != booking.CodeSlotInPast {
+		t.Errorf("past: %v", err)
+	}
+	if _, err := b.Book(ctx, paid.ID, 99999); code(err) != booking.CodeNotFound {
+		t.Errorf("missing: %v", err)
+	}
+	if _, err := b.Book(ctx, paid.ID, s1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Book(ctx, paid.ID, s1); code(err) != booking.CodeAlreadyBooked {
+		t.Errorf("twice: %v", err)
+	}
+	other := student(t, s, "other@example.ru", true, true, 3)
+	if _, err := b.Book(ctx, other.ID, s1); code(err) != booking.CodeSlotFull {
+		t.Errorf("full: %v", err)
+	}
+	if _, err := b.Book(ctx, paid.ID, s2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Book(ctx, paid.ID, s3); code(err) != booking.CodeLimitReached {
+		t.Errorf("limit: %v", err)
+	}
+	// A cancelled booking frees one place of the limit and of the slot.
+	bs, _ := s.Store.BookingsByUser(ctx, paid.ID)
+	var first *store.Booking
+	for _, x := range bs {
+		if x.SlotID == s1 {
+			first = x
+		}
+	}
+	if _, err := b.Cancel(ctx, paid.ID, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Book(ctx, paid.ID, s3); err != nil {
+		t.Fatalf("after cancel the limit frees: %v", err)
+	}
+	if _, err := b.Book(ctx, other.ID, s1); err != nil {
+		t.Fatalf("after cancel the place frees: %v", err)
+	}
+	if _, err := b.Cancel(ctx, paid.ID, first.ID); code(err) != booking.CodeNotActive {
+		t.Errorf("cancel twice: %v", err)
+	}
+	if _, err := b.Cancel(ctx, other.ID, first.ID); code(err) != booking.CodeNotFound {
+		t.Errorf("cancel someone else's: %v", err)
+	}
+}
+
+func TestCancelCutoff(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{NoJobs: true})
+	u := student(t, s, "c@example.ru", true, true, 3)
+	soon := slot(t, s, time.Now().Add(90*time.Minute), 1)
+	later := slot(t, s, time.Now().Add(3*time.Hour), 1)
+	bSoon, err := s.Booking.Book(ctx, u.ID, soon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bLater, _ := s.Booking.Book(ctx, u.ID, later)
+	if _, err := s.Booking.Cancel(ctx, u.ID, bSoon.ID); code(err) != booking.CodeTooLate {
+		t.Fatalf("inside the 2 h cut-off: %v", err)
+	}
+	if _, err := s.Booking.Cancel(ctx, u.ID, bLater.ID); err != nil {
+		t.Fatalf("outside the cut-off: %v", err)
+	}
+	// The cut-off is a setting.
+	s.Settings.Put(ctx, map[string]string{booking.CancelCutoffMinutes: "30"}, 0)
+	if _, err := s.Booking.Cancel(ctx, u.ID, bSoon.ID); err != nil {
+		t.Fatalf("with a 30 min cut-off: %v", err)
+	}
+	// Admin cancels regardless, with a reason and a notice.
+	b3, _ := s.Booking.Book(ctx, u.ID, soon)
+	if _, err := s.Booking.AdminCancel(ctx, 1, b3.ID, "Техобслуживание"); err != nil {
+		t.Fatal(err)
+	}
+	ns, _ := s.Store.NoticesByUser(ctx, u.ID, 10)
+	if len(ns) == 0 || ns[0].Kind != "booking_cancelled" {
+		t.Fatalf("notice: %+v", ns)
+	}
+	mails, _ := s.Store.MailByUser(ctx, u.ID)
+	kinds := map[string]int{}
+	for _, m := range mails {
+		kinds[m.Kind]++
+		if strings.Contains(m.Data, "slot-pass") {
+			t.Fatal("a server password reached a mail row")
+		}
+	}
+	if kinds["booking_confirmation"] != 3 || kinds["booking_cancelled"] != 3 {
+		t.Fatalf("mails %v", kinds)
+	}
+}
+
+func TestAccessWindow(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{NoJobs: true})
+	s.Settings.Put(ctx, map[string]string{booking.ServerHost: "rdp.school.ru", booking.ServerLogin: "shared", booking.ServerPassword: "shared-pass"}, 0)
+	u := student(t, s, "a@example.ru", true, true, 3)
+	other := student(t, s, "b@example.ru", true, true, 3)
+	start := time.Now().Add(2 * time.Hour).Truncate(time.Minute)
+	id := slot(t, s, start, 2)
+	b, err := s.Booking.Book(ctx, u.ID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(tm time.Time) (*booking.Access, error) {
+		s.Store.Now = func() time.Time { return tm }
+		defer func() { s.Store.Now = time.Now }()
+		return s.Booking.Access(ctx, u.ID, b.ID)
+	}
+	if _, err := at(start.Add(-16 * time.Minute)); code(err) != booking.CodeNotOpen {
+		t.Fatalf("16 min before: %v", err)
+	}
+	a, err := at(start.Add(-15 * time.Minute))
+	if err != nil || a.Host != "rdp.school.ru" || a.Login != "user_slot" || a.Password != "slot-pass-XYZ" {
+		t.Fatalf("15 min before: %+v %v", a, err)
+	}
+	if _, err := at(start.Add(59 * time.Minute)); err != nil {
+		t.Fatalf("during: %v", err)
+	}
+	if _, err := at(start.Add(time.Hour)); code(err) != booking.CodeNotOpen {
+		t.Fatalf("at the end: %v", err)
+	}
+	s.Store.Now = func() time.Time { return start }
+	if _, err := s.Booking.Access(ctx, other.ID, b.ID); code(err) != booking.CodeNotFound {
+		t.Fatalf("someone else's booking: %v", err)
+	}
+	s.Store.Now = time.Now
+	// Without per-slot credentials the shared account is shown.
+	var raw string
+	s.DB.Read.QueryRow("SELECT server_password FROM slots WHERE id = $1", id).Scan(&raw)
+	if strings.Contains(raw, "slot-pass") {
+		t.Fatal("slot password stored in plaintext")
+	}
+	s.DB.Write.Exec("UPDATE slots SET server_login = '', server_password = '' WHERE id = $1", id)
+	s.Store.Now = func() time.Time { return start }
+	a, err = s.Booking.Access(ctx, u.ID, b.ID)
+	s.Store.Now = time.Now
+	if err != nil || a.Login != "shared" || a.Password != "shared-pass" {
+		t.Fatalf("shared account: %+v %v", a, err)
+	}
+}
+
+func TestFinishEnded(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{NoJobs: true})
+	u := student(t, s, "f@example.ru", true, true, 1)
+	id := slot(t, s, time.Now().Add(time.Hour), 1)
+	b, _ := s.Booking.Book(ctx, u.ID, id)
+	s.Store.Now = func() time.Time { return time.Now().Add(2*time.Hour + time.Minute) }
+	n, err := s.Booking.FinishEnded(ctx)
+	s.Store.Now = time.Now
+	if err != nil || n != 1 {
+		t.Fatalf("finished %d %v", n, err)
+	}
+	got, _ := s.Store.BookingByID(ctx, b.ID)
+	if got.Status != store.BookingFinished {
+		t.Fatalf("status %s", got.Status)
+	}
+	// The limit is free again.
+	if _, err := s.Booking.Book(ctx, u.ID, slot(t, s, time.Now().Add(5*time.Hour), 1)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNoOverbooking: 100 students race for one slot of capacity 1 and of 3;
+// exactly the capacity wins, the rest are refused slot_full.
+func TestNoOverbooking(t *testing.T) {
+	for _, capacity := range []int{1, 3} {
+		t.Run(fmt.Sprintf("capacity %d", capacity), func(t *testing.T) {
+			s := apptest.Start(t, apptest.Options{NoJobs: true})
+			id := slot(t, s, time.Now().Add(48*time.Hour), capacity)
+			users := make([]*store.User, 100)
+			for i := range users {
+				users[i] = student(t, s, fmt.Sprintf("r%d@example.ru", i), true, true, 3)
+			}
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			results := map[string]int{}
+			start := make(chan struct{})
+			for _, u := range users {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					_, err := s.Booking.Book(ctx, u.ID, id)
+					mu.Lock()
+					results[code(err)]++
+					mu.Unlock()
+				}()
+			}
+			close(start)
+			wg.Wait()
+			if results[""] != capacity || results[booking.CodeSlotFull] != 100-capacity {
+				t.Fatalf("results %v", results)
+			}
+			var booked, active int
+			s.DB.Read.QueryRow("SELECT booked FROM slots WHERE id = $1", id).Scan(&booked)
+			s.DB.Read.QueryRow("SELECT COUNT(*) FROM bookings WHERE slot_id = $1 AND status = 'active'", id).Scan(&active)
+			if booked != capacity || active != capacity {
+				t.Fatalf("booked %d, active rows %d", booked, active)
+			}
+		})
+	}
+}
+
+// TestLimitUnderRace: one student races 20 slots at once with a limit of 3.
+func TestLimitUnderRace(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{NoJobs: true})
+	u := student(t, s, "greedy@example.ru", true, true, 3)
+	base := time.Now().Add(24 * time.Hour).Truncate(time.Hour)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, limited := 0, 0
+	for i := 0; i < 20; i++ {
+		id := slot(t, s, base.Add(time.Duration(i)*time.Hour), 5)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.Booking.Book(ctx, u.ID, id)
+			mu.Lock()
+			defer mu.Unlock()
+			switch code(err) {
+			case "":
+				ok++
+			case booking.CodeLimitReached:
+				limited++
+			default:
+				t.Errorf("unexpected %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok != 3 || limited != 17 {
+		t.Fatalf("ok %d limited %d", ok, limited)
+	}
+}
