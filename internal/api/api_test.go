@@ -73,7 +73,7 @@ func mkUser(t *testing.T, s *apptest.Server, email, role string, paid bool) *sto
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Role, u.Paid = role, paid
+	u.Role, u.Paid, u.BookingLimit = role, paid, 3
 	if err := s.Store.InTx(context.Background(), func(tx *store.Tx) error { return tx.UpdateUser(context.Background(), u) }); err != nil {
 		t.Fatal(err)
 	}

@@ -110,6 +110,9 @@ func (s *Service) Book(ctx context.Context, userID, slotID int64) (*store.Bookin
 		if err != nil {
 			return err
 		}
+		if u.BookingLimit == 0 {
+			return refuse(CodeLimitReached, "Для вашего аккаунта бронирование не предусмотрено (лимит 0). Напишите в школу, чтобы его увеличили.")
+		}
 		if n >= u.BookingLimit {
 			return refuse(CodeLimitReached, fmt.Sprintf("У вас уже %d из %d предстоящих бронирований. Отмените одно или дождитесь, когда оно пройдёт.", n, u.BookingLimit))
 		}

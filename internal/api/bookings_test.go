@@ -1,0 +1,71 @@
+package api_test
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"booksmeta/internal/apptest"
+	"booksmeta/internal/store"
+)
+
+func TestStudentBookingFlow(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{})
+	mkUser(t, s, "st@example.ru", store.RoleStudent, true)
+	mkUser(t, s, "unpaid@example.ru", store.RoleStudent, false)
+	loc, _ := time.LoadLocation("Europe/Moscow")
+	start := time.Now().In(loc).Add(72 * time.Hour).Truncate(time.Hour)
+	var slotID int64
+	if err := s.DB.Write.QueryRow(`INSERT INTO slots (starts_at, ends_at, capacity, created_at, updated_at) VALUES ($1,$2,1,$3,$3) RETURNING id`,
+		start.UnixMilli(), start.Add(time.Hour).UnixMilli(), time.Now().UnixMilli()).Scan(&slotID); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, s)
+	c.login("st@example.ru", "password123")
+	day := start.Format("2006-01-02")
+	st, m := c.do("GET", "/api/v1/slots?from="+day+"&to="+day, nil)
+	slots := m["slots"].([]any)
+	if st != 200 || len(slots) != 1 {
+		t.Fatalf("slots: %d %v", st, m)
+	}
+	sl := slots[0].(map[string]any)
+	if sl["free"].(float64) != 1 || sl["booked_by_me"] != false || sl["start"] != start.Format(time.RFC3339) {
+		t.Fatalf("slot %v (want start %s)", sl, start.Format(time.RFC3339))
+	}
+	st, m = c.do("POST", "/api/v1/bookings", map[string]any{"slot_id": slotID})
+	if st != 201 || m["status"] != "active" || m["slot_id"].(float64) != float64(slotID) {
+		t.Fatalf("book: %d %v", st, m)
+	}
+	bid := strconv.Itoa(int(m["id"].(float64)))
+	if st, m := c.do("POST", "/api/v1/bookings", map[string]any{"slot_id": slotID}); st != 409 || m["error"] != "already_booked" {
+		t.Fatalf("again: %d %v", st, m)
+	}
+	if st, m := c.do("GET", "/api/v1/bookings/"+bid+"/access", nil); st != 403 || m["error"] != "access_not_open" {
+		t.Fatalf("access 3 days early: %d %v", st, m)
+	}
+	_, m = c.do("GET", "/api/v1/me", nil)
+	if left := m["user"].(map[string]any)["bookings_left"].(float64); left != 2 {
+		t.Fatalf("bookings_left %v", left)
+	}
+	u2 := newClient(t, s)
+	u2.login("unpaid@example.ru", "password123")
+	if st, m := u2.do("POST", "/api/v1/bookings", map[string]any{"slot_id": slotID}); st != 409 || m["error"] != "not_paid" {
+		t.Fatalf("unpaid: %d %v", st, m)
+	}
+	if st, _ := u2.do("GET", "/api/v1/bookings/"+bid+"/access", nil); st != 404 {
+		t.Fatalf("someone else's access: %d", st)
+	}
+	if st, m := u2.do("DELETE", "/api/v1/bookings/"+bid, nil); st != 404 {
+		t.Fatalf("someone else's cancel: %d %v", st, m)
+	}
+	if st, m := c.do("DELETE", "/api/v1/bookings/"+bid, nil); st != 200 || m["status"] != "cancelled" {
+		t.Fatalf("cancel: %d %v", st, m)
+	}
+	_, m = c.do("GET", "/api/v1/bookings", nil)
+	if bs := m["bookings"].([]any); len(bs) != 1 || bs[0].(map[string]any)["status"] != "cancelled" {
+		t.Fatalf("my bookings %v", m)
+	}
+	if st, m := c.do("GET", "/api/v1/slots?from=nonsense", nil); st != 400 {
+		t.Fatalf("bad date: %d %v", st, m)
+	}
+}
