@@ -1,0 +1,494 @@
+package mail
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"reflect"
+	"regexp"
+	"strings"
+	texttemplate "text/template"
+	"time"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+// Kind is a kind of message.
+type Kind string
+
+const (
+	KindWelcome             Kind = "welcome"
+	KindBookingConfirmation Kind = "booking_confirmation"
+	KindBookingCancelled    Kind = "booking_cancelled"
+	KindReminder            Kind = "reminder"
+	KindPasswordReset       Kind = "password_reset"
+	KindAdminAlert          Kind = "admin_alert"
+	KindTest                Kind = "test"
+)
+
+// KindInfo describes a kind for the template editor.
+type KindInfo struct {
+	Kind        Kind
+	Title       string // Russian
+	Description string // Russian: when it is sent
+}
+
+// Kinds lists every kind in the order the admin panel shows them.
+func Kinds() []KindInfo {
+	return []KindInfo{
+		{KindWelcome, "Приветствие нового студента", "После оплаты в GetCourse: ссылка, чтобы задать пароль (действует 7 дней). Пароль в письме не отправляется."},
+		{KindBookingConfirmation, "Подтверждение бронирования", "Когда студент бронирует время: дата и время в часовом поясе школы и когда откроется доступ."},
+		{KindBookingCancelled, "Отмена бронирования", "Когда бронь отменяет студент, администратор (с причиной) или когда оплата возвращена."},
+		{KindReminder, "Напоминание о занятии", "За настроенное время до начала (по умолчанию за час): ссылка на панель доступа."},
+		{KindPasswordReset, "Смена пароля", "По запросу «Забыли пароль?»: одноразовая ссылка."},
+		{KindAdminAlert, "Предупреждение администратору", "Когда событие GetCourse раз за разом не удаётся обработать."},
+		{KindTest, "Тестовое письмо", "Кнопка «Отправить тестовое письмо» в разделе «Настройки → Почта»."},
+	}
+}
+
+func knownKind(k Kind) bool {
+	for _, info := range Kinds() {
+		if info.Kind == k {
+			return true
+		}
+	}
+	return false
+}
+
+// SampleData returns realistic data for previews and for validating edited
+// templates; nil for an unknown kind.
+func SampleData(kind Kind) any {
+	zone, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		zone = time.FixedZone("UTC+3", 3*60*60)
+	}
+	start := time.Date(2026, 11, 27, 10, 0, 0, 0, zone)
+	slot := Slot{Start: start, End: start.Add(time.Hour), Zone: zone}
+	switch kind {
+	case KindWelcome:
+		return WelcomeData{Name: "Анна", Email: "anna@example.ru", SetPasswordURL: "/set-password?token=primer", LinkValidFor: 7 * 24 * time.Hour}
+	case KindBookingConfirmation:
+		return BookingConfirmationData{Name: "Анна", BookingID: 1042, Slot: slot, AccessOpensBefore: 15 * time.Minute, CancelCutoff: 2 * time.Hour}
+	case KindBookingCancelled:
+		return BookingCancelledData{Name: "Анна", BookingID: 1042, Slot: slot, By: CancelledByAdmin, Reason: "Сервер на профилактике в это время."}
+	case KindReminder:
+		return ReminderData{Name: "Анна", BookingID: 1042, Slot: slot, StartsIn: time.Hour, AccessOpensBefore: 15 * time.Minute}
+	case KindPasswordReset:
+		return PasswordResetData{Name: "Анна", Email: "anna@example.ru", ResetURL: "/reset-password?token=primer", ValidFor: time.Hour}
+	case KindAdminAlert:
+		return AdminAlertData{EventID: "gc-7f3a9c", Event: "user_payment", Email: "anna@example.ru", Error: "в событии нет адреса почты студента", Attempts: 5, LastTry: start.Add(-time.Hour), Zone: zone}
+	case KindTest:
+		return TestData{Server: "smtp.yandex.ru:465, SSL", RequestedBy: "admin@example.ru", SentAt: start, Zone: zone}
+	}
+	return nil
+}
+
+// Template is the editable text of one kind. Subject and Text are
+// text/template, HTML is html/template for the body inside the common layout.
+// In an override an empty part means "use the default".
+type Template struct {
+	Subject string
+	HTML    string
+	Text    string
+}
+
+// DefaultTemplate is the built-in text of a kind, for the editor to start from.
+func DefaultTemplate(kind Kind) (Template, error) {
+	if !knownKind(kind) {
+		return Template{}, fmt.Errorf("mail: unknown message kind %q", kind)
+	}
+	read := func(ext string) (string, error) {
+		b, err := templateFS.ReadFile("templates/" + string(kind) + "." + ext)
+		return string(b), err
+	}
+	var t Template
+	var err error
+	if t.Subject, err = read("subject"); err != nil {
+		return Template{}, err
+	}
+	t.Subject = strings.TrimSpace(t.Subject)
+	if t.HTML, err = read("html"); err != nil {
+		return Template{}, err
+	}
+	if t.Text, err = read("txt"); err != nil {
+		return Template{}, err
+	}
+	return t, nil
+}
+
+// Renderer turns a kind and its data into a Message (without recipient).
+// It is safe for concurrent use.
+type Renderer struct {
+	appName string
+	baseURL string
+	// The layouts are parsed once and never executed, so they can be cloned
+	// for every kind and every admin override.
+	htmlLayout *htmltemplate.Template
+	textLayout *texttemplate.Template
+	defaults   map[Kind]*compiled
+}
+
+type compiled struct {
+	subject *texttemplate.Template
+	html    *htmltemplate.Template
+	text    *texttemplate.Template
+}
+
+type button struct{ URL, Label string }
+
+// NewRenderer prepares the built-in templates. appName appears in subjects
+// and the layout; baseURL (BOOKSMETA_BASE_URL) completes links given as paths.
+func NewRenderer(appName, baseURL string) *Renderer {
+	r := &Renderer{
+		appName:  strings.TrimSpace(appName),
+		baseURL:  strings.TrimRight(strings.TrimSpace(baseURL), "/"),
+		defaults: make(map[Kind]*compiled),
+	}
+	if r.appName == "" {
+		r.appName = "Book Smeta"
+	}
+	r.htmlLayout = htmltemplate.Must(htmltemplate.New("layout.html").Funcs(r.funcs()).ParseFS(templateFS, "templates/layout.html"))
+	r.textLayout = texttemplate.Must(texttemplate.New("layout.txt").Funcs(r.funcs()).ParseFS(templateFS, "templates/layout.txt"))
+	for _, info := range Kinds() {
+		def, err := DefaultTemplate(info.Kind)
+		if err != nil {
+			panic(err) // embedded files: caught by the tests, never at run time
+		}
+		c, err := r.compile(def)
+		if err != nil {
+			panic(fmt.Sprintf("mail: built-in template %s: %v", info.Kind, err))
+		}
+		r.defaults[info.Kind] = c
+	}
+	return r
+}
+
+func (r *Renderer) funcs() map[string]any {
+	return map[string]any{
+		"appName":  func() string { return r.appName },
+		"baseURL":  func() string { return r.baseURL },
+		"url":      r.absURL,
+		"duration": formatDuration,
+		"plural": func(n int, one, few, many string) string {
+			return fmt.Sprintf("%d %s", n, plural(n, one, few, many))
+		},
+		"button": func(url, label string) button { return button{URL: url, Label: label} },
+	}
+}
+
+// absURL completes a path ("/bookings") with the base URL; full URLs pass.
+func (r *Renderer) absURL(u string) string {
+	if strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "//") {
+		return r.baseURL + u
+	}
+	return u
+}
+
+// compile parses one kind's text with the layouts; part names in errors are
+// "subject", "html" and "text" so TemplateError can say which one is broken.
+func (r *Renderer) compile(t Template) (*compiled, error) {
+	subject, err := texttemplate.New("subject").Funcs(r.funcs()).Parse(t.Subject)
+	if err != nil {
+		return nil, &TemplateError{Part: "subject", Err: err}
+	}
+	h, err := r.htmlLayout.Clone()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := h.New("html").Parse(`{{define "content"}}` + t.HTML + `{{end}}`); err != nil {
+		return nil, &TemplateError{Part: "html", Err: err}
+	}
+	x, err := r.textLayout.Clone()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := x.New("text").Parse(`{{define "content"}}` + t.Text + `{{end}}`); err != nil {
+		return nil, &TemplateError{Part: "text", Err: err}
+	}
+	return &compiled{subject: subject, html: h, text: x}, nil
+}
+
+// Render renders a kind with its built-in template. data is the kind's data
+// struct (WelcomeData for KindWelcome, …), by value or pointer.
+func (r *Renderer) Render(kind Kind, data any) (Message, error) {
+	return r.RenderWith(kind, nil, data)
+}
+
+// RenderWith renders with an admin's override; its empty parts fall back to
+// the built-in ones. Overrides are meant to pass ValidateTemplate before they
+// are saved, so an error here is a *TemplateError only for unchecked text.
+func (r *Renderer) RenderWith(kind Kind, override *Template, data any) (Message, error) {
+	c, ok := r.defaults[kind]
+	if !ok {
+		return Message{}, fmt.Errorf("mail: unknown message kind %q", kind)
+	}
+	data, err := r.prepare(kind, data)
+	if err != nil {
+		return Message{}, err
+	}
+	if override != nil && (override.Subject != "" || override.HTML != "" || override.Text != "") {
+		def, err := DefaultTemplate(kind)
+		if err != nil {
+			return Message{}, err
+		}
+		if override.Subject != "" {
+			def.Subject = override.Subject
+		}
+		if override.HTML != "" {
+			def.HTML = override.HTML
+		}
+		if override.Text != "" {
+			def.Text = override.Text
+		}
+		if c, err = r.compile(def); err != nil {
+			return Message{}, annotate(err, data)
+		}
+	}
+	m, err := r.execute(c, data)
+	if err != nil {
+		return Message{}, annotate(err, data)
+	}
+	return m, nil
+}
+
+func (r *Renderer) execute(c *compiled, data any) (Message, error) {
+	var subj bytes.Buffer
+	if err := c.subject.Execute(&subj, data); err != nil {
+		return Message{}, &TemplateError{Part: "subject", Err: err}
+	}
+	subject := oneLine(subj.String())
+	if subject == "" {
+		return Message{}, &TemplateError{Part: "subject", problem: "тема письма получилась пустой"}
+	}
+	page := struct {
+		Subject string
+		Data    any
+	}{subject, data}
+	var h, x bytes.Buffer
+	if err := c.html.ExecuteTemplate(&h, "layout", page); err != nil {
+		return Message{}, &TemplateError{Part: "html", Err: err}
+	}
+	if err := c.text.ExecuteTemplate(&x, "layout", page); err != nil {
+		return Message{}, &TemplateError{Part: "text", Err: err}
+	}
+	return Message{Subject: subject, HTML: h.String(), Text: tidyText(x.String())}, nil
+}
+
+// ValidateTemplate checks an edited template before it is saved: it must
+// parse and render the kind's sample data. The error is a *TemplateError
+// whose Error() is Russian, with the line and the fields one may use.
+//
+// Go templates only notice a wrong field in a branch that runs, so the text
+// is rendered with several variants of the data: the sample, the zero value
+// (taking the {{else}} branches) and, for cancellations, every cause.
+func (r *Renderer) ValidateTemplate(kind Kind, t Template) error {
+	sample := SampleData(kind)
+	if sample == nil {
+		return fmt.Errorf("mail: unknown message kind %q", kind)
+	}
+	variants := []any{sample, reflect.Zero(reflect.TypeOf(sample)).Interface()}
+	if c, ok := sample.(BookingCancelledData); ok {
+		for _, by := range []CancelledBy{CancelledByStudent, CancelledByAdmin, CancelledByRefund} {
+			c.By = by
+			variants = append(variants, c)
+		}
+	}
+	for _, data := range variants {
+		if _, err := r.RenderWith(kind, &t, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepare checks that data fits the kind and fills links left empty or
+// given as paths.
+func (r *Renderer) prepare(kind Kind, data any) (any, error) {
+	if v := reflect.ValueOf(data); v.Kind() == reflect.Pointer && !v.IsNil() {
+		data = v.Elem().Interface()
+	}
+	wrong := func() (any, error) {
+		return nil, fmt.Errorf("mail: kind %s does not take %T", kind, data)
+	}
+	switch kind {
+	case KindWelcome:
+		d, ok := data.(WelcomeData)
+		if !ok {
+			return wrong()
+		}
+		d.SetPasswordURL = r.absURL(d.SetPasswordURL)
+		d.LoginURL = r.link(d.LoginURL, "/login")
+		return d, nil
+	case KindBookingConfirmation:
+		d, ok := data.(BookingConfirmationData)
+		if !ok {
+			return wrong()
+		}
+		d.BookingsURL = r.link(d.BookingsURL, "/bookings")
+		return d, nil
+	case KindBookingCancelled:
+		d, ok := data.(BookingCancelledData)
+		if !ok {
+			return wrong()
+		}
+		if d.By == "" {
+			d.By = CancelledByStudent
+		}
+		d.BookingsURL = r.link(d.BookingsURL, "/bookings")
+		return d, nil
+	case KindReminder:
+		d, ok := data.(ReminderData)
+		if !ok {
+			return wrong()
+		}
+		d.AccessURL = r.link(d.AccessURL, "/bookings")
+		return d, nil
+	case KindPasswordReset:
+		d, ok := data.(PasswordResetData)
+		if !ok {
+			return wrong()
+		}
+		d.ResetURL = r.absURL(d.ResetURL)
+		return d, nil
+	case KindAdminAlert:
+		d, ok := data.(AdminAlertData)
+		if !ok {
+			return wrong()
+		}
+		d.LogURL = r.link(d.LogURL, "/admin/webhooks")
+		return d, nil
+	case KindTest:
+		d, ok := data.(TestData)
+		if !ok {
+			return wrong()
+		}
+		if d.SentAt.IsZero() {
+			d.SentAt = time.Now()
+		}
+		return d, nil
+	}
+	return nil, fmt.Errorf("mail: unknown message kind %q", kind)
+}
+
+func (r *Renderer) link(u, defaultPath string) string {
+	if u == "" {
+		u = defaultPath
+	}
+	return r.absURL(u)
+}
+
+var reManyBlank = regexp.MustCompile(`\n{3,}`)
+
+// tidyText removes the blank lines template conditionals leave behind.
+func tidyText(s string) string {
+	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t")
+	}
+	return strings.TrimSpace(reManyBlank.ReplaceAllString(strings.Join(lines, "\n"), "\n\n")) + "\n"
+}
+
+// TemplateError is a broken edited template. Error() is Russian because it
+// goes straight to the admin who edited the template.
+type TemplateError struct {
+	Part    string // "subject", "html" or "text"
+	Line    int    // 1-based line in the edited text, 0 when unknown
+	Err     error
+	problem string
+	fields  []string
+}
+
+func (e *TemplateError) Unwrap() error { return e.Err }
+
+func (e *TemplateError) Error() string {
+	part := map[string]string{"subject": "тема", "html": "HTML-версия", "text": "текстовая версия"}[e.Part]
+	s := "Шаблон не сохранён: ошибка в части «" + part + "»"
+	if e.Line > 0 {
+		s += fmt.Sprintf(", строка %d", e.Line)
+	}
+	problem := e.problem
+	if problem == "" {
+		problem = "шаблон не разобран"
+	}
+	s += ": " + problem + "."
+	if len(e.fields) > 0 {
+		s += " Можно использовать: " + strings.Join(e.fields, ", ") + "; функции: appName, baseURL, url, duration, plural, button."
+	}
+	return s
+}
+
+var (
+	reTemplatePos = regexp.MustCompile(`^(?:html/)?template: ?(?:[\w.]+):(\d+)(?::\d+)?: (.*)$`)
+	reNoFunc      = regexp.MustCompile(`function "([^"]+)" not defined`)
+	reNoField     = regexp.MustCompile(`can't evaluate field (\w+)`)
+)
+
+// annotate translates Go's template error into Russian and lists the fields
+// of the data, which is what an admin needs to fix a typo.
+func annotate(err error, data any) error {
+	var te *TemplateError
+	if !errors.As(err, &te) {
+		return err
+	}
+	te.fields = fieldNames(data)
+	if te.Err == nil {
+		return te
+	}
+	msg := te.Err.Error()
+	detail := msg
+	if m := reTemplatePos.FindStringSubmatch(msg); m != nil {
+		fmt.Sscan(m[1], &te.Line)
+		detail = m[2]
+	}
+	// html/template reports broken markup with its own codes, often against
+	// the layout the edited text was poured into, so the position is useless.
+	var he *htmltemplate.Error
+	if errors.As(te.Err, &he) && he.ErrorCode != htmltemplate.OK && he.ErrorCode != htmltemplate.ErrNoSuchTemplate {
+		te.Line = 0
+		if he.Name == "html" || he.Name == "content" {
+			te.Line = he.Line
+		}
+		te.problem = "HTML не закрыт: проверьте, что у каждого тега есть «>», у каждого атрибута закрыта кавычка, а комментарии <!-- закрыты -->"
+		return te
+	}
+	switch {
+	case reNoFunc.MatchString(detail):
+		te.problem = "неизвестная функция «" + reNoFunc.FindStringSubmatch(detail)[1] + "»"
+	case reNoField.MatchString(detail):
+		te.problem = "нет поля «." + reNoField.FindStringSubmatch(detail)[1] + "»"
+	case strings.Contains(detail, "unexpected EOF"), strings.Contains(detail, "unclosed action"):
+		te.problem = "не закрыта конструкция: у каждой «{{» должна быть «}}», а у каждого {{if}}, {{with}} и {{range}} — свой {{end}}"
+	case strings.Contains(detail, "unexpected {{end}}"):
+		te.problem = "лишний {{end}}"
+	default:
+		te.problem = "ошибка в записи шаблона (" + detail + ")"
+	}
+	return te
+}
+
+// fieldNames lists what a template can write after the dot for this data:
+// fields, including the promoted ones of Slot, and argument-less methods.
+func fieldNames(data any) []string {
+	t := reflect.TypeOf(data)
+	if t == nil {
+		return nil
+	}
+	var names []string
+	if t.Kind() == reflect.Struct {
+		for _, f := range reflect.VisibleFields(t) {
+			if f.IsExported() && !f.Anonymous {
+				names = append(names, "{{."+f.Name+"}}")
+			}
+		}
+	}
+	for i := range t.NumMethod() {
+		m := t.Method(i)
+		if m.Type.NumIn() == 1 && m.Type.NumOut() == 1 {
+			names = append(names, "{{."+m.Name+"}}")
+		}
+	}
+	return names
+}
