@@ -122,17 +122,39 @@ func (s *Service) SetPasswordWithLink(ctx context.Context, token, pw string) (*s
 		return nil, err
 	}
 	hash := s.Hash(pw)
+	tokenHash := password.HashToken(token)
 	var u *store.User
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
-		t, err := tx.PasswordTokenByHash(ctx, password.HashToken(token))
-		if errors.Is(err, store.ErrNotFound) {
-			return ErrLinkInvalid
+		usable := func() (*store.PasswordToken, error) {
+			t, err := tx.PasswordTokenByHash(ctx, tokenHash)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, ErrLinkInvalid
+			}
+			if err != nil {
+				return nil, err
+			}
+			if !t.UsedAt.IsZero() || !tx.Now().Before(t.ExpiresAt) {
+				return nil, ErrLinkInvalid
+			}
+			return t, nil
 		}
+		t, err := usable()
 		if err != nil {
 			return err
 		}
-		if !t.UsedAt.IsZero() || !tx.Now().Before(t.ExpiresAt) {
-			return ErrLinkInvalid
+		if u, err = tx.UserByID(ctx, t.UserID); err != nil {
+			return err
+		}
+		// Lock the user's row (an UPDATE holds it until commit), then look
+		// at the token again. Under PostgreSQL's READ COMMITTED two uses of
+		// one link at the same moment would otherwise both see it unused and
+		// both set a password; now the second waits for the first and sees
+		// the link used.
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if t, err = usable(); err != nil {
+			return err
 		}
 		if u, err = tx.UserByID(ctx, t.UserID); err != nil {
 			return err

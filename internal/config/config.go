@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	// The default zone (Europe/Moscow) must load on hosts without the
+	// system tz database (slim containers, some Windows installs).
+	_ "time/tzdata"
 )
 
 // Source says where a configuration value came from, so the admin panel can
@@ -97,13 +100,17 @@ func Load(getenv Getenv, dotenvPath string) (Config, error) {
 	}
 	raw := map[string]string{}
 	src := map[string]Source{}
+	// from names the variable a value was read from, for error messages
+	// ("APP_TIMEZONE in .env", not a name the user never wrote).
+	from := map[string]string{}
+	envs := mapGetenv(getenv)
 	for _, n := range names {
-		raw[n.key], src[n.key] = n.def, SourceDefault
-		if v, ok := firstNonEmpty(dot, n.vars); ok {
-			raw[n.key], src[n.key] = v, SourceDotenv
+		raw[n.key], src[n.key], from[n.key] = n.def, SourceDefault, n.key
+		if v, name, ok := firstNonEmpty(dot, n.vars); ok {
+			raw[n.key], src[n.key], from[n.key] = v, SourceDotenv, name+" (in "+dotenvPath+")"
 		}
-		if v, ok := firstNonEmpty(mapGetenv(getenv), n.vars); ok {
-			raw[n.key], src[n.key] = v, SourceEnv
+		if v, name, ok := firstNonEmpty(envs, n.vars); ok {
+			raw[n.key], src[n.key], from[n.key] = v, SourceEnv, name+" (environment variable)"
 		}
 	}
 	c := Config{
@@ -127,20 +134,20 @@ func Load(getenv Getenv, dotenvPath string) (Config, error) {
 	var errs []error
 	loc, err := time.LoadLocation(c.Timezone)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("BOOKSMETA_TIMEZONE=%q is not a known time zone; use a name like Europe/Moscow", c.Timezone))
+		errs = append(errs, fmt.Errorf("%s = %q is not a known time zone; use a name like Europe/Moscow", from["BOOKSMETA_TIMEZONE"], c.Timezone))
 	}
 	c.Location = loc
-	if c.MailPort, err = optionalInt(raw["MAIL_PORT"], "MAIL_PORT", 1, 65535); err != nil {
+	if c.MailPort, err = optionalInt(raw["MAIL_PORT"], from["MAIL_PORT"], 1, 65535); err != nil {
 		errs = append(errs, err)
 	}
-	if c.DefaultBookingLimit, err = optionalInt(raw["DEFAULT_BOOKING_LIMIT"], "DEFAULT_BOOKING_LIMIT", 0, 1000); err != nil {
+	if c.DefaultBookingLimit, err = optionalInt(raw["DEFAULT_BOOKING_LIMIT"], from["DEFAULT_BOOKING_LIMIT"], 0, 1000); err != nil {
 		errs = append(errs, err)
 	}
-	if c.SlotDurationMinutes, err = optionalInt(raw["SLOT_DURATION_MINUTES"], "SLOT_DURATION_MINUTES", 15, 480); err != nil {
+	if c.SlotDurationMinutes, err = optionalInt(raw["SLOT_DURATION_MINUTES"], from["SLOT_DURATION_MINUTES"], 15, 480); err != nil {
 		errs = append(errs, err)
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		errs = append(errs, fmt.Errorf("BOOKSMETA_DATABASE_URL must start with sqlite: or postgres://"))
+		errs = append(errs, fmt.Errorf("%s = %s is not supported: use sqlite:PATH (embedded, the default) or postgres://USER:PASSWORD@HOST/DB", from["BOOKSMETA_DATABASE_URL"], describeURL(c.DatabaseURL)))
 	}
 	return c, errors.Join(errs...)
 }
@@ -160,13 +167,25 @@ func mapGetenv(g Getenv) map[string]string {
 	return m
 }
 
-func firstNonEmpty(m map[string]string, vars []string) (string, bool) {
+func firstNonEmpty(m map[string]string, vars []string) (value, name string, ok bool) {
 	for _, v := range vars {
 		if s := strings.TrimSpace(m[v]); s != "" {
-			return s, true
+			return s, v, true
 		}
 	}
-	return "", false
+	return "", "", false
+}
+
+// describeURL shows enough of a bad database URL to recognise it without
+// printing a password: the scheme of a URL, or a plain path as it is.
+func describeURL(u string) string {
+	if scheme, _, ok := strings.Cut(u, "://"); ok {
+		return fmt.Sprintf("a %q URL", scheme)
+	}
+	if strings.ContainsAny(u, "@:") {
+		return "a value without sqlite: or postgres://"
+	}
+	return fmt.Sprintf("%q (a path needs the sqlite: prefix)", u)
 }
 
 func optionalInt(s, name string, lo, hi int) (int, error) {
@@ -175,14 +194,17 @@ func optionalInt(s, name string, lo, hi int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < lo || n > hi {
-		return 0, fmt.Errorf("%s=%q must be a whole number from %d to %d", name, s, lo, hi)
+		return 0, fmt.Errorf("%s = %q must be a whole number from %d to %d", name, s, lo, hi)
 	}
 	return n, nil
 }
 
 // ReadDotenv parses a .env file in the dialect PHP's vlucas/phpdotenv
-// accepted: KEY=VALUE lines, `export ` prefixes, # comments, single or double
-// quotes. A missing file is not an error.
+// accepted: KEY=VALUE lines, `export ` prefixes, # comments (whole-line, or
+// after a value following whitespace), single or double quotes (escapes in
+// double quotes). Like the old PHP loader, a line without "=" is skipped and
+// a UTF-8 byte order mark is ignored, so every .env the PHP version read
+// works unchanged. A missing file is not an error.
 func ReadDotenv(path string) (map[string]string, error) {
 	out := map[string]string{}
 	if path == "" {
@@ -197,33 +219,72 @@ func ReadDotenv(path string) (map[string]string, error) {
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
-	line := 0
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	first := true
 	for sc.Scan() {
-		line++
-		s := strings.TrimSpace(sc.Text())
+		s := sc.Text()
+		if first {
+			s, first = strings.TrimPrefix(s, "\ufeff"), false
+		}
+		s = strings.TrimSpace(s)
 		if s == "" || strings.HasPrefix(s, "#") {
 			continue
 		}
-		s = strings.TrimPrefix(s, "export ")
+		if rest, ok := strings.CutPrefix(s, "export"); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+			s = strings.TrimSpace(rest)
+		}
 		k, v, ok := strings.Cut(s, "=")
 		if !ok {
-			return nil, fmt.Errorf("%s:%d: expected KEY=VALUE", path, line)
+			continue
 		}
 		k = strings.TrimSpace(k)
-		v = strings.TrimSpace(v)
-		switch {
-		case len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"':
-			v = strings.NewReplacer(`\n`, "\n", `\"`, `"`, `\\`, `\`).Replace(v[1 : len(v)-1])
-		case len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'':
-			v = v[1 : len(v)-1]
-		default:
-			if i := strings.Index(v, " #"); i >= 0 {
-				v = strings.TrimSpace(v[:i])
-			}
+		if k == "" {
+			continue
 		}
-		out[k] = v
+		out[k] = dotenvValue(strings.TrimSpace(v))
 	}
-	return out, sc.Err()
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return out, nil
+}
+
+var unescapeDQ = strings.NewReplacer(`\n`, "\n", `\"`, `"`, `\\`, `\`)
+
+// dotenvValue unquotes one value.
+func dotenvValue(v string) string {
+	if v == "" {
+		return v
+	}
+	if q := v[0]; q == '"' || q == '\'' {
+		// A quoted value ends at its closing quote; only a comment may follow.
+		for i := 1; i < len(v); i++ {
+			if q == '"' && v[i] == '\\' {
+				i++
+				continue
+			}
+			if v[i] != q {
+				continue
+			}
+			if rest := strings.TrimSpace(v[i+1:]); rest == "" || rest[0] == '#' {
+				if q == '"' {
+					return unescapeDQ.Replace(v[1:i])
+				}
+				return v[1:i]
+			}
+			break
+		}
+		// Not a clean quoted value: the PHP loader stripped quotes at both ends.
+		if len(v) >= 2 && v[len(v)-1] == q {
+			return v[1 : len(v)-1]
+		}
+	}
+	for i := 1; i < len(v); i++ {
+		if v[i] == '#' && (v[i-1] == ' ' || v[i-1] == '\t') {
+			return strings.TrimSpace(v[:i])
+		}
+	}
+	return v
 }
 
 // SQLitePath returns the file path of a sqlite: URL, or "" for PostgreSQL.

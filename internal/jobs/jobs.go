@@ -158,6 +158,23 @@ func (r *Runner) RunOne(ctx context.Context, worker string) bool {
 	jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.Lease)
 	defer cancel()
 	start := time.Now()
+	if j.Attempts > j.MaxAttempts {
+		// Every attempt so far ended with its lease expiring: the process
+		// running it died (out of memory, killed, crashed). Running it again
+		// would crash-loop the service, so it fails here, visibly.
+		msg := fmt.Sprintf("gave up after %d attempts: each time the worker running it stopped before finishing (lease expired)", j.MaxAttempts)
+		if j.LastError != "" {
+			msg += "; last error: " + j.LastError
+		}
+		r.log.Error("job abandoned", "job", j.ID, "kind", j.Kind, "attempts", j.Attempts-1)
+		if ferr := r.store.RetryJob(jctx, j.ID, worker, msg, r.store.Now(), true); ferr != nil {
+			r.log.Error("record job failure", "job", j.ID, "err", ferr)
+		}
+		if r.observe != nil {
+			r.observe(j.Kind, "failed", time.Since(start))
+		}
+		return true
+	}
 	err = r.run(jctx, j)
 	outcome := "done"
 	switch {

@@ -77,16 +77,21 @@ type Value struct {
 	Secret bool
 }
 
-// Masked shows a secret as "••••1234" (last four characters for recognition,
-// only when the secret is long enough that four characters reveal little).
+// maskPrefix starts every masked secret. Put treats a value starting with it
+// as "unchanged", so a form that sends a masked value back keeps the secret.
+const maskPrefix = "••••"
+
+// Masked shows a secret as "••••••••1234" (last four characters for
+// recognition, only when the secret is long enough that four characters
+// reveal little).
 func (v Value) Masked() string {
 	if !v.Secret || v.Value == "" {
 		return v.Value
 	}
-	if len(v.Value) >= 16 {
-		return "••••••••" + v.Value[len(v.Value)-4:]
+	if r := []rune(v.Value); len(r) >= 16 {
+		return maskPrefix + maskPrefix + string(r[len(r)-4:])
 	}
-	return "••••••••"
+	return maskPrefix + maskPrefix
 }
 
 // Service resolves and stores settings.
@@ -155,7 +160,7 @@ func (s *Service) invalidate() {
 func (s *Service) Get(ctx context.Context, key string) (Value, error) {
 	d, ok := s.defs[key]
 	if !ok {
-		return Value{}, fmt.Errorf("unknown setting %q", key)
+		return Value{}, fmt.Errorf("%w %q", ErrUnknownKey, key)
 	}
 	m, err := s.stored(ctx)
 	if err != nil {
@@ -210,18 +215,44 @@ func (s *Service) All(ctx context.Context) ([]Value, error) {
 // ErrUnknownKey is returned for a key that is not a setting.
 var ErrUnknownKey = errors.New("unknown setting")
 
+// ErrInvalidValue is matched (errors.Is) by every refusal of a value in Put;
+// the error's text names the setting and says, in Russian, what is wrong.
+var ErrInvalidValue = errors.New("недопустимое значение настройки")
+
+type invalidValue struct{ key, msg string }
+
+func (e invalidValue) Error() string        { return e.key + ": " + e.msg }
+func (e invalidValue) Is(target error) bool { return target == ErrInvalidValue }
+
 // Put saves panel values; keys not in values are left as they are, so saving
 // one field never wipes another (the PHP version wiped the secret on save).
+// A secret given as its mask (what Masked shows, sent back by a form or an
+// API client) keeps the current secret; an empty value is stored as an
+// explicit "empty" and Reset goes back to env/.env/default. Unknown keys and
+// values Validate refuses fail the whole call (errors.Is ErrUnknownKey or
+// ErrInvalidValue); nothing is saved then.
 func (s *Service) Put(ctx context.Context, values map[string]string, by int64) error {
-	for k := range values {
-		if _, ok := s.defs[k]; !ok {
+	save := map[string]string{}
+	for k, v := range values {
+		d, ok := s.defs[k]
+		if !ok {
 			return fmt.Errorf("%w: %s", ErrUnknownKey, k)
 		}
+		v = strings.TrimSpace(v)
+		if d.Secret && strings.HasPrefix(v, maskPrefix) {
+			continue
+		}
+		if err := Validate(k, v); err != nil {
+			return invalidValue{k, err.Error()}
+		}
+		save[k] = v
+	}
+	if len(save) == 0 {
+		return nil
 	}
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
-		for k, v := range values {
+		for k, v := range save {
 			d := s.defs[k]
-			v = strings.TrimSpace(v)
 			st := store.Setting{Key: k, Value: v, Secret: d.Secret}
 			if d.Secret {
 				st.Value = s.box.Seal(v)
@@ -236,8 +267,14 @@ func (s *Service) Put(ctx context.Context, values map[string]string, by int64) e
 	return err
 }
 
-// Reset removes panel values so env/.env/default apply again.
+// Reset removes panel values so env/.env/default apply again. Only known
+// settings can be reset: the table also holds internal rows.
 func (s *Service) Reset(ctx context.Context, keys ...string) error {
+	for _, k := range keys {
+		if _, ok := s.defs[k]; !ok {
+			return fmt.Errorf("%w: %s", ErrUnknownKey, k)
+		}
+	}
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		for _, k := range keys {
 			if err := tx.DeleteSetting(ctx, k); err != nil {
@@ -258,10 +295,16 @@ func (s *Service) WebhookSecret(ctx context.Context) (string, error) {
 
 // Location is the school time zone.
 func (s *Service) Location(ctx context.Context) *time.Location {
-	if loc, err := time.LoadLocation(s.String(ctx, Timezone)); err == nil {
-		return loc
+	// LoadLocation("") is UTC, never the school's zone.
+	if name := s.String(ctx, Timezone); name != "" {
+		if loc, err := time.LoadLocation(name); err == nil {
+			return loc
+		}
 	}
-	return s.cfg.Location
+	if s.cfg.Location != nil {
+		return s.cfg.Location
+	}
+	return time.UTC
 }
 
 // DefaultLimit is the booking limit given to new students.
