@@ -19,6 +19,8 @@ import (
 	"booksmeta/internal/booking"
 	"booksmeta/internal/getcourse"
 	"booksmeta/internal/jobs"
+	"booksmeta/internal/schedule"
+	"booksmeta/internal/secretbox"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
 )
@@ -31,6 +33,8 @@ type Server struct {
 	Booking       *booking.Service
 	Settings      *settings.Service
 	Jobs          *jobs.Runner
+	Box           *secretbox.Box
+	Schedule      *schedule.Service
 	Log           *slog.Logger
 	SecureCookies bool
 	// GetCourseTest runs the connection test; override replaces the saved
@@ -58,6 +62,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.Handle("PATCH /api/v1/admin/settings", s.admin(s.patchSettings))
 	mux.Handle("POST /api/v1/admin/getcourse/test", s.admin(s.getcourseTest))
 	s.bookingRoutes(mux)
+	s.slotAdminRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "not_found", "Такого адреса в API нет. Проверьте путь и метод запроса.")
 	})

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"booksmeta/internal/getcourse"
+	"booksmeta/internal/schedule"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
 )
@@ -50,11 +51,15 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request, u *store.
 		if s.Settings.IsSecret(k) && strings.HasPrefix(*v, "••••") {
 			continue
 		}
-		if err := settings.Validate(k, *v); err != nil {
+		if err := validateSetting(k, *v); err != nil {
 			writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: "invalid", Field: k, Message: err.Error()})
 			return
 		}
 		values[k] = *v
+	}
+	if err := s.Schedule.ValidateChange(r.Context(), values); err != nil {
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: "invalid", Message: err.Error()})
+		return
 	}
 	if err := s.Settings.Put(r.Context(), values, u.ID); err != nil {
 		s.failErr(w, err)
@@ -108,4 +113,12 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ *store.User
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
+}
+
+// validateSetting checks one value with the rules of the package that owns the key.
+func validateSetting(k, v string) error {
+	if err := settings.Validate(k, v); err != nil {
+		return err
+	}
+	return schedule.Validate(k, v)
 }

@@ -20,9 +20,12 @@ import (
 	"booksmeta/internal/config"
 	"booksmeta/internal/db"
 	"booksmeta/internal/enrol"
+	"booksmeta/internal/gcsync"
 	"booksmeta/internal/jobs"
 	"booksmeta/internal/metrics"
+	"booksmeta/internal/outbox"
 	"booksmeta/internal/password"
+	"booksmeta/internal/schedule"
 	"booksmeta/internal/secretbox"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
@@ -50,6 +53,9 @@ type App struct {
 	Auth      *auth.Service
 	Accounts  *accounts.Service
 	Booking   *booking.Service
+	Schedule  *schedule.Service
+	GetCourse *gcsync.Service
+	Outbox    *outbox.Service
 
 	// KeyCreated is set when this start generated the encryption key file.
 	KeyCreated bool
@@ -123,13 +129,20 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 		return err
 	})
 	a.Jobs.Every("finish_bookings", time.Minute)
+	schedule.DefineSettings(a.Settings)
+	a.Schedule = &schedule.Service{Store: a.Store, Settings: a.Settings, Box: a.Box, Log: a.Log}
+	a.Jobs.Handle(schedule.JobKind, a.Schedule.HandleJob)
+	a.Jobs.Every(schedule.JobKind, schedule.JobEvery)
 	a.Accounts = accounts.New(a.Store)
 	a.Auth = auth.New(a.Store, password.Hash)
 	secure := strings.HasPrefix(a.Config.BaseURL, "https://")
 	a.Web = &web.Server{Store: a.Store, Accounts: a.Accounts, Auth: a.Auth, Settings: a.Settings, Jobs: a.Jobs, Log: a.Log,
-		BaseURL: a.Config.BaseURL, Version: Version, SecureCookies: secure}
+		BaseURL: a.Config.BaseURL, Version: Version, SecureCookies: secure, GetCourseTest: a.testGetCourse}
 	a.API = &api.Server{Store: a.Store, Accounts: a.Accounts, Auth: a.Auth, Settings: a.Settings, Jobs: a.Jobs, Log: a.Log,
-		SecureCookies: secure, GetCourseTest: a.testGetCourse, Booking: a.Booking}
+		SecureCookies: secure, GetCourseTest: a.testGetCourse, Booking: a.Booking,
+		Box: a.Box, Schedule: a.Schedule}
+	a.initGetCourse()
+	a.initOutbox()
 	return nil
 }
 

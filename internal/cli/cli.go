@@ -41,6 +41,9 @@ func commands() []command {
 		{"admin", "admin create --email E [--password-stdin]: создать или сбросить суперадминистратора", runAdmin},
 		{"secret", "напечатать новый webhook-секрет (64 hex-символа)", runSecret},
 		{"webhook", "webhook send: отправить подписанный тестовый webhook", runWebhook},
+		{"slots", "slots generate --from ДАТА --weeks N: создать слоты по недельному расписанию", runSlots},
+		{"getcourse", "getcourse test | getcourse sync: проверить подключение к GetCourse / синхронизировать оплативших", runGetCourse},
+		{"dev", "dev fake-getcourse [--addr A]: фейковый GetCourse с демо-данными для проверки и показа", runDev},
 		{"version", "версия программы и схемы базы данных", runVersion},
 	}
 }

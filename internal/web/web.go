@@ -3,15 +3,24 @@
 package web
 
 import (
+	"context"
+	"crypto/rand"
 	"embed"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
 
 	"booksmeta/internal/accounts"
 	"booksmeta/internal/auth"
+	"booksmeta/internal/getcourse"
 	"booksmeta/internal/jobs"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
@@ -35,9 +44,15 @@ type Server struct {
 	Version  string
 	// SecureCookies marks the session cookie Secure (public URL is https).
 	SecureCookies bool
+	// GetCourseTest runs the connection test; override replaces the saved
+	// values with the ones being entered (nil: the saved ones).
+	GetCourseTest func(ctx context.Context, override *getcourse.Config) getcourse.Verdict
 
 	pages map[string]*template.Template
 }
+
+// maxForm bounds a page form's body; the largest is the settings form.
+const maxForm = 1 << 20
 
 // Routes registers the pages on mux.
 func (s *Server) Routes(mux *http.ServeMux) {
@@ -48,17 +63,57 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /setup", s.setupSubmit)
 	mux.HandleFunc("GET /set-password", s.setPasswordForm)
 	mux.HandleFunc("POST /set-password", s.setPasswordSubmit)
+
+	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("GET /login", s.loginForm)
+	mux.HandleFunc("POST /login", s.loginSubmit)
+	mux.HandleFunc("POST /logout", s.signedIn(s.logout))
+
+	mux.HandleFunc("GET /admin", s.admin(s.dashboard))
+	mux.HandleFunc("GET /admin/{$}", s.admin(s.dashboard))
+	mux.HandleFunc("GET /admin/settings", s.admin(s.settingsForm))
+	mux.HandleFunc("POST /admin/settings", s.admin(s.settingsSave))
+	mux.HandleFunc("POST /admin/settings/webhook-secret", s.admin(s.settingsGenerateSecret))
+	mux.HandleFunc("POST /admin/settings/reveal", s.admin(s.settingsReveal))
+	mux.HandleFunc("POST /admin/settings/test", s.admin(s.settingsTest))
+	mux.HandleFunc("GET /admin/webhooks", s.admin(s.webhookList))
+	mux.HandleFunc("POST /admin/webhooks/prune", s.admin(s.webhookPrune))
+	mux.HandleFunc("GET /admin/webhooks/{id}", s.admin(s.webhookDetail))
+	mux.HandleFunc("POST /admin/webhooks/{id}/rerun", s.admin(s.webhookRerun))
+	mux.HandleFunc("GET /admin/users", s.admin(s.userList))
+	mux.HandleFunc("GET /admin/users/new", s.admin(s.userNewForm))
+	mux.HandleFunc("POST /admin/users/new", s.admin(s.userCreate))
+	mux.HandleFunc("GET /admin/users/{id}", s.admin(s.userEdit))
+	mux.HandleFunc("POST /admin/users/{id}", s.admin(s.userUpdate))
+	mux.HandleFunc("POST /admin/users/{id}/password", s.admin(s.userSetPassword))
+	mux.HandleFunc("POST /admin/users/{id}/link", s.admin(s.userIssueLink))
+	mux.HandleFunc("POST /admin/users/{id}/active", s.admin(s.userSetActive))
+	mux.HandleFunc("POST /admin/users/{id}/delete", s.admin(s.userDelete))
+	mux.HandleFunc("/admin/", s.admin(func(w http.ResponseWriter, r *http.Request, _ *store.User) {
+		s.render(w, http.StatusNotFound, "notfound", s.adminData(r, "Страница не найдена", ""))
+	}))
 	mux.HandleFunc("/", s.notFound)
+}
+
+var funcs = template.FuncMap{
+	"when":    formatTime,
+	"outcome": outcomeLabel,
+	"state":   stateLabel,
+	"authm":   authLabel,
+	"role":    roleLabel,
+	"source":  sourceLabel,
 }
 
 func (s *Server) parse() {
 	s.pages = map[string]*template.Template{}
 	names, _ := fs.Glob(templatesFS, "templates/*.html")
 	for _, n := range names {
-		if n == "templates/layout.html" {
+		base := n[len("templates/") : len(n)-len(".html")]
+		if base == "layout" || strings.HasPrefix(base, "_") {
 			continue
 		}
-		s.pages[n[len("templates/"):len(n)-len(".html")]] = template.Must(template.ParseFS(templatesFS, "templates/layout.html", n))
+		s.pages[base] = template.Must(template.New(base).Funcs(funcs).ParseFS(templatesFS,
+			"templates/layout.html", "templates/_parts.html", n))
 	}
 }
 
@@ -73,8 +128,16 @@ func (s *Server) render(w http.ResponseWriter, status int, page string, data map
 	if data == nil {
 		data = map[string]any{}
 	}
+	for _, k := range []string{"Nav", "Flash", "CSRF", "ErrField"} {
+		if _, ok := data[k]; !ok {
+			data[k] = ""
+		}
+	}
 	data["Version"] = s.Version
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	// Pages carry CSRF tokens and sometimes a deliberately shown secret:
+	// never keep them in a cache.
+	w.Header().Set("Cache-Control", "no-store")
 	securityHeaders(w)
 	w.WriteHeader(status)
 	if err := t.ExecuteTemplate(w, "layout", data); err != nil {
@@ -98,7 +161,7 @@ func cacheStatic(h http.Handler) http.Handler {
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusNotFound, "notfound", map[string]any{"Title": "Страница не найдена"})
+	s.render(w, http.StatusNotFound, "notfound", s.data(r, "Страница не найдена"))
 }
 
 // WriteJSON writes v as a JSON answer.
@@ -107,4 +170,244 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// data starts a page's template data with what the layout needs: the
+// signed-in user and the session's CSRF token for the sign-out form.
+func (s *Server) data(r *http.Request, title string) map[string]any {
+	d := map[string]any{"Title": title}
+	if u, sess := auth.FromContext(r.Context()); u != nil && sess != nil {
+		d["User"], d["CSRF"], d["IsAdmin"] = u, sess.CSRFToken, u.IsAdmin()
+	}
+	if msg := flashMessage(r.URL.Query()); msg != "" {
+		d["Flash"] = msg
+	}
+	return d
+}
+
+// adminData adds the admin menu and the red banner shown on every admin page
+// while webhooks are accepted unverified.
+func (s *Server) adminData(r *http.Request, title, nav string) map[string]any {
+	d := s.data(r, title)
+	d["Nav"] = nav
+	secret, err := s.Settings.WebhookSecret(r.Context())
+	if err != nil {
+		s.Log.Error("read webhook secret", "err", err)
+	}
+	d["SecretMissing"] = err == nil && secret == ""
+	u, _ := auth.FromContext(r.Context())
+	d["IsSuper"] = u != nil && u.Role == store.RoleSuperAdmin
+	return d
+}
+
+// flashMessage turns a ?ok= code (set by a redirect after a POST) into its
+// text. Only known codes are shown: a link cannot put words on the page.
+func flashMessage(q url.Values) string {
+	switch q.Get("ok") {
+	case "settings_saved":
+		return "Настройки сохранены."
+	case "settings_unchanged":
+		return "Ничего не изменилось: все поля совпадают с сохранёнными значениями."
+	case "rerun":
+		return "Событие поставлено в очередь на повторную обработку. Обновите страницу через несколько секунд, чтобы увидеть результат."
+	case "pruned":
+		n, _ := strconv.Atoi(q.Get("n"))
+		return "Удалено записей журнала: " + strconv.Itoa(n) + ". Необработанные и ошибочные события сохранены: они ещё требуют внимания."
+	case "user_created":
+		return "Пользователь создан."
+	case "user_saved":
+		return "Изменения сохранены."
+	case "password_set":
+		return "Пароль установлен. Все сеансы этого пользователя завершены: ему нужно войти заново с новым паролем."
+	case "deactivated":
+		return "Аккаунт отключён: пользователь больше не может войти, его сеансы завершены."
+	case "activated":
+		return "Аккаунт включён: пользователь снова может войти."
+	case "deleted":
+		return "Пользователь удалён."
+	case "logout":
+		return "Вы вышли из Book Smeta."
+	case "relogin":
+		return "Пароль изменён. Войдите с новым паролем."
+	}
+	return ""
+}
+
+type pageHandler func(w http.ResponseWriter, r *http.Request, u *store.User)
+
+// signedIn requires a signed-in user (else: to the sign-in page, coming back
+// afterwards) and a valid CSRF token on every POST.
+func (s *Server) signedIn(h pageHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		u, sess := auth.FromContext(r.Context())
+		if u == nil || sess == nil {
+			s.toLogin(w, r)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			parseForm(r)
+			if !auth.ValidCSRF(sess, auth.SubmittedCSRF(r)) {
+				s.csrfRefused(w, r)
+				return
+			}
+		}
+		h(w, r, u)
+	}
+}
+
+// admin additionally requires an admin role, re-read from the database on
+// every request: a demoted admin loses the panel at once.
+func (s *Server) admin(h pageHandler) http.HandlerFunc {
+	return s.signedIn(func(w http.ResponseWriter, r *http.Request, u *store.User) {
+		if !u.IsAdmin() {
+			d := s.data(r, "Доступ запрещён")
+			d["Message"] = "Этот раздел только для администраторов школы. Вы вошли как " + u.Email +
+				" (ученик). Вернитесь на главную страницу или выйдите и войдите под аккаунтом администратора."
+			d["Link"], d["LinkText"] = "/", "На главную"
+			s.render(w, http.StatusForbidden, "message", d)
+			return
+		}
+		h(w, r, u)
+	})
+}
+
+func (s *Server) toLogin(w http.ResponseWriter, r *http.Request) {
+	target := "/login"
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if next := r.URL.RequestURI(); next != "/" {
+			target += "?next=" + url.QueryEscape(next)
+		}
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+func (s *Server) csrfRefused(w http.ResponseWriter, r *http.Request) {
+	d := s.data(r, "Форма устарела")
+	d["Message"] = "Действие не выполнено: форма пришла без действующего защитного токена (CSRF). " +
+		"Так бывает, если страница открыта давно, вы за это время выходили из системы или форму отправил другой сайт. " +
+		"Вернитесь назад, обновите страницу (F5) и отправьте форму ещё раз."
+	s.render(w, http.StatusForbidden, "message", d)
+}
+
+// fail shows a page-level error in plain words.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
+	d := s.data(r, title)
+	d["Message"] = msg
+	if u, _ := auth.FromContext(r.Context()); u != nil && u.IsAdmin() {
+		d = s.adminData(r, title, "")
+		d["Message"] = msg
+	}
+	s.render(w, status, "message", d)
+}
+
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	s.Log.Error(what, "err", err, "path", r.URL.Path)
+	s.fail(w, r, http.StatusInternalServerError, "Ошибка сервера",
+		"Не получилось выполнить действие из-за внутренней ошибки. Повторите через минуту; если ошибка повторяется, сообщите тому, кто обслуживает сервер (подробности записаны в журнал сервера).")
+}
+
+// parseForm reads a urlencoded or multipart form into r.PostForm; a body
+// that does not parse leaves the form empty, which the handlers treat as
+// missing fields (and the CSRF check as a missing token).
+func parseForm(r *http.Request) {
+	if err := r.ParseMultipartForm(maxForm); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		r.PostForm = url.Values{}
+	}
+}
+
+func pathID(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return id, err == nil && id > 0
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// formatTime shows t in the school's zone.
+func formatTime(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "—"
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("02.01.2006 15:04:05")
+}
+
+func outcomeLabel(o string) string {
+	switch o {
+	case store.OutcomeAccepted:
+		return "принято"
+	case store.OutcomeDuplicate:
+		return "повтор"
+	case store.OutcomeRejected:
+		return "отклонено: подпись или секрет"
+	case store.OutcomeInvalid:
+		return "отклонено: ошибка в данных"
+	case store.OutcomeTooLarge:
+		return "отклонено: слишком большой запрос"
+	}
+	return o
+}
+
+func stateLabel(st string) string {
+	switch st {
+	case store.StatePending:
+		return "ожидает обработки"
+	case store.StateDone:
+		return "обработано"
+	case store.StateIgnored:
+		return "пропущено: событие не используется"
+	case store.StateFailed:
+		return "ошибка: нужна проверка"
+	case store.StateRetry:
+		return "повторная попытка"
+	case "":
+		return "—"
+	}
+	return st
+}
+
+func authLabel(a string) string {
+	switch a {
+	case store.AuthSignature:
+		return "подпись HMAC-SHA256"
+	case store.AuthQuerySecret:
+		return "секрет в адресе (?secret=)"
+	case store.AuthUnverified:
+		return "без проверки: секрет не задан"
+	case store.AuthFailed:
+		return "проверка не пройдена"
+	}
+	return a
+}
+
+func roleLabel(r string) string {
+	switch r {
+	case store.RoleStudent:
+		return "ученик"
+	case store.RoleAdmin:
+		return "администратор"
+	case store.RoleSuperAdmin:
+		return "главный администратор"
+	}
+	return r
+}
+
+func sourceLabel(src string) string {
+	switch src {
+	case "panel":
+		return "сохранено в панели"
+	case "env":
+		return "переменная окружения"
+	case "dotenv":
+		return "файл .env"
+	case "default":
+		return "по умолчанию"
+	}
+	return src
 }

@@ -1,0 +1,14 @@
+package app
+
+import "booksmeta/internal/outbox"
+
+// initOutbox builds the mail outbox sender and registers its jobs: one
+// send_mail job per queued row and a periodic sweep that gives every queued
+// row without a pending job one (rows queued before a restart included).
+func (a *App) initOutbox() {
+	a.Outbox = &outbox.Service{Store: a.Store, Settings: a.Settings, Accounts: a.Accounts,
+		BaseURL: a.Config.BaseURL, AppName: "Book Smeta", Log: a.Log, Notify: a.Jobs.Notify}
+	a.Jobs.Handle(outbox.JobSend, a.Outbox.HandleSend)
+	a.Jobs.Handle(outbox.JobSweep, a.Outbox.HandleSweep)
+	a.Jobs.Every(outbox.JobSweep, outbox.SweepEvery)
+}

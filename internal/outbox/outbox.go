@@ -1,0 +1,330 @@
+// Package outbox sends the rows of mail_outbox: one send_mail job per row,
+// a periodic sweep for rows nothing is working on, retries with backoff on
+// temporary SMTP errors, and no blind resend of a mail that may have left.
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"time"
+
+	"booksmeta/internal/accounts"
+	"booksmeta/internal/booking"
+	"booksmeta/internal/mail"
+	"booksmeta/internal/settings"
+	"booksmeta/internal/store"
+)
+
+// Job kinds.
+const (
+	JobSend  = "send_mail"
+	JobSweep = "mail_sweep"
+	// SweepEvery is how often queued rows without a job get one.
+	SweepEvery = time.Minute
+)
+
+// ErrNotConfigured is returned by SendOne when SMTP is not set up: the row
+// stays queued, no attempt counted.
+var ErrNotConfigured = errors.New("outbox: SMTP is not configured, mail stays queued")
+
+// Russian texts stored in last_error for the admin panel.
+const (
+	maybeSentRU = "Отправка прервалась (программа остановилась во время отправки): письмо возможно, уже отправлено — проверьте и нажмите «Отправить повторно», если получатель его не получил."
+	unknownKind = "Письма такого типа («%s») программа пока не умеет отправлять."
+)
+
+// Service sends outbox rows.
+type Service struct {
+	Store    *store.Store
+	Settings *settings.Service
+	Accounts *accounts.Service
+	BaseURL  string
+	AppName  string
+	Log      *slog.Logger
+	// SenderOptions are passed to mail.NewSender (tests: timeouts, CAs).
+	SenderOptions []mail.Option
+	// Notify wakes the job runner after jobs are added; may be nil.
+	Notify func()
+}
+
+// Config builds the SMTP configuration from the settings.
+func (s *Service) Config(ctx context.Context) mail.Config {
+	st := s.Settings
+	return mail.Config{
+		Host:       st.String(ctx, settings.MailHost),
+		Port:       st.Int(ctx, settings.MailPort, 0),
+		Username:   st.String(ctx, settings.MailUsername),
+		Password:   st.String(ctx, settings.MailPassword),
+		Encryption: st.String(ctx, settings.MailEncryption),
+		FromEmail:  st.String(ctx, settings.MailFromEmail),
+		FromName:   st.String(ctx, settings.MailFromName),
+	}
+}
+
+// Configured reports whether mail can be sent at all; when not, the admin
+// panel should say that mail waits in the queue.
+func (s *Service) Configured(ctx context.Context) bool { return s.Config(ctx).Configured() }
+
+func (s *Service) renderer() *mail.Renderer {
+	name := s.AppName
+	if name == "" {
+		name = "Book Smeta"
+	}
+	return mail.NewRenderer(name, s.BaseURL)
+}
+
+// MessageID is the Message-ID left part of an outbox row: the same on every
+// retry, so a duplicate is recognisable.
+func MessageID(id int64) string { return "outbox-" + strconv.FormatInt(id, 10) }
+
+// SendOne sends outbox row id if it is queued. It returns nil when the row was
+// sent or settled for good (failed, or not queued any more), ErrNotConfigured
+// when SMTP is not set up, and another error when a retry should follow.
+func (s *Service) SendOne(ctx context.Context, id int64) error {
+	cfg := s.Config(ctx)
+	if !cfg.Configured() {
+		return ErrNotConfigured
+	}
+	m, err := s.Store.ClaimMail(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		cur, err := s.Store.MailByID(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if cur.Status == store.MailSending {
+			// Left mid-send by a crash (or a lost job lease): the server may
+			// have accepted it. Never resend blindly.
+			if ok, err := s.Store.MarkMailFailed(ctx, id, maybeSentRU); err != nil {
+				return err
+			} else if ok {
+				s.Log.Warn("mail left in sending state marked failed, may have been delivered", "mail", id)
+			}
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	msg, err := s.render(ctx, m)
+	if err != nil {
+		var ru russianError
+		text := "Не удалось подготовить письмо: " + err.Error()
+		if errors.As(err, &ru) {
+			text = ru.ru
+		}
+		s.Log.Error("render mail", "mail", id, "kind", m.Kind, "err", err)
+		_, ferr := s.Store.MarkMailFailed(ctx, id, text)
+		return ferr
+	}
+	msg.MessageID = MessageID(id)
+	err = mail.NewSender(cfg, s.SenderOptions...).Send(ctx, msg)
+	if err == nil {
+		if err := s.Store.MarkMailSent(ctx, id, msg.Subject); err != nil {
+			// Delivered but not recorded: the row stays 'sending' and the
+			// next look at it fails it as "maybe sent" rather than resending.
+			return fmt.Errorf("mark mail %d sent: %w", id, err)
+		}
+		s.Log.Info("mail sent", "mail", id, "kind", m.Kind, "attempt", m.Attempts)
+		return nil
+	}
+	var se *mail.SendError
+	if !errors.As(err, &se) {
+		se = &mail.SendError{Kind: mail.ErrorTemporary, Temporary: true, Err: err}
+	}
+	switch {
+	case se.MaybeDelivered:
+		// The message was transmitted but not confirmed: retrying could send
+		// it twice, so the admin decides.
+		_, ferr := s.Store.MarkMailFailed(ctx, id, maybeSentRU+" "+se.Russian())
+		s.Log.Warn("mail may have been delivered, not retrying", "mail", id, "err", se)
+		return ferr
+	case se.Temporary || se.AboutSettings():
+		if rerr := s.Store.RequeueMail(ctx, id, se.Russian()); rerr != nil {
+			return rerr
+		}
+		s.Log.Warn("mail send failed, will retry", "mail", id, "attempt", m.Attempts, "err", se)
+		return fmt.Errorf("send mail %d: %w", id, se)
+	default:
+		_, ferr := s.Store.MarkMailFailed(ctx, id, se.Russian())
+		s.Log.Warn("mail rejected", "mail", id, "err", se)
+		return ferr
+	}
+}
+
+type russianError struct{ ru string }
+
+func (e russianError) Error() string { return e.ru }
+
+type mailData struct {
+	FirstName string `json:"first_name"`
+	BookingID int64  `json:"booking_id"`
+	StartsAt  string `json:"starts_at"`
+	EndsAt    string `json:"ends_at"`
+	By        string `json:"by"`
+	Reason    string `json:"reason"`
+}
+
+func (s *Service) render(ctx context.Context, m *store.OutboxMail) (mail.Message, error) {
+	var d mailData
+	if err := json.Unmarshal([]byte(m.Data), &d); err != nil {
+		return mail.Message{}, fmt.Errorf("bad mail data: %w", err)
+	}
+	r := s.renderer()
+	var msg mail.Message
+	var err error
+	switch mail.Kind(m.Kind) {
+	case mail.KindWelcome:
+		if m.UserID == 0 {
+			return mail.Message{}, russianError{"Ученик удалён, письмо со ссылкой отправить некому."}
+		}
+		// The link is minted now, when the mail leaves; only its hash is stored.
+		tok, ierr := s.Accounts.IssueLink(ctx, m.UserID, store.TokenSetPassword, accounts.WelcomeLinkTTL)
+		if ierr != nil {
+			return mail.Message{}, ierr
+		}
+		name := d.FirstName
+		if name == "" {
+			name = m.ToName
+		}
+		msg, err = r.Render(mail.KindWelcome, mail.WelcomeData{Name: name, Email: m.ToEmail,
+			SetPasswordURL: "/set-password?token=" + url.QueryEscape(tok), LinkValidFor: accounts.WelcomeLinkTTL})
+	case mail.KindBookingConfirmation, mail.KindBookingCancelled:
+		start, e1 := time.Parse(time.RFC3339, d.StartsAt)
+		end, e2 := time.Parse(time.RFC3339, d.EndsAt)
+		if err := errors.Join(e1, e2); err != nil {
+			return mail.Message{}, fmt.Errorf("bad booking time: %w", err)
+		}
+		slot := mail.Slot{Start: start, End: end, Zone: s.Settings.Location(ctx)}
+		if mail.Kind(m.Kind) == mail.KindBookingConfirmation {
+			msg, err = r.Render(mail.KindBookingConfirmation, mail.BookingConfirmationData{Name: m.ToName, BookingID: d.BookingID, Slot: slot,
+				AccessOpensBefore: time.Duration(s.Settings.Int(ctx, booking.AccessOpensMinutesBefore, 15)) * time.Minute,
+				CancelCutoff:      time.Duration(s.Settings.Int(ctx, booking.CancelCutoffMinutes, 120)) * time.Minute})
+		} else {
+			msg, err = r.Render(mail.KindBookingCancelled, mail.BookingCancelledData{Name: m.ToName, BookingID: d.BookingID, Slot: slot,
+				By: mail.CancelledBy(d.By), Reason: d.Reason})
+		}
+	default:
+		return mail.Message{}, russianError{fmt.Sprintf(unknownKind, m.Kind)}
+	}
+	if err != nil {
+		return mail.Message{}, err
+	}
+	msg.To, msg.ToName = m.ToEmail, m.ToName
+	return msg, nil
+}
+
+// HandleSend is the send_mail job: payload {"mail_id":N}. A temporary error
+// is returned so the runner retries with backoff.
+func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
+	var p struct {
+		MailID int64 `json:"mail_id"`
+	}
+	if err := json.Unmarshal([]byte(j.Payload), &p); err != nil || p.MailID == 0 {
+		return fmt.Errorf("send_mail: bad payload %q", j.Payload)
+	}
+	err := s.SendOne(ctx, p.MailID)
+	if errors.Is(err, ErrNotConfigured) {
+		// The sweep enqueues it again once mail is configured.
+		return nil
+	}
+	return err
+}
+
+// Enqueue adds the send_mail job for row m (key send_mail:<id>:<attempts>).
+func (s *Service) enqueue(ctx context.Context, m *store.OutboxMail) (bool, error) {
+	key := fmt.Sprintf("%s:%d:%d", JobSend, m.ID, m.Attempts)
+	return s.Store.EnqueueMailJob(ctx, m.ID, key, 10)
+}
+
+// Sweep enqueues send_mail jobs for queued rows no pending job covers. With
+// mail not configured it does nothing: rows wait in the queue.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	if !s.Configured(ctx) {
+		return 0, nil
+	}
+	rows, err := s.Store.QueuedMailWithoutJob(ctx, 500)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range rows {
+		ok, err := s.enqueue(ctx, m)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	if n > 0 && s.Notify != nil {
+		s.Notify()
+	}
+	return n, nil
+}
+
+// HandleSweep is the periodic mail_sweep job.
+func (s *Service) HandleSweep(ctx context.Context, _ *store.Job) error {
+	_, err := s.Sweep(ctx)
+	return err
+}
+
+// Resend queues a failed or sent mail again (the admin's «Отправить
+// повторно») and schedules its job.
+func (s *Service) Resend(ctx context.Context, id int64) error {
+	m, err := s.Store.ResendMail(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return russianError{"Письмо не найдено или ещё не отправлялось: повторно можно отправить только отправленное или неотправленное письмо."}
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := s.enqueue(ctx, m); err != nil {
+		return err
+	}
+	if s.Notify != nil {
+		s.Notify()
+	}
+	return nil
+}
+
+// SendTest sends the test message to to and returns the SMTP server's
+// verdict in Russian as the error (nil when the server accepted it).
+func (s *Service) SendTest(ctx context.Context, to string) error {
+	return s.SendTestBy(ctx, to, "")
+}
+
+// SendTestBy is SendTest naming the admin who asked in the message.
+func (s *Service) SendTestBy(ctx context.Context, to, requestedBy string) error {
+	cfg := s.Config(ctx)
+	if err := cfg.Validate(); err != nil {
+		return verdict(err)
+	}
+	snd := mail.NewSender(cfg, s.SenderOptions...)
+	msg, err := s.renderer().Render(mail.KindTest, mail.TestData{Server: snd.Description(), RequestedBy: requestedBy,
+		SentAt: s.Store.Now(), Zone: s.Settings.Location(ctx)})
+	if err != nil {
+		return err
+	}
+	msg.To = to
+	if err := snd.Send(ctx, msg); err != nil {
+		s.Log.Warn("test mail failed", "err", err)
+		return verdict(err)
+	}
+	return nil
+}
+
+func verdict(err error) error {
+	var se *mail.SendError
+	if errors.As(err, &se) {
+		return russianError{se.Russian()}
+	}
+	return err
+}

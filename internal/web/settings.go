@@ -1,0 +1,231 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"booksmeta/internal/getcourse"
+	"booksmeta/internal/settings"
+	"booksmeta/internal/store"
+	"booksmeta/internal/webhook"
+)
+
+// settingField is one input of the GetCourse API section. A secret's value
+// never goes into the page: only whether it is set, and its mask.
+type settingField struct {
+	Key    string
+	Value  string // non-secret fields only: the current or entered value
+	Masked string
+	Set    bool
+	Secret bool
+	Source string
+	Error  string
+}
+
+var gcKeys = []string{settings.GetCourseAPIURL, settings.GetCourseAccount, settings.GetCourseAPIKey, settings.GetCourseWebhookSecret}
+
+var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// settingsView holds what a settings request changes on the page.
+type settingsView struct {
+	Entered      map[string]string // non-secret values as typed (after a refused save or a test)
+	Errors       map[string]string
+	Verdict      *getcourse.Verdict
+	KeyEntered   bool   // an API key was typed for the test: it was not kept
+	OneTime      string // the just-generated secret, shown once
+	RevealedURL  string // the process-call URL with the secret, shown on request
+	FormError    string
+	SavedNothing bool
+}
+
+func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, status int, v settingsView) {
+	ctx := r.Context()
+	d := s.adminData(r, "Настройки → GetCourse API", "settings")
+	fields := map[string]*settingField{}
+	vals := map[string]string{}
+	for _, k := range gcKeys {
+		val, err := s.Settings.Get(ctx, k)
+		if err != nil {
+			s.internalError(w, r, "read settings", err)
+			return
+		}
+		vals[k] = val.Value
+		f := &settingField{Key: k, Secret: val.Secret, Set: val.Value != "", Source: sourceLabel(string(val.Source)), Error: v.Errors[k]}
+		if val.Secret {
+			f.Masked = val.Masked()
+		} else if e, ok := v.Entered[k]; ok {
+			f.Value = e
+		} else {
+			f.Value = val.Value
+		}
+		fields[k] = f
+	}
+	d["APIURL"], d["Account"] = fields[settings.GetCourseAPIURL], fields[settings.GetCourseAccount]
+	d["APIKey"], d["Secret"] = fields[settings.GetCourseAPIKey], fields[settings.GetCourseWebhookSecret]
+	secret, key := vals[settings.GetCourseWebhookSecret], vals[settings.GetCourseAPIKey]
+	switch {
+	case secret == "":
+		d["SecretKind"] = "empty"
+	case secret == key:
+		d["SecretKind"] = "api_key"
+	case hex64.MatchString(secret):
+		d["SecretKind"] = "generated"
+	default:
+		d["SecretKind"] = "custom"
+	}
+	base := strings.TrimRight(s.BaseURL, "/")
+	d["WebhookURL"] = base + "/api/getcourse/webhook"
+	d["LegacyURL"] = base + "/api/getcourse_webhook.php"
+	if secret != "" {
+		d["ProcessURLMasked"] = base + "/api/getcourse/webhook?secret=" + fields[settings.GetCourseWebhookSecret].Masked
+	}
+	if v.OneTime != "" {
+		d["OneTime"] = v.OneTime
+		d["OneTimeURL"] = base + "/api/getcourse/webhook?secret=" + v.OneTime
+	}
+	d["RevealedURL"] = v.RevealedURL
+	d["Verdict"], d["KeyEntered"], d["FormError"] = v.Verdict, v.KeyEntered, v.FormError
+	if derived := (getcourse.Config{APIURL: vals[settings.GetCourseAPIURL], Account: vals[settings.GetCourseAccount]}).BaseURL(); derived != "" {
+		d["EffectiveAPI"] = derived
+	}
+	s.render(w, status, "settings", d)
+}
+
+func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request, _ *store.User) {
+	s.settingsPage(w, r, http.StatusOK, settingsView{})
+}
+
+// keepsSecret says whether a submitted secret field means "leave it as it is":
+// left empty, or the mask sent back.
+func keepsSecret(v string) bool { return v == "" || strings.HasPrefix(v, "••••") }
+
+// settingsSave stores what changed and nothing else: unchanged fields keep
+// their source (an env value is not copied into the panel), an empty or
+// masked secret keeps the stored one, and only the "очистить" box clears it.
+func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request, u *store.User) {
+	ctx := r.Context()
+	values, entered, errs := map[string]string{}, map[string]string{}, map[string]string{}
+	for _, k := range gcKeys {
+		cur, err := s.Settings.Get(ctx, k)
+		if err != nil {
+			s.internalError(w, r, "read settings", err)
+			return
+		}
+		if _, present := r.PostForm[k]; !present && r.PostFormValue("clear_"+k) == "" {
+			continue // not in this form: never touched
+		}
+		v := strings.TrimSpace(r.PostFormValue(k))
+		if cur.Secret {
+			if r.PostFormValue("clear_"+k) != "" {
+				if cur.Value != "" {
+					values[k] = ""
+				}
+				continue
+			}
+			if keepsSecret(v) || v == cur.Value {
+				continue
+			}
+		} else {
+			entered[k] = v
+			if v == cur.Value {
+				continue
+			}
+		}
+		if err := settings.Validate(k, v); err != nil {
+			errs[k] = err.Error()
+			continue
+		}
+		values[k] = v
+	}
+	if len(errs) > 0 {
+		s.settingsPage(w, r, http.StatusUnprocessableEntity, settingsView{Entered: entered, Errors: errs,
+			FormError: "Настройки не сохранены: исправьте отмеченные поля. Секретные поля из соображений безопасности не показываются повторно — если вы их вводили, введите ещё раз."})
+		return
+	}
+	if len(values) == 0 {
+		http.Redirect(w, r, "/admin/settings?ok=settings_unchanged", http.StatusSeeOther)
+		return
+	}
+	if err := s.Settings.Put(ctx, values, u.ID); err != nil {
+		s.internalError(w, r, "save settings", err)
+		return
+	}
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	s.Log.Info("settings saved", "keys", keys, "by", u.ID)
+	http.Redirect(w, r, "/admin/settings?ok=settings_saved", http.StatusSeeOther)
+}
+
+// settingsGenerateSecret saves a new webhook secret and shows it this once,
+// to be pasted into GetCourse.
+func (s *Server) settingsGenerateSecret(w http.ResponseWriter, r *http.Request, u *store.User) {
+	secret := webhook.NewSecret()
+	if err := s.Settings.Put(r.Context(), map[string]string{settings.GetCourseWebhookSecret: secret}, u.ID); err != nil {
+		s.internalError(w, r, "save generated webhook secret", err)
+		return
+	}
+	s.Log.Info("webhook secret generated", "by", u.ID)
+	s.settingsPage(w, r, http.StatusOK, settingsView{OneTime: secret})
+}
+
+// settingsReveal shows the process-call URL with the secret, on an explicit
+// request (a POST, so that it never sits in history or a cache).
+func (s *Server) settingsReveal(w http.ResponseWriter, r *http.Request, u *store.User) {
+	secret, err := s.Settings.WebhookSecret(r.Context())
+	if err != nil {
+		s.internalError(w, r, "read webhook secret", err)
+		return
+	}
+	if secret == "" {
+		s.settingsPage(w, r, http.StatusConflict, settingsView{FormError: "Webhook секрет не задан, показывать нечего. Нажмите «Сгенерировать» или введите секрет из GetCourse."})
+		return
+	}
+	s.Log.Info("webhook process URL revealed", "by", u.ID)
+	s.settingsPage(w, r, http.StatusOK, settingsView{RevealedURL: strings.TrimRight(s.BaseURL, "/") + "/api/getcourse/webhook?secret=" + secret})
+}
+
+// settingsTest runs the connection test with the values in the form, saved
+// or not. With JavaScript the page asks for JSON and stays as it is (the
+// typed key stays in its field); without, the page is shown again.
+func (s *Server) settingsTest(w http.ResponseWriter, r *http.Request, u *store.User) {
+	ctx := r.Context()
+	cfg := getcourse.Config{
+		APIURL:  s.Settings.String(ctx, settings.GetCourseAPIURL),
+		Account: s.Settings.String(ctx, settings.GetCourseAccount),
+		Key:     s.Settings.String(ctx, settings.GetCourseAPIKey),
+	}
+	entered := map[string]string{}
+	if _, ok := r.PostForm[settings.GetCourseAPIURL]; ok {
+		cfg.APIURL = strings.TrimSpace(r.PostFormValue(settings.GetCourseAPIURL))
+		entered[settings.GetCourseAPIURL] = cfg.APIURL
+	}
+	if _, ok := r.PostForm[settings.GetCourseAccount]; ok {
+		cfg.Account = strings.TrimSpace(r.PostFormValue(settings.GetCourseAccount))
+		entered[settings.GetCourseAccount] = cfg.Account
+	}
+	keyEntered := false
+	if k := strings.TrimSpace(r.PostFormValue(settings.GetCourseAPIKey)); r.PostFormValue("clear_"+settings.GetCourseAPIKey) != "" {
+		cfg.Key = ""
+	} else if !keepsSecret(k) {
+		cfg.Key, keyEntered = k, true
+	}
+	var v getcourse.Verdict
+	if s.GetCourseTest == nil {
+		v = getcourse.Verdict{Kind: getcourse.KindInternal, Message: "Тест подключения недоступен в этой сборке."}
+	} else {
+		tctx, cancel := context.WithTimeout(ctx, 40*time.Second)
+		v = s.GetCourseTest(tctx, &cfg)
+		cancel()
+	}
+	s.Log.Info("getcourse connection test", "ok", v.OK, "kind", string(v.Kind), "by", u.ID)
+	if r.Header.Get("X-Requested-With") == "fetch" {
+		WriteJSON(w, http.StatusOK, map[string]any{"ok": v.OK, "kind": string(v.Kind), "message": v.Message})
+		return
+	}
+	s.settingsPage(w, r, http.StatusOK, settingsView{Entered: entered, Verdict: &v, KeyEntered: keyEntered})
+}

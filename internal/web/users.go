@@ -1,0 +1,363 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"booksmeta/internal/accounts"
+	"booksmeta/internal/auth"
+	"booksmeta/internal/store"
+)
+
+const userPage = 50
+
+// userForm is the edit form as shown or as submitted.
+type userForm struct {
+	Email, FirstName, LastName, Phone, Role, Limit string
+	Paid, Active, Invite                           bool
+}
+
+func formOf(u *store.User) userForm {
+	return userForm{Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Phone: u.Phone, Role: u.Role,
+		Limit: strconv.Itoa(u.BookingLimit), Paid: u.Paid, Active: u.Active}
+}
+
+func submittedForm(r *http.Request) userForm {
+	on := func(k string) bool { v := r.PostFormValue(k); return v == "on" || v == "1" || v == "true" }
+	return userForm{Email: strings.TrimSpace(r.PostFormValue("email")), FirstName: r.PostFormValue("first_name"),
+		LastName: r.PostFormValue("last_name"), Phone: r.PostFormValue("phone"), Role: r.PostFormValue("role"),
+		Limit: strings.TrimSpace(r.PostFormValue("booking_limit")), Paid: on("paid"), Active: on("active"), Invite: on("invite")}
+}
+
+// input turns the form into an account change. The role is sent only by a
+// super-admin's form; the rule itself is enforced in package accounts.
+func (f userForm) input(r *http.Request) (accounts.UserInput, *accounts.Error) {
+	in := accounts.UserInput{Email: &f.Email, FirstName: &f.FirstName, LastName: &f.LastName, Phone: &f.Phone,
+		Paid: &f.Paid, Active: &f.Active}
+	n, err := strconv.Atoi(f.Limit)
+	if err != nil {
+		return in, &accounts.Error{Code: "invalid", Field: "booking_limit", Message: "Лимит бронирований — целое число от 0 до 100."}
+	}
+	in.BookingLimit = &n
+	if _, sent := r.PostForm["role"]; sent {
+		in.Role = &f.Role
+	}
+	return in, nil
+}
+
+func roleOptions() []option {
+	return []option{{store.RoleStudent, roleLabel(store.RoleStudent)}, {store.RoleAdmin, roleLabel(store.RoleAdmin)},
+		{store.RoleSuperAdmin, roleLabel(store.RoleSuperAdmin)}}
+}
+
+// accountsStatus maps a refusal by an account rule to a status and the error.
+func accountsStatus(err error) (int, *accounts.Error, bool) {
+	var ae *accounts.Error
+	if !errors.As(err, &ae) {
+		return 0, nil, false
+	}
+	st := map[string]int{"forbidden": http.StatusForbidden, "conflict": http.StatusConflict,
+		"invalid": http.StatusUnprocessableEntity, "not_found": http.StatusNotFound}[ae.Code]
+	if st == 0 {
+		st = http.StatusBadRequest
+	}
+	return st, ae, true
+}
+
+// canManage mirrors the accounts rule for what the page offers (and for
+// issuing a password link, which changes who can sign in as the target):
+// only a super-admin manages other administrators.
+func canManage(actor, target *store.User) bool {
+	return !target.IsAdmin() || actor.Role == store.RoleSuperAdmin || actor.ID == target.ID
+}
+
+func boolFilter(v string) *bool {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return nil
+	}
+	return &b
+}
+
+func (s *Server) userList(w http.ResponseWriter, r *http.Request, _ *store.User) {
+	q := r.URL.Query()
+	offset, _ := strconv.Atoi(q.Get("offset"))
+	offset = max(offset, 0)
+	f := store.UserFilter{Query: strings.TrimSpace(q.Get("q")), Role: q.Get("role"), Paid: boolFilter(q.Get("paid")),
+		Active: boolFilter(q.Get("active")), Limit: userPage + 1, Offset: offset}
+	rows, err := s.Store.ListUsers(r.Context(), f)
+	if err != nil {
+		s.internalError(w, r, "list users", err)
+		return
+	}
+	d := s.adminData(r, "Пользователи", "users")
+	page := func(off int) string {
+		v := url.Values{}
+		for _, k := range []string{"q", "role", "paid", "active"} {
+			if x := q.Get(k); x != "" {
+				v.Set(k, x)
+			}
+		}
+		if off > 0 {
+			v.Set("offset", strconv.Itoa(off))
+		}
+		if len(v) == 0 {
+			return "/admin/users"
+		}
+		return "/admin/users?" + v.Encode()
+	}
+	if len(rows) > userPage {
+		rows = rows[:userPage]
+		d["NextPage"] = page(offset + userPage)
+	}
+	if offset > 0 {
+		d["PrevPage"] = page(max(offset-userPage, 0))
+	}
+	d["Users"], d["Q"], d["Roles"] = rows, q, roleOptions()
+	d["Filtered"] = f.Query != "" || f.Role != "" || f.Paid != nil || f.Active != nil
+	s.render(w, http.StatusOK, "users", d)
+}
+
+func (s *Server) userNewPage(w http.ResponseWriter, r *http.Request, status int, f userForm, e *accounts.Error) {
+	d := s.adminData(r, "Новый ученик", "users")
+	d["F"], d["Roles"] = f, roleOptions()
+	if e != nil {
+		d["Err"], d["ErrField"] = e.Message, e.Field
+	}
+	s.render(w, status, "user_new", d)
+}
+
+func (s *Server) userNewForm(w http.ResponseWriter, r *http.Request, _ *store.User) {
+	s.userNewPage(w, r, http.StatusOK, userForm{Role: store.RoleStudent, Active: true, Invite: true,
+		Limit: strconv.Itoa(s.Settings.DefaultLimit(r.Context()))}, nil)
+}
+
+func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, actor *store.User) {
+	f := submittedForm(r)
+	in, ferr := f.input(r)
+	if ferr != nil {
+		s.userNewPage(w, r, http.StatusUnprocessableEntity, f, ferr)
+		return
+	}
+	if pw := r.PostFormValue("password"); pw != "" {
+		if pw != r.PostFormValue("password2") {
+			s.userNewPage(w, r, http.StatusUnprocessableEntity, f, &accounts.Error{Code: "invalid", Field: "password",
+				Message: "Пароли не совпадают: введите один и тот же пароль дважды или оставьте оба поля пустыми."})
+			return
+		}
+		in.Password = &pw
+	}
+	u, err := s.Accounts.AdminCreate(r.Context(), actor, in, s.Settings.DefaultLimit(r.Context()))
+	if st, ae, ok := accountsStatus(err); ok {
+		s.userNewPage(w, r, st, f, ae)
+		return
+	} else if err != nil {
+		s.internalError(w, r, "create user", err)
+		return
+	}
+	s.Log.Info("user created by admin", "user_id", u.ID, "by", actor.ID)
+	if !f.Invite {
+		http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"?ok=user_created", http.StatusSeeOther)
+		return
+	}
+	link, err := s.issueLink(r, u)
+	if err != nil {
+		s.internalError(w, r, "issue set-password link", err)
+		return
+	}
+	s.userEditPage(w, r, http.StatusCreated, u, editView{Flash: "Пользователь создан.", OneTimeLink: link})
+}
+
+func (s *Server) issueLink(r *http.Request, u *store.User) (string, error) {
+	ttl := accounts.WelcomeLinkTTL
+	if u.IsAdmin() {
+		ttl = accounts.AdminLinkTTL
+	}
+	tok, err := s.Accounts.IssueLink(r.Context(), u.ID, store.TokenSetPassword, ttl)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(s.BaseURL, "/") + "/set-password?token=" + tok, nil
+}
+
+type editView struct {
+	Form        *userForm
+	Err         *accounts.Error
+	PwErr       string
+	Flash       string
+	OneTimeLink string
+}
+
+func (s *Server) userEditPage(w http.ResponseWriter, r *http.Request, status int, target *store.User, v editView) {
+	actor, _ := auth.FromContext(r.Context())
+	upcoming, err := s.Store.CountUpcoming(r.Context(), target.ID)
+	if err != nil {
+		s.internalError(w, r, "count upcoming bookings", err)
+		return
+	}
+	d := s.adminData(r, "Пользователь "+target.Email, "users")
+	f := formOf(target)
+	if v.Form != nil {
+		f = *v.Form
+	}
+	d["T"], d["F"], d["Roles"], d["Upcoming"] = target, f, roleOptions(), upcoming
+	d["CanManage"], d["Self"] = canManage(actor, target), actor.ID == target.ID
+	d["HasPassword"] = target.PasswordHash != ""
+	d["Loc"], d["PwErr"], d["OneTimeLink"] = s.Settings.Location(r.Context()), v.PwErr, v.OneTimeLink
+	d["LinkDays"] = int(accounts.WelcomeLinkTTL.Hours() / 24)
+	if target.IsAdmin() {
+		d["LinkDays"] = 0
+	}
+	if v.Err != nil {
+		d["Err"], d["ErrField"] = v.Err.Message, v.Err.Field
+	}
+	if v.Flash != "" {
+		d["Flash"] = v.Flash
+	}
+	s.render(w, status, "user_edit", d)
+}
+
+func (s *Server) userByPath(w http.ResponseWriter, r *http.Request) (*store.User, bool) {
+	id, ok := pathID(r)
+	if !ok {
+		s.fail(w, r, http.StatusNotFound, "Пользователь не найден", "В адресе неверный номер пользователя. Откройте пользователя из списка.")
+		return nil, false
+	}
+	u, err := s.Store.UserByID(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, http.StatusNotFound, "Пользователь не найден", "Такого пользователя нет: возможно, его уже удалили. Вернитесь к списку пользователей.")
+		return nil, false
+	}
+	if err != nil {
+		s.internalError(w, r, "read user", err)
+		return nil, false
+	}
+	return u, true
+}
+
+func (s *Server) userEdit(w http.ResponseWriter, r *http.Request, _ *store.User) {
+	if u, ok := s.userByPath(w, r); ok {
+		s.userEditPage(w, r, http.StatusOK, u, editView{})
+	}
+}
+
+// afterRefusal shows the edit page with an account rule's refusal.
+func (s *Server) afterRefusal(w http.ResponseWriter, r *http.Request, target *store.User, err error, v editView, what string) {
+	if st, ae, ok := accountsStatus(err); ok {
+		v.Err = ae
+		if ae.Field == "password" {
+			v.PwErr, v.Err = ae.Message, nil
+		}
+		s.userEditPage(w, r, st, target, v)
+		return
+	}
+	s.internalError(w, r, what, err)
+}
+
+func (s *Server) userUpdate(w http.ResponseWriter, r *http.Request, actor *store.User) {
+	target, ok := s.userByPath(w, r)
+	if !ok {
+		return
+	}
+	f := submittedForm(r)
+	in, ferr := f.input(r)
+	if ferr != nil {
+		s.userEditPage(w, r, http.StatusUnprocessableEntity, target, editView{Form: &f, Err: ferr})
+		return
+	}
+	if _, err := s.Accounts.AdminUpdate(r.Context(), actor, target.ID, in); err != nil {
+		s.afterRefusal(w, r, target, err, editView{Form: &f}, "update user")
+		return
+	}
+	s.Log.Info("user updated by admin", "user_id", target.ID, "by", actor.ID)
+	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(target.ID, 10)+"?ok=user_saved", http.StatusSeeOther)
+}
+
+func (s *Server) userSetPassword(w http.ResponseWriter, r *http.Request, actor *store.User) {
+	target, ok := s.userByPath(w, r)
+	if !ok {
+		return
+	}
+	pw := r.PostFormValue("password")
+	switch {
+	case pw == "":
+		s.userEditPage(w, r, http.StatusUnprocessableEntity, target, editView{PwErr: "Введите новый пароль (не короче 8 символов)."})
+		return
+	case pw != r.PostFormValue("password2"):
+		s.userEditPage(w, r, http.StatusUnprocessableEntity, target, editView{PwErr: "Пароли не совпадают: введите один и тот же пароль дважды."})
+		return
+	}
+	if _, err := s.Accounts.AdminUpdate(r.Context(), actor, target.ID, accounts.UserInput{Password: &pw}); err != nil {
+		s.afterRefusal(w, r, target, err, editView{}, "set user password")
+		return
+	}
+	s.Log.Info("password set by admin", "user_id", target.ID, "by", actor.ID)
+	if actor.ID == target.ID {
+		// Every session of the user ended, this one included.
+		auth.ClearCookie(w, s.SecureCookies)
+		http.Redirect(w, r, "/login?ok=relogin", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(target.ID, 10)+"?ok=password_set", http.StatusSeeOther)
+}
+
+func (s *Server) userIssueLink(w http.ResponseWriter, r *http.Request, actor *store.User) {
+	target, ok := s.userByPath(w, r)
+	if !ok {
+		return
+	}
+	if !canManage(actor, target) {
+		s.userEditPage(w, r, http.StatusForbidden, target, editView{Err: &accounts.Error{Code: "forbidden",
+			Message: "Выдавать ссылку для установки пароля другому администратору может только главный администратор (super_admin)."}})
+		return
+	}
+	link, err := s.issueLink(r, target)
+	if err != nil {
+		s.internalError(w, r, "issue set-password link", err)
+		return
+	}
+	s.Log.Info("set-password link issued by admin", "user_id", target.ID, "by", actor.ID)
+	s.userEditPage(w, r, http.StatusOK, target, editView{OneTimeLink: link})
+}
+
+func (s *Server) userSetActive(w http.ResponseWriter, r *http.Request, actor *store.User) {
+	target, ok := s.userByPath(w, r)
+	if !ok {
+		return
+	}
+	active := r.PostFormValue("active") == "1"
+	if _, err := s.Accounts.AdminUpdate(r.Context(), actor, target.ID, accounts.UserInput{Active: &active}); err != nil {
+		s.afterRefusal(w, r, target, err, editView{}, "set user active")
+		return
+	}
+	s.Log.Info("user active changed by admin", "user_id", target.ID, "active", active, "by", actor.ID)
+	code := "deactivated"
+	if active {
+		code = "activated"
+	}
+	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(target.ID, 10)+"?ok="+code, http.StatusSeeOther)
+}
+
+// userDelete deletes after an explicit confirmation: the browser's dialog
+// sets confirm=yes; without JavaScript a confirmation page asks first.
+func (s *Server) userDelete(w http.ResponseWriter, r *http.Request, actor *store.User) {
+	target, ok := s.userByPath(w, r)
+	if !ok {
+		return
+	}
+	if r.PostFormValue("confirm") != "yes" {
+		d := s.adminData(r, "Удалить пользователя?", "users")
+		d["T"] = target
+		s.render(w, http.StatusOK, "user_delete", d)
+		return
+	}
+	if err := s.Accounts.AdminDelete(r.Context(), actor, target.ID); err != nil {
+		s.afterRefusal(w, r, target, err, editView{}, "delete user")
+		return
+	}
+	s.Log.Info("user deleted by admin", "user_id", target.ID, "by", actor.ID)
+	http.Redirect(w, r, "/admin/users?ok=deleted", http.StatusSeeOther)
+}

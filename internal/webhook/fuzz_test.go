@@ -1,0 +1,85 @@
+package webhook
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+)
+
+// FuzzParse: no body, content type or query makes Parse panic, and what it
+// accepts always maps to an event without a secret field.
+func FuzzParse(f *testing.F) {
+	f.Add("POST", "application/json", "", `{"action":"user_payment","user":{"email":"a@b.ru"}}`)
+	f.Add("POST", "application/json", "", `{"json":"{\"action\":\"test\"}"}`)
+	f.Add("POST", "application/x-www-form-urlencoded", "secret=x", "action=user_payment&user%5Bemail%5D=a%40b.ru")
+	f.Add("GET", "", "secret=s&action=user_payment&email=a@b.ru", "")
+	f.Add("POST", "multipart/form-data; boundary=x", "", "--x\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\ntest\r\n--x--\r\n")
+	f.Add("POST", "text/plain", "", "{")
+	f.Fuzz(func(t *testing.T, method, ct, query, body string) {
+		q, _ := url.ParseQuery(query)
+		fields, err := Parse(method, ct, q, []byte(body))
+		if err != nil {
+			if _, ok := err.(*ParseError); !ok {
+				t.Fatalf("non-ParseError %T %v", err, err)
+			}
+			return
+		}
+		if _, ok := fields["secret"]; ok {
+			t.Fatal("secret became a field")
+		}
+		_ = fields.Event()
+		_ = idempotencyKey(http.Header{}, fields)
+	})
+}
+
+// FuzzVerify: no header value panics, and a request is accepted only with
+// the right signature or query secret.
+func FuzzVerify(f *testing.F) {
+	f.Add("sha256=test", "", []byte(`{"action":"test"}`))
+	f.Add("SHA256=ABCDEF", "secret=x", []byte(""))
+	f.Add(Sign("k3y-secret", []byte("b")), "", []byte("b"))
+	f.Fuzz(func(t *testing.T, sig, query string, body []byte) {
+		h := http.Header{}
+		h.Set("X-GetCourse-Signature", sig)
+		q, _ := url.ParseQuery(query)
+		r := Verify("k3y-secret", h, q, body)
+		if r.OK && r.Mode == "signature" && Sign("k3y-secret", body)[7:] != lowerHex(sig) {
+			t.Fatalf("accepted a wrong signature %q", sig)
+		}
+		if r.OK && r.Mode == "query_secret" && q.Get("secret") != "k3y-secret" {
+			t.Fatal("accepted a wrong query secret")
+		}
+	})
+}
+
+func lowerHex(sig string) string {
+	b := []byte(sig)
+	if len(b) > 7 && equalFoldASCII(string(b[:7]), "sha256=") {
+		b = b[7:]
+	}
+	for i, c := range b {
+		if c >= 'A' && c <= 'F' {
+			b[i] = c + 32
+		}
+	}
+	return string(b)
+}
+
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		x, y := a[i], b[i]
+		if x >= 'A' && x <= 'Z' {
+			x += 32
+		}
+		if y >= 'A' && y <= 'Z' {
+			y += 32
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
