@@ -31,14 +31,13 @@ var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // settingsView holds what a settings request changes on the page.
 type settingsView struct {
-	Entered      map[string]string // non-secret values as typed (after a refused save or a test)
-	Errors       map[string]string
-	Verdict      *getcourse.Verdict
-	KeyEntered   bool   // an API key was typed for the test: it was not kept
-	OneTime      string // the just-generated secret, shown once
-	RevealedURL  string // the process-call URL with the secret, shown on request
-	FormError    string
-	SavedNothing bool
+	Entered     map[string]string // non-secret values as typed (after a refused save or a test)
+	Errors      map[string]string
+	Verdict     *getcourse.Verdict
+	KeyEntered  bool   // an API key was typed for the test: it was not kept
+	OneTime     string // the just-generated secret, shown once
+	RevealedURL string // the process-call URL with the secret, shown on request
+	FormError   string
 }
 
 func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, status int, v settingsView) {
