@@ -57,23 +57,15 @@ func (t *Tx) CountPaidDeals(ctx context.Context, userID int64, exceptKey string)
 
 // DealsByUser lists a user's deals, newest first.
 func (s *Store) DealsByUser(ctx context.Context, userID int64) ([]*Deal, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT id, deal_key, getcourse_deal_id, deal_number, user_id, email, status, paid,
-		cost, product_title, offer_code, last_event_id, created_at, updated_at FROM deals WHERE user_id = $1 ORDER BY id DESC`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Deal
-	for rows.Next() {
+	scan := func(r scanner) (*Deal, error) {
 		var d Deal
 		var uid, ev sql.NullInt64
 		var c, u int64
-		if err := rows.Scan(&d.ID, &d.Key, &d.GetCourseDealID, &d.DealNumber, &uid, &d.Email, &d.Status, &d.Paid,
-			&d.Cost, &d.ProductTitle, &d.OfferCode, &ev, &c, &u); err != nil {
-			return nil, err
-		}
+		err := r.Scan(&d.ID, &d.Key, &d.GetCourseDealID, &d.DealNumber, &uid, &d.Email, &d.Status, &d.Paid,
+			&d.Cost, &d.ProductTitle, &d.OfferCode, &ev, &c, &u)
 		d.UserID, d.LastEventID, d.CreatedAt, d.UpdatedAt = uid.Int64, ev.Int64, fromMS(c), fromMS(u)
-		out = append(out, &d)
+		return &d, err
 	}
-	return out, rows.Err()
+	return collect(scan)(s.read().QueryContext(ctx, `SELECT id, deal_key, getcourse_deal_id, deal_number, user_id, email, status, paid,
+		cost, product_title, offer_code, last_event_id, created_at, updated_at FROM deals WHERE user_id = $1 ORDER BY id DESC`, userID))
 }

@@ -54,52 +54,39 @@ type GetCourseCallFilter struct {
 
 // ListGetCourseCalls lists calls newest first.
 func (s *Store) ListGetCourseCalls(ctx context.Context, f GetCourseCallFilter) ([]*GetCourseCall, error) {
-	where := []string{"1=1"}
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
-	}
+	var c conds
 	switch {
 	case strings.HasSuffix(f.Op, "."):
 		// like() wraps the text in %…%; a prefix match keeps only the trailing one.
-		add("op LIKE ? ESCAPE '\\'", like(f.Op)[1:])
+		c.add("op LIKE ? ESCAPE '\\'", like(f.Op)[1:])
 	case f.Op != "":
-		add("op = ?", f.Op)
+		c.add("op = ?", f.Op)
 	}
 	if f.OnlyFailed {
-		where = append(where, "ok = FALSE")
+		c.list = append(c.list, "ok = FALSE")
 	}
 	if !f.From.IsZero() {
-		add("started_at >= ?", ms(f.From))
+		c.add("started_at >= ?", ms(f.From))
 	}
 	if !f.To.IsZero() {
-		add("started_at < ?", ms(f.To))
+		c.add("started_at < ?", ms(f.To))
 	}
 	if f.BeforeID > 0 {
-		add("id < ?", f.BeforeID)
+		c.add("id < ?", f.BeforeID)
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	rows, err := s.read().QueryContext(ctx, "SELECT "+gcCallCols+" FROM getcourse_calls WHERE "+
-		strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT "+strconv.Itoa(f.Limit), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*GetCourseCall
-	for rows.Next() {
-		var c GetCourseCall
+	scan := func(r scanner) (*GetCourseCall, error) {
+		var call GetCourseCall
 		var started, dur int64
-		if err := rows.Scan(&c.ID, &c.Account, &c.Op, &c.Method, &c.URL, &started, &dur, &c.HTTPStatus, &c.OK,
-			&c.ErrorKind, &c.ErrorCode, &c.Message, &c.Detail); err != nil {
-			return nil, err
-		}
-		c.StartedAt, c.Duration = fromMS(started), time.Duration(dur)*time.Millisecond
-		out = append(out, &c)
+		err := r.Scan(&call.ID, &call.Account, &call.Op, &call.Method, &call.URL, &started, &dur, &call.HTTPStatus, &call.OK,
+			&call.ErrorKind, &call.ErrorCode, &call.Message, &call.Detail)
+		call.StartedAt, call.Duration = fromMS(started), time.Duration(dur)*time.Millisecond
+		return &call, err
 	}
-	return out, rows.Err()
+	return collect(scan)(s.read().QueryContext(ctx, "SELECT "+gcCallCols+" FROM getcourse_calls WHERE "+
+		c.where()+" ORDER BY id DESC LIMIT "+strconv.Itoa(f.Limit), c.args...))
 }
 
 // PruneGetCourse deletes calls started before callsBefore and budget entries
@@ -187,7 +174,7 @@ type GetCourseExport struct {
 
 const gcExportCols = `account, kind, export_id, window_from, window_to, started_at, polls, last_polled_at, next_poll_at`
 
-func scanGetCourseExport(row interface{ Scan(...any) error }) (*GetCourseExport, error) {
+func scanGetCourseExport(row scanner) (*GetCourseExport, error) {
 	var e GetCourseExport
 	var from, to, started, next int64
 	var polled sql.NullInt64

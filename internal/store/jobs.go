@@ -119,19 +119,5 @@ func (s *Store) PruneJobs(ctx context.Context, before time.Time) (int64, error) 
 
 // JobCounts counts jobs by state (for metrics and the dashboard).
 func (s *Store) JobCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT state, COUNT(*) FROM jobs GROUP BY state`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var k string
-		var n int
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, err
-		}
-		out[k] = n
-	}
-	return out, rows.Err()
+	return countBy(s.read().QueryContext(ctx, `SELECT state, COUNT(*) FROM jobs GROUP BY state`))
 }

@@ -26,22 +26,14 @@ func (t *Tx) AddNotice(ctx context.Context, n *Notice) error {
 
 // NoticesByUser lists a user's notices, newest first.
 func (s *Store) NoticesByUser(ctx context.Context, userID int64, limit int) ([]*Notice, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT id, kind, title, body, created_at, read_at FROM notices
-		WHERE user_id = $1 ORDER BY id DESC LIMIT $2`, userID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Notice
-	for rows.Next() {
+	scan := func(r scanner) (*Notice, error) {
 		n := Notice{UserID: userID}
 		var c int64
-		var r struct{ v sql.NullInt64 }
-		if err := rows.Scan(&n.ID, &n.Kind, &n.Title, &n.Body, &c, &r.v); err != nil {
-			return nil, err
-		}
-		n.CreatedAt, n.ReadAt = fromMS(c), nullMS(r.v)
-		out = append(out, &n)
+		var read sql.NullInt64
+		err := r.Scan(&n.ID, &n.Kind, &n.Title, &n.Body, &c, &read)
+		n.CreatedAt, n.ReadAt = fromMS(c), nullMS(read)
+		return &n, err
 	}
-	return out, rows.Err()
+	return collect(scan)(s.read().QueryContext(ctx, `SELECT id, kind, title, body, created_at, read_at FROM notices
+		WHERE user_id = $1 ORDER BY id DESC LIMIT $2`, userID, limit))
 }

@@ -58,23 +58,5 @@ func (t *Tx) QueueMail(ctx context.Context, m *OutboxMail) (bool, error) {
 
 // MailByUser lists a user's outbox rows, newest first.
 func (s *Store) MailByUser(ctx context.Context, userID int64) ([]*OutboxMail, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT id, kind, to_email, to_name, data, COALESCE(dedupe_key, ''), status, subject,
-		attempts, last_error, created_at, sent_at FROM mail_outbox WHERE user_id = $1 ORDER BY id DESC`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*OutboxMail
-	for rows.Next() {
-		m := OutboxMail{UserID: userID}
-		var c int64
-		var sent sql.NullInt64
-		if err := rows.Scan(&m.ID, &m.Kind, &m.ToEmail, &m.ToName, &m.Data, &m.DedupeKey, &m.Status, &m.Subject,
-			&m.Attempts, &m.LastError, &c, &sent); err != nil {
-			return nil, err
-		}
-		m.CreatedAt, m.SentAt = fromMS(c), nullMS(sent)
-		out = append(out, &m)
-	}
-	return out, rows.Err()
+	return collect(scanMail)(s.read().QueryContext(ctx, `SELECT `+mailCols+` FROM mail_outbox WHERE user_id = $1 ORDER BY id DESC`, userID))
 }

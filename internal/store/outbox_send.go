@@ -13,7 +13,7 @@ import (
 const mailCols = `id, kind, to_email, to_name, COALESCE(user_id, 0), data, COALESCE(dedupe_key, ''), status, subject,
 	attempts, last_error, created_at, sent_at`
 
-func scanMail(row interface{ Scan(...any) error }) (*OutboxMail, error) {
+func scanMail(row scanner) (*OutboxMail, error) {
 	var m OutboxMail
 	var c int64
 	var sent sql.NullInt64
@@ -88,40 +88,13 @@ func (s *Store) ListMail(ctx context.Context, f MailFilter) ([]*OutboxMail, erro
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	rows, err := s.read().QueryContext(ctx, `SELECT `+mailCols+` FROM mail_outbox
-		WHERE ($1 = '' OR status = $1) ORDER BY id DESC LIMIT $2 OFFSET $3`, f.Status, f.Limit, f.Offset)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*OutboxMail
-	for rows.Next() {
-		m, err := scanMail(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return collect(scanMail)(s.read().QueryContext(ctx, `SELECT `+mailCols+` FROM mail_outbox
+		WHERE ($1 = '' OR status = $1) ORDER BY id DESC LIMIT $2 OFFSET $3`, f.Status, f.Limit, f.Offset))
 }
 
 // MailCounts counts outbox rows by status.
 func (s *Store) MailCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT status, COUNT(*) FROM mail_outbox GROUP BY status`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
-		}
-		out[st] = n
-	}
-	return out, rows.Err()
+	return countBy(s.read().QueryContext(ctx, `SELECT status, COUNT(*) FROM mail_outbox GROUP BY status`))
 }
 
 // MailJobPayload is the payload of the send_mail job for row id.
@@ -130,23 +103,10 @@ func MailJobPayload(id int64) string { return `{"mail_id":` + strconv.FormatInt(
 // QueuedMailWithoutJob lists queued rows that no pending send_mail job
 // (queued or running) will pick up.
 func (s *Store) QueuedMailWithoutJob(ctx context.Context, limit int) ([]*OutboxMail, error) {
-	rows, err := s.db.Write.QueryContext(ctx, `SELECT `+mailCols+` FROM mail_outbox m
+	return collect(scanMail)(s.db.Write.QueryContext(ctx, `SELECT `+mailCols+` FROM mail_outbox m
 		WHERE m.status = 'queued' AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = 'send_mail'
 			AND j.state IN ('queued', 'running') AND j.payload = '{"mail_id":' || m.id || '}')
-		ORDER BY m.id LIMIT $1`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*OutboxMail
-	for rows.Next() {
-		m, err := scanMail(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+		ORDER BY m.id LIMIT $1`, limit))
 }
 
 // EnqueueMailJob adds the send_mail job for row id under key. A finished

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -27,9 +28,9 @@ func (t *Tx) InsertSession(ctx context.Context, s *Session, ip, ua string) error
 func (s *Store) SessionWithUser(ctx context.Context, id string) (*Session, *User, error) {
 	var sess Session
 	var created, seen, exp int64
-	row := s.read().QueryRowContext(ctx, `SELECT s.id, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at, `+
-		prefixed("u.", userCols)+` FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.expires_at > $2`, id, ms(s.Now()))
-	u, err := scanUser(scanPrefix{row, []any{&sess.ID, &sess.UserID, &sess.CSRFToken, &created, &seen, &exp}})
+	row := s.read().QueryRowContext(ctx, `SELECT `+prefixed("u.", userCols)+`, s.id, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND s.expires_at > $2`, id, ms(s.Now()))
+	u, err := scanUser(row, &sess.ID, &sess.UserID, &sess.CSRFToken, &created, &seen, &exp)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -93,36 +94,11 @@ func (t *Tx) ClearLoginFailures(ctx context.Context, key string) error {
 	return err
 }
 
-type scanPrefix struct {
-	row  interface{ Scan(...any) error }
-	head []any
-}
-
-func (p scanPrefix) Scan(dest ...any) error { return p.row.Scan(append(p.head, dest...)...) }
-
+// prefixed qualifies every column of a column list with p (a table alias).
 func prefixed(p, cols string) string {
-	out := ""
-	for i, c := range splitCols(cols) {
-		if i > 0 {
-			out += ", "
-		}
-		out += p + c
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
 	}
-	return out
-}
-
-func splitCols(cols string) []string {
-	var out []string
-	cur := ""
-	for _, r := range cols {
-		switch r {
-		case ',':
-			out = append(out, cur)
-			cur = ""
-		case ' ', '\n', '\t':
-		default:
-			cur += string(r)
-		}
-	}
-	return append(out, cur)
+	return strings.Join(parts, ", ")
 }

@@ -34,7 +34,7 @@ type SlotView struct {
 
 const slotCols = `s.id, s.starts_at, s.ends_at, s.capacity, s.booked, s.note, s.active, s.server_login, s.server_password, s.source, s.deleted_at`
 
-func scanSlot(row interface{ Scan(...any) error }, extra ...any) (*Slot, error) {
+func scanSlot(row scanner, extra ...any) (*Slot, error) {
 	var s Slot
 	var st, en int64
 	var del sql.NullInt64
@@ -50,25 +50,18 @@ func scanSlot(row interface{ Scan(...any) error }, extra ...any) (*Slot, error) 
 // SlotsBetween lists the active slots starting in [from, to) with whether
 // userID holds an active booking on each. One indexed range scan.
 func (s *Store) SlotsBetween(ctx context.Context, from, to time.Time, userID int64) ([]*SlotView, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT `+slotCols+`,
+	scan := func(r scanner) (*SlotView, error) {
+		var v SlotView
+		sl, err := scanSlot(r, &v.BookedByMe)
+		if sl != nil {
+			v.Slot = *sl
+		}
+		return &v, err
+	}
+	return collect(scan)(s.read().QueryContext(ctx, `SELECT `+slotCols+`,
 		EXISTS (SELECT 1 FROM bookings b WHERE b.slot_id = s.id AND b.user_id = $3 AND b.status IN ('active','finished'))
 		FROM slots s WHERE s.starts_at >= $1 AND s.starts_at < $2 AND s.active = TRUE AND s.deleted_at IS NULL
-		ORDER BY s.starts_at`, ms(from), ms(to), userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*SlotView
-	for rows.Next() {
-		var v SlotView
-		sl, err := scanSlot(rows, &v.BookedByMe)
-		if err != nil {
-			return nil, err
-		}
-		v.Slot = *sl
-		out = append(out, &v)
-	}
-	return out, rows.Err()
+		ORDER BY s.starts_at`, ms(from), ms(to), userID))
 }
 
 // LockUser reads a user for update: on PostgreSQL the row lock serialises
@@ -128,7 +121,7 @@ type Booking struct {
 const bookingCols = `b.id, b.slot_id, b.user_id, b.status, b.created_at, b.cancelled_at, b.cancelled_by, b.cancel_reason, b.finished_at,
 	s.starts_at, s.ends_at`
 
-func scanBooking(row interface{ Scan(...any) error }, extra ...any) (*Booking, error) {
+func scanBooking(row scanner, extra ...any) (*Booking, error) {
 	var b Booking
 	var created, st, en int64
 	var canc, by, fin sql.NullInt64
@@ -168,21 +161,9 @@ func (t *Tx) CancelBooking(ctx context.Context, b *Booking, by int64, reason str
 
 // BookingsByUser lists a user's bookings, soonest upcoming first then past.
 func (s *Store) BookingsByUser(ctx context.Context, userID int64) ([]*Booking, error) {
-	rows, err := s.read().QueryContext(ctx, "SELECT "+bookingCols+` FROM bookings b JOIN slots s ON s.id = b.slot_id
-		WHERE b.user_id = $1 ORDER BY s.starts_at DESC LIMIT 500`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Booking
-	for rows.Next() {
-		b, err := scanBooking(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
+	return collect(func(r scanner) (*Booking, error) { return scanBooking(r) })(s.read().QueryContext(ctx,
+		"SELECT "+bookingCols+` FROM bookings b JOIN slots s ON s.id = b.slot_id
+		WHERE b.user_id = $1 ORDER BY s.starts_at DESC LIMIT 500`, userID))
 }
 
 // BookingFilter selects bookings for the admin list.
@@ -195,44 +176,38 @@ type BookingFilter struct {
 
 // ListBookings lists bookings for admins, by slot start.
 func (s *Store) ListBookings(ctx context.Context, f BookingFilter) ([]*Booking, error) {
-	where, args := []string{"1=1"}, []any{}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
-	}
+	var c conds
 	if !f.From.IsZero() {
-		add("s.starts_at >= ?", ms(f.From))
+		c.add("s.starts_at >= ?", ms(f.From))
 	}
 	if !f.To.IsZero() {
-		add("s.starts_at < ?", ms(f.To))
+		c.add("s.starts_at < ?", ms(f.To))
 	}
 	if f.Status != "" {
-		add("b.status = ?", f.Status)
+		c.add("b.status = ?", f.Status)
 	}
 	if f.User != "" {
-		add("u.search LIKE ? ESCAPE '\\'", like(strings.ToLower(f.User)))
+		c.add("u.search LIKE ? ESCAPE '\\'", like(strings.ToLower(f.User)))
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 200
 	}
-	rows, err := s.read().QueryContext(ctx, "SELECT "+bookingCols+`, u.email, u.first_name || ' ' || u.last_name
+	return collect(scanBookingWithUser)(s.read().QueryContext(ctx, "SELECT "+bookingWithUserCols+`
 		FROM bookings b JOIN slots s ON s.id = b.slot_id JOIN users u ON u.id = b.user_id
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY s.starts_at DESC, b.id DESC LIMIT `+strconv.Itoa(f.Limit), args...)
+		WHERE `+c.where()+` ORDER BY s.starts_at DESC, b.id DESC LIMIT `+strconv.Itoa(f.Limit), c.args...))
+}
+
+const bookingWithUserCols = bookingCols + `, u.email, u.first_name || ' ' || u.last_name`
+
+// scanBookingWithUser reads bookingWithUserCols (bookings joined with users).
+func scanBookingWithUser(row scanner) (*Booking, error) {
+	var email, name string
+	b, err := scanBooking(row, &email, &name)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*Booking
-	for rows.Next() {
-		var email, name string
-		b, err := scanBooking(rows, &email, &name)
-		if err != nil {
-			return nil, err
-		}
-		b.UserEmail, b.UserName = email, strings.TrimSpace(name)
-		out = append(out, b)
-	}
-	return out, rows.Err()
+	b.UserEmail, b.UserName = email, strings.TrimSpace(name)
+	return b, nil
 }
 
 // FinishEndedBookings marks active bookings whose slot has ended finished.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"booksmeta/internal/db"
@@ -60,38 +59,28 @@ type AdminSlot struct {
 // AdminSlots lists the slots starting in [from, to) that are not deleted,
 // active or not, with the number of active bookings on each.
 func (s *Store) AdminSlots(ctx context.Context, from, to time.Time) ([]*AdminSlot, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT `+slotCols+`,
+	return collect(scanAdminSlot)(s.read().QueryContext(ctx, `SELECT `+slotCols+`,
 		(SELECT COUNT(*) FROM bookings b WHERE b.slot_id = s.id AND b.status = 'active')
 		FROM slots s WHERE s.starts_at >= $1 AND s.starts_at < $2 AND s.deleted_at IS NULL
-		ORDER BY s.starts_at`, ms(from), ms(to))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*AdminSlot
-	for rows.Next() {
-		var a AdminSlot
-		sl, err := scanSlot(rows, &a.ActiveBookings)
-		if err != nil {
-			return nil, err
-		}
-		a.Slot = *sl
-		out = append(out, &a)
-	}
-	return out, rows.Err()
+		ORDER BY s.starts_at`, ms(from), ms(to)))
 }
 
-// AdminSlotByID reads one slot (deleted ones included) with its active booking count.
-func (s *Store) AdminSlotByID(ctx context.Context, id int64) (*AdminSlot, error) {
+// scanAdminSlot reads slotCols followed by the active booking count.
+func scanAdminSlot(row scanner) (*AdminSlot, error) {
 	var a AdminSlot
-	sl, err := scanSlot(s.read().QueryRowContext(ctx, `SELECT `+slotCols+`,
-		(SELECT COUNT(*) FROM bookings b WHERE b.slot_id = s.id AND b.status = 'active')
-		FROM slots s WHERE s.id = $1`, id), &a.ActiveBookings)
+	sl, err := scanSlot(row, &a.ActiveBookings)
 	if err != nil {
 		return nil, err
 	}
 	a.Slot = *sl
 	return &a, nil
+}
+
+// AdminSlotByID reads one slot (deleted ones included) with its active booking count.
+func (s *Store) AdminSlotByID(ctx context.Context, id int64) (*AdminSlot, error) {
+	return scanAdminSlot(s.read().QueryRowContext(ctx, `SELECT `+slotCols+`,
+		(SELECT COUNT(*) FROM bookings b WHERE b.slot_id = s.id AND b.status = 'active')
+		FROM slots s WHERE s.id = $1`, id))
 }
 
 // HasScheduleSlots reports whether the weekly schedule ever created a slot.
@@ -310,26 +299,9 @@ func (t *Tx) DeactivateSlots(ctx context.Context, from, to time.Time) (int, erro
 	return int(n), err
 }
 
-const liveBookingCols = bookingCols + `, u.email, u.first_name || ' ' || u.last_name`
-
 func (t *Tx) liveBookings(ctx context.Context, where string, args ...any) ([]*Booking, error) {
-	rows, err := t.q.QueryContext(ctx, "SELECT "+liveBookingCols+` FROM bookings b JOIN slots s ON s.id = b.slot_id
-		JOIN users u ON u.id = b.user_id WHERE b.status = 'active' AND `+where+` ORDER BY s.starts_at, b.id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*Booking
-	for rows.Next() {
-		var email, name string
-		b, err := scanBooking(rows, &email, &name)
-		if err != nil {
-			return nil, err
-		}
-		b.UserEmail, b.UserName = email, strings.TrimSpace(name)
-		out = append(out, b)
-	}
-	return out, rows.Err()
+	return collect(scanBookingWithUser)(t.q.QueryContext(ctx, "SELECT "+bookingWithUserCols+` FROM bookings b JOIN slots s ON s.id = b.slot_id
+		JOIN users u ON u.id = b.user_id WHERE b.status = 'active' AND `+where+` ORDER BY s.starts_at, b.id`, args...))
 }
 
 // LiveBookingsOfSlot lists the active bookings of a slot that has not

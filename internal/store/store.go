@@ -8,6 +8,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"booksmeta/internal/db"
@@ -107,4 +109,69 @@ func like(s string) string {
 		out = append(out, r)
 	}
 	return string(append(out, '%'))
+}
+
+// scanner is what a scan function reads from: a *sql.Row or *sql.Rows.
+type scanner = interface{ Scan(...any) error }
+
+// collect turns a row scan function into one that reads every row of a
+// query and closes it: collect(scanX)(q.QueryContext(…)).
+func collect[T any](scan func(scanner) (T, error)) func(*sql.Rows, error) ([]T, error) {
+	return func(rows *sql.Rows, err error) ([]T, error) {
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []T
+		for rows.Next() {
+			v, err := scan(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, rows.Err()
+	}
+}
+
+// countBy reads the rows of a "SELECT key, COUNT(*) … GROUP BY key" query.
+func countBy(rows *sql.Rows, err error) (map[string]int, error) {
+	type kv struct {
+		k string
+		n int
+	}
+	pairs, err := collect(func(r scanner) (kv, error) {
+		var p kv
+		return p, r.Scan(&p.k, &p.n)
+	})(rows, err)
+	out := make(map[string]int, len(pairs))
+	for _, p := range pairs {
+		out[p.k] = p.n
+	}
+	return out, err
+}
+
+// conds builds a WHERE clause whose filters are optional: each added
+// condition's "?" becomes the next numbered placeholder.
+type conds struct {
+	list []string
+	args []any
+}
+
+func (c *conds) add(cond string, v any) {
+	c.list = append(c.list, strings.ReplaceAll(cond, "?", c.arg(v)))
+}
+
+// arg appends an argument and returns its placeholder, for values used
+// outside the WHERE list (LIMIT, subqueries).
+func (c *conds) arg(v any) string {
+	c.args = append(c.args, v)
+	return "$" + strconv.Itoa(len(c.args))
+}
+
+func (c *conds) where() string {
+	if len(c.list) == 0 {
+		return "1=1"
+	}
+	return strings.Join(c.list, " AND ")
 }

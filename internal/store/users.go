@@ -53,13 +53,14 @@ func NormalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(
 const userCols = `id, email, first_name, last_name, phone, role, password_hash, paid, active,
 	deactivated_by_admin, booking_limit, getcourse_user_id, paid_at, last_login_at, created_at, updated_at`
 
-func scanUser(row interface{ Scan(...any) error }) (*User, error) {
+// scanUser reads userCols, then extra columns into extra.
+func scanUser(row scanner, extra ...any) (*User, error) {
 	var u User
 	var paidAt, lastLogin sql.NullInt64
 	var created, updated int64
-	err := row.Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName, &u.Phone, &u.Role, &u.PasswordHash,
+	err := row.Scan(append([]any{&u.ID, &u.Email, &u.FirstName, &u.LastName, &u.Phone, &u.Role, &u.PasswordHash,
 		&u.Paid, &u.Active, &u.DeactivatedByAdmin, &u.BookingLimit, &u.GetCourseUserID,
-		&paidAt, &lastLogin, &created, &updated)
+		&paidAt, &lastLogin, &created, &updated}, extra...)...)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -151,56 +152,37 @@ type UserRow struct {
 
 // ListUsers lists users matching f, newest first.
 func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]*UserRow, error) {
-	where, args := []string{"1=1"}, []any{}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
-	}
+	var c conds
 	if q := strings.TrimSpace(f.Query); q != "" {
-		add("u.search LIKE ? ESCAPE '\\'", like(strings.ToLower(q)))
+		c.add("u.search LIKE ? ESCAPE '\\'", like(strings.ToLower(q)))
 	}
 	if f.Role != "" {
-		add("u.role = ?", f.Role)
+		c.add("u.role = ?", f.Role)
 	}
 	if f.Paid != nil {
-		add("u.paid = ?", *f.Paid)
+		c.add("u.paid = ?", *f.Paid)
 	}
 	if f.Active != nil {
-		add("u.active = ?", *f.Active)
+		c.add("u.active = ?", *f.Active)
 	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
-	args = append(args, ms(s.Now()))
-	nowArg := "$" + strconv.Itoa(len(args))
-	rows, err := s.read().QueryContext(ctx, "SELECT "+prefixed("u.", userCols)+`,
-		(SELECT COUNT(*) FROM bookings b JOIN slots sl ON sl.id = b.slot_id WHERE b.user_id = u.id AND b.status = 'active' AND sl.ends_at > `+nowArg+`),
-		(SELECT COUNT(*) FROM bookings b WHERE b.user_id = u.id)
-		FROM users u WHERE `+strings.Join(where, " AND ")+` ORDER BY u.id DESC LIMIT `+strconv.Itoa(f.Limit)+` OFFSET `+strconv.Itoa(max(f.Offset, 0)), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*UserRow
-	for rows.Next() {
-		var r UserRow
-		var up, total int
-		u, err := scanUser(scanSuffix{rows, []any{&up, &total}})
+	now := c.arg(ms(s.Now()))
+	scan := func(r scanner) (*UserRow, error) {
+		var row UserRow
+		u, err := scanUser(r, &row.UpcomingBookings, &row.TotalBookings)
 		if err != nil {
 			return nil, err
 		}
-		r.User, r.UpcomingBookings, r.TotalBookings = *u, up, total
-		out = append(out, &r)
+		row.User = *u
+		return &row, nil
 	}
-	return out, rows.Err()
+	return collect(scan)(s.read().QueryContext(ctx, "SELECT "+prefixed("u.", userCols)+`,
+		(SELECT COUNT(*) FROM bookings b JOIN slots sl ON sl.id = b.slot_id WHERE b.user_id = u.id AND b.status = 'active' AND sl.ends_at > `+now+`),
+		(SELECT COUNT(*) FROM bookings b WHERE b.user_id = u.id)
+		FROM users u WHERE `+c.where()+` ORDER BY u.id DESC LIMIT `+strconv.Itoa(f.Limit)+` OFFSET `+strconv.Itoa(max(f.Offset, 0)), c.args...))
 }
-
-type scanSuffix struct {
-	row  interface{ Scan(...any) error }
-	tail []any
-}
-
-func (p scanSuffix) Scan(dest ...any) error { return p.row.Scan(append(dest, p.tail...)...) }
 
 // CountUpcomingBookings counts a user's active bookings whose slot has not ended.
 func (t *Tx) CountUpcomingBookings(ctx context.Context, userID int64) (int, error) {

@@ -69,7 +69,7 @@ const webhookCols = `id, received_at, method, path, remote_addr, content_type, h
 	auth, outcome, http_status, reason, event, email, idempotency_key, duplicate_of, payload, state, attempts,
 	last_error, result, processed_at`
 
-func scanWebhook(row interface{ Scan(...any) error }) (*WebhookEvent, error) {
+func scanWebhook(row scanner) (*WebhookEvent, error) {
 	var e WebhookEvent
 	var rec int64
 	var key sql.NullString
@@ -168,70 +168,38 @@ type WebhookFilter struct {
 
 // ListWebhooks lists log entries newest first.
 func (s *Store) ListWebhooks(ctx context.Context, f WebhookFilter) ([]*WebhookEvent, error) {
-	where := []string{"1=1"}
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
-	}
+	var c conds
 	if f.Outcome != "" {
-		add("outcome = ?", f.Outcome)
+		c.add("outcome = ?", f.Outcome)
 	}
 	if f.State != "" {
-		add("state = ?", f.State)
+		c.add("state = ?", f.State)
 	}
 	if f.Event != "" {
-		add("event = ?", f.Event)
+		c.add("event = ?", f.Event)
 	}
 	if f.Email != "" {
-		add("email LIKE ? ESCAPE '\\'", like(NormalizeEmail(f.Email)))
+		c.add("email LIKE ? ESCAPE '\\'", like(NormalizeEmail(f.Email)))
 	}
 	if !f.From.IsZero() {
-		add("received_at >= ?", ms(f.From))
+		c.add("received_at >= ?", ms(f.From))
 	}
 	if !f.To.IsZero() {
-		add("received_at < ?", ms(f.To))
+		c.add("received_at < ?", ms(f.To))
 	}
 	if f.BeforeID > 0 {
-		add("id < ?", f.BeforeID)
+		c.add("id < ?", f.BeforeID)
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	rows, err := s.read().QueryContext(ctx, "SELECT "+webhookCols+" FROM webhook_events WHERE "+
-		strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT "+strconv.Itoa(f.Limit), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*WebhookEvent
-	for rows.Next() {
-		e, err := scanWebhook(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return collect(scanWebhook)(s.read().QueryContext(ctx, "SELECT "+webhookCols+" FROM webhook_events WHERE "+
+		c.where()+" ORDER BY id DESC LIMIT "+strconv.Itoa(f.Limit), c.args...))
 }
 
 // CountWebhooksByOutcome counts log entries received since t, by outcome.
 func (s *Store) CountWebhooksByOutcome(ctx context.Context, since time.Time) (map[string]int, error) {
-	rows, err := s.read().QueryContext(ctx, `SELECT outcome, COUNT(*) FROM webhook_events WHERE received_at >= $1 GROUP BY outcome`, ms(since))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var k string
-		var n int
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, err
-		}
-		out[k] = n
-	}
-	return out, rows.Err()
+	return countBy(s.read().QueryContext(ctx, `SELECT outcome, COUNT(*) FROM webhook_events WHERE received_at >= $1 GROUP BY outcome`, ms(since)))
 }
 
 // PruneWebhooks deletes log entries received before t, keeping accepted
