@@ -48,6 +48,7 @@ type App struct {
 	Log       *slog.Logger
 	Enrol     *enrol.Service
 	Processor *webhook.Processor
+	Committer *webhook.Committer
 	Web       *web.Server
 	API       *api.Server
 	Auth      *auth.Service
@@ -108,13 +109,22 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 		}
 	}
 	a.Store = store.New(a.DB)
+	if err := a.Store.Prepare(ctx); err != nil {
+		return err
+	}
 	if err := a.openKey(ctx); err != nil {
 		return err
 	}
 	a.Settings = settings.New(a.Store, a.Box, a.Config)
 	a.Enrol = &enrol.Service{Defaults: a.Settings}
 	a.Processor = &webhook.Processor{Store: a.Store, Enrol: a.Enrol, Metrics: a.Metrics, Log: a.Log}
+	a.Committer = webhook.NewCommitter(a.Store)
 	a.Jobs = jobs.New(a.Store, a.Log)
+	if a.DB.Dialect == db.SQLite {
+		// SQLite has one writer: more workers only queue for it and take
+		// turns away from the webhook committer, which answers senders.
+		a.Jobs.Workers = 1
+	}
 	a.Jobs.Observe(a.Metrics.ObserveJob)
 	a.Jobs.Handle(webhook.JobKind, a.Processor.HandleJob)
 	a.Jobs.Handle("prune_jobs", func(ctx context.Context, _ *store.Job) error {
@@ -184,13 +194,18 @@ func (a *App) openKey(ctx context.Context) error {
 	})
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close stops the webhook committer (committing what it holds) and releases the database.
+func (a *App) Close() error {
+	if a.Committer != nil {
+		a.Committer.Close()
+	}
+	return a.DB.Close()
+}
 
 // Handler is the whole HTTP surface.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
-	wh := &webhook.Handler{Store: a.Store, Secrets: a.Settings, Jobs: a.Jobs, Metrics: a.Metrics, Log: a.Log, Now: a.Store.Now}
+	wh := &webhook.Handler{Store: a.Store, Secrets: a.Settings, Jobs: a.Jobs, Metrics: a.Metrics, Log: a.Log, Now: a.Store.Now, Committer: a.Committer}
 	mux.Handle("/api/getcourse/webhook", wh)
 	mux.Handle("/api/getcourse_webhook.php", wh)
 	mux.HandleFunc("GET /healthz", a.health)

@@ -3,6 +3,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -44,6 +45,7 @@ func commands() []command {
 		{"slots", "slots generate --from ДАТА --weeks N: создать слоты по недельному расписанию", runSlots},
 		{"getcourse", "getcourse test | getcourse sync: проверить подключение к GetCourse / синхронизировать оплативших", runGetCourse},
 		{"dev", "dev fake-getcourse [--addr A]: фейковый GetCourse с демо-данными для проверки и показа", runDev},
+		{"bench", "bench webhook|booking: нагрузочный замер (см. BENCHMARKS.md)", runBench},
 		{"version", "версия программы и схемы базы данных", runVersion},
 	}
 }
@@ -139,3 +141,5 @@ func parse(fs *flag.FlagSet, args []string) error {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func decodeJSON(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }

@@ -30,6 +30,9 @@ type Job struct {
 	LastError   string
 }
 
+const enqueueJobSQL = `INSERT INTO jobs (kind, payload, unique_key, state, max_attempts, run_at, created_at)
+	VALUES ($1,$2,$3,'queued',$4,$5,$6) ON CONFLICT (unique_key) DO NOTHING RETURNING id`
+
 // EnqueueJob adds a job in the caller's transaction, so the work exists
 // exactly when the data it works on does. A job whose UniqueKey is already
 // present is not added again; inserted says which happened.
@@ -47,8 +50,7 @@ func (t *Tx) EnqueueJob(ctx context.Context, j *Job) (inserted bool, err error) 
 	if j.Payload == "" {
 		j.Payload = "{}"
 	}
-	err = t.q.QueryRowContext(ctx, `INSERT INTO jobs (kind, payload, unique_key, state, max_attempts, run_at, created_at)
-		VALUES ($1,$2,$3,'queued',$4,$5,$6) ON CONFLICT (unique_key) DO NOTHING RETURNING id`,
+	err = t.prepared(ctx, enqueueJobSQL).QueryRowContext(ctx, enqueueJobSQL,
 		j.Kind, j.Payload, key, j.MaxAttempts, ms(j.RunAt), ms(t.now)).Scan(&j.ID)
 	if err == sql.ErrNoRows {
 		return false, nil

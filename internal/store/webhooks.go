@@ -84,15 +84,17 @@ func scanWebhook(row scanner) (*WebhookEvent, error) {
 	return &e, nil
 }
 
+var insertAcceptedSQL = `INSERT INTO webhook_events (` + strings.SplitN(webhookCols, ",", 2)[1] + `)
+	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,NULL,$17,$18,0,'','',NULL)
+	ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`
+
 // InsertAcceptedWebhook inserts e as a new accepted event unless its
 // idempotency key is already taken. It reports whether it inserted; when not,
 // the caller records a duplicate. Under concurrency, the UNIQUE index decides
 // the one winner: on PostgreSQL a racing insert waits for the first
 // transaction and then does nothing; on SQLite writers are serialised.
 func (t *Tx) InsertAcceptedWebhook(ctx context.Context, e *WebhookEvent) (bool, error) {
-	err := t.q.QueryRowContext(ctx, `INSERT INTO webhook_events (`+strings.SplitN(webhookCols, ",", 2)[1]+`)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,NULL,$17,$18,0,'','',NULL)
-		ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+	err := t.prepared(ctx, insertAcceptedSQL).QueryRowContext(ctx, insertAcceptedSQL,
 		ms(e.ReceivedAt), e.Method, e.Path, e.RemoteAddr, e.ContentType, e.Headers, e.Query, e.Body, e.BodySize,
 		e.Auth, e.Outcome, e.HTTPStatus, e.Reason, e.Event, e.Email, e.IdempotencyKey, e.Payload, e.State).Scan(&e.ID)
 	if err == sql.ErrNoRows {

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -39,13 +38,25 @@ type Notifier interface{ Notify() }
 
 // Handler is the HTTP intake.
 type Handler struct {
-	Store    *store.Store
-	Secrets  SecretSource
-	Jobs     Notifier
-	Metrics  *metrics.Metrics
-	Log      *slog.Logger
-	Now      func() time.Time
-	Redactor func(secret string) []string // extra values to hide; nil is fine
+	Store   *store.Store
+	Secrets SecretSource
+	Jobs    Notifier
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+	Now     func() time.Time
+	// Committer batches commits; nil commits each request on its own.
+	Committer *Committer
+}
+
+// commit stores an accepted request durably, through the group committer
+// when there is one.
+func (h *Handler) commit(ctx context.Context, rec *store.WebhookEvent) (bool, error) {
+	if h.Committer != nil {
+		return h.Committer.Commit(ctx, rec)
+	}
+	p := &pending{rec: rec}
+	err := h.Store.InTx(ctx, func(tx *store.Tx) error { return insertEvent(ctx, tx, p) })
+	return p.dup, err
 }
 
 type answer struct {
@@ -124,30 +135,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 	rec.IdempotencyKey = idempotencyKey(r.Header, fields)
 	rec.Outcome, rec.HTTPStatus, rec.State = store.OutcomeAccepted, http.StatusOK, store.StatePending
 
-	dup := false
-	err = h.Store.InTx(ctx, func(tx *store.Tx) error {
-		inserted, err := tx.InsertAcceptedWebhook(ctx, rec)
-		if err != nil {
-			return err
-		}
-		if inserted {
-			_, err = tx.EnqueueJob(ctx, &store.Job{Kind: JobKind, Payload: `{"event_id":` + strconv.FormatInt(rec.ID, 10) + `}`, MaxAttempts: 8})
-			return err
-		}
-		orig, err := tx.WebhookByKey(ctx, rec.IdempotencyKey)
-		if err != nil {
-			return err
-		}
-		dup = true
-		d := *rec
-		d.Outcome, d.DuplicateOf, d.State = store.OutcomeDuplicate, orig.ID, ""
-		d.Reason = "Повтор уже принятого события #" + orig.PublicID() + ": обработано один раз."
-		if err := tx.InsertWebhookLog(ctx, &d); err != nil {
-			return err
-		}
-		rec.ID = orig.ID
-		return nil
-	})
+	dup, err := h.commit(ctx, rec)
 	if err != nil {
 		// Not committed: answer 5xx so GetCourse delivers it again.
 		h.Log.Error("webhook: commit failed", "err", err, "event", ev.Name)
