@@ -59,9 +59,14 @@ type Runner struct {
 	periodic []Periodic
 	observe  Observer
 
-	Workers      int
-	Poll         time.Duration
-	Lease        time.Duration
+	Workers int
+	Poll    time.Duration
+	// Lease is how long a claim holds without a heartbeat: a running job's
+	// worker renews it every Lease/3, so a job whose process died is taken
+	// up again within about one Lease (a crash test kills servers mid-job).
+	Lease time.Duration
+	// MaxRun bounds one run of a handler.
+	MaxRun       time.Duration
 	BackoffBase  time.Duration
 	BackoffMax   time.Duration
 	PeriodicTick time.Duration
@@ -76,7 +81,7 @@ func New(s *store.Store, log *slog.Logger) *Runner {
 	rand.Read(b)
 	return &Runner{
 		store: s, log: log, handlers: map[string]Handler{},
-		Workers: 4, Poll: time.Second, Lease: 5 * time.Minute,
+		Workers: 4, Poll: time.Second, Lease: 30 * time.Second, MaxRun: 10 * time.Minute,
 		BackoffBase: 10 * time.Second, BackoffMax: time.Hour, PeriodicTick: 30 * time.Second,
 		id: "w-" + hex.EncodeToString(b), wake: make(chan struct{}, 1),
 	}
@@ -153,10 +158,11 @@ func (r *Runner) RunOne(ctx context.Context, worker string) bool {
 		}
 		return false
 	}
-	// The job runs to completion even if shutdown starts meanwhile; the
-	// lease bounds it.
-	jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.Lease)
+	// The job runs to completion even if shutdown starts meanwhile; MaxRun
+	// bounds it, and the heartbeat keeps the claim while it runs.
+	jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.maxRun())
 	defer cancel()
+	go r.heartbeat(jctx, j.ID, worker)
 	start := time.Now()
 	if j.Attempts > j.MaxAttempts {
 		// Every attempt so far ended with its lease expiring: the process
@@ -197,6 +203,30 @@ func (r *Runner) RunOne(ctx context.Context, worker string) bool {
 		r.observe(j.Kind, outcome, time.Since(start))
 	}
 	return true
+}
+
+func (r *Runner) maxRun() time.Duration {
+	if r.MaxRun > 0 {
+		return r.MaxRun
+	}
+	return r.Lease
+}
+
+// heartbeat renews the claim of a running job until ctx ends (the job
+// finished, or MaxRun passed).
+func (r *Runner) heartbeat(ctx context.Context, id int64, worker string) {
+	t := time.NewTicker(max(r.Lease/3, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := r.store.ExtendJob(ctx, id, worker, r.store.Now().Add(r.Lease)); err != nil && ctx.Err() == nil {
+				r.log.Warn("renew job lease", "job", id, "err", err)
+			}
+		}
+	}
 }
 
 func (r *Runner) run(ctx context.Context, j *store.Job) (err error) {

@@ -82,6 +82,13 @@ func (s *Store) ClaimJob(ctx context.Context, worker string, lease time.Duration
 	return &j, nil
 }
 
+// ExtendJob renews the lease of a job worker still holds.
+func (s *Store) ExtendJob(ctx context.Context, id int64, worker string, until time.Time) error {
+	_, err := s.db.Write.ExecContext(ctx, `UPDATE jobs SET locked_until = $3 WHERE id = $1 AND locked_by = $2 AND state = 'running'`,
+		id, worker, ms(until))
+	return err
+}
+
 // FinishJob marks a job done, only if worker still holds it.
 func (s *Store) FinishJob(ctx context.Context, id int64, worker string) error {
 	_, err := s.db.Write.ExecContext(ctx, `UPDATE jobs SET state='done', finished_at=$3, last_error='' WHERE id=$1 AND locked_by=$2`,
