@@ -67,23 +67,9 @@ func (c *Client) ExportResult(ctx context.Context, id int64) (*Export, error) {
 	var out *Export
 	err := c.do(ctx, request{op: "export.status", method: http.MethodGet, path: "/account/exports/" + strconv.FormatInt(id, 10), metered: true},
 		func(env *envelope) (string, *Error) {
-			var info struct {
-				Fields []json.RawMessage   `json:"fields"`
-				Items  [][]json.RawMessage `json:"items"`
-			}
-			if len(env.Info) == 0 || json.Unmarshal(env.Info, &info) != nil || info.Fields == nil {
-				return "", &Error{Kind: KindBadResponse, Err: errors.New("no fields in export answer")}
-			}
-			ex := &Export{Fields: make([]string, len(info.Fields)), Items: make([][]string, len(info.Items))}
-			for i, f := range info.Fields {
-				ex.Fields[i] = cellText(f)
-			}
-			for i, row := range info.Items {
-				cells := make([]string, len(row))
-				for j, v := range row {
-					cells[j] = cellText(v)
-				}
-				ex.Items[i] = cells
+			ex, perr := decodeExport(env.Info)
+			if perr != nil {
+				return "", perr
 			}
 			out = ex
 			return "Выгрузка " + strconv.FormatInt(id, 10) + " получена, строк: " + strconv.Itoa(len(ex.Items)) + ".", nil
@@ -92,6 +78,30 @@ func (c *Client) ExportResult(ctx context.Context, id int64) (*Export, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// decodeExport reads the info block of a ready export: column titles and
+// rows of cells of any JSON type, turned into the text GetCourse shows.
+func decodeExport(raw json.RawMessage) (*Export, *Error) {
+	var info struct {
+		Fields []json.RawMessage   `json:"fields"`
+		Items  [][]json.RawMessage `json:"items"`
+	}
+	if len(raw) == 0 || json.Unmarshal(raw, &info) != nil || info.Fields == nil {
+		return nil, &Error{Kind: KindBadResponse, Err: errors.New("no fields in export answer")}
+	}
+	ex := &Export{Fields: make([]string, len(info.Fields)), Items: make([][]string, len(info.Items))}
+	for i, f := range info.Fields {
+		ex.Fields[i] = cellText(f)
+	}
+	for i, row := range info.Items {
+		cells := make([]string, len(row))
+		for j, v := range row {
+			cells[j] = cellText(v)
+		}
+		ex.Items[i] = cells
+	}
+	return ex, nil
 }
 
 // WaitExport waits poll, then asks for the export, until it is ready or ctx
