@@ -32,6 +32,8 @@ type Options struct {
 	Env map[string]string
 	// NoJobs leaves background workers stopped so tests drive them with RunOne.
 	NoJobs bool
+	// Log receives the app's log (JSON lines); nil discards it.
+	Log io.Writer
 }
 
 // Start starts an app; everything stops when t ends.
@@ -52,7 +54,11 @@ func Start(t testing.TB, o Options) *Server {
 	if os.Getenv("BOOKSMETA_TEST_LOG") != "" {
 		w = os.Stderr
 	}
-	a, err := app.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(w, nil)), true)
+	var h slog.Handler = slog.NewTextHandler(w, nil)
+	if o.Log != nil {
+		h = slog.NewJSONHandler(io.MultiWriter(w, o.Log), &slog.HandlerOptions{Level: slog.LevelDebug})
+	}
+	a, err := app.Open(context.Background(), cfg, slog.New(h), true)
 	if err != nil {
 		t.Fatal(err)
 	}
