@@ -56,13 +56,16 @@ func Parse(method, contentType string, query url.Values, body []byte) (Fields, e
 		}
 	}
 	for k, vs := range query {
-		if k == "secret" || len(vs) == 0 {
+		if len(vs) == 0 {
 			continue
 		}
 		if _, ok := f[normKey(k)]; !ok {
 			f[normKey(k)] = vs[0]
 		}
 	}
+	// The secret authenticates; it is never event data, in whatever case or
+	// place a sender put it, so it cannot reach the stored payload.
+	delete(f, "secret")
 	if len(f) == 0 {
 		return nil, &ParseError{"Запрос пустой: нет ни тела, ни параметров. Передайте хотя бы action (название события) и email ученика."}
 	}
