@@ -125,6 +125,7 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 		// turns away from the webhook committer, which answers senders.
 		a.Jobs.Workers = 1
 	}
+	a.Jobs.Busy = a.Committer.Busy
 	a.Jobs.Observe(a.Metrics.ObserveJob)
 	a.Jobs.Handle(webhook.JobKind, a.Processor.HandleJob)
 	a.Jobs.Handle("prune_jobs", func(ctx context.Context, _ *store.Job) error {

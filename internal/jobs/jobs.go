@@ -65,6 +65,9 @@ type Runner struct {
 	// worker renews it every Lease/3, so a job whose process died is taken
 	// up again within about one Lease (a crash test kills servers mid-job).
 	Lease time.Duration
+	// Busy, when set, reports that a more urgent writer (the webhook
+	// committer, whose senders are waiting for their 200) has work queued.
+	Busy func() bool
 	// MaxRun bounds one run of a handler.
 	MaxRun       time.Duration
 	BackoffBase  time.Duration
@@ -139,9 +142,26 @@ func (r *Runner) work(ctx context.Context, worker string) {
 		case <-t.C:
 		case <-r.wake:
 		}
-		for ctx.Err() == nil && r.RunOne(ctx, worker) {
+		for ctx.Err() == nil {
+			r.yield(ctx)
+			if !r.RunOne(ctx, worker) {
+				break
+			}
 		}
 		t.Reset(r.Poll + time.Duration(mrand.Int64N(int64(r.Poll/4)+1)))
+	}
+}
+
+// yield lets more urgent writers go first: while Busy reports true, the
+// worker waits, but never longer than maxYield per job, so background work
+// still advances under a sustained burst.
+func (r *Runner) yield(ctx context.Context) {
+	const step, maxYield = 2 * time.Millisecond, 50 * time.Millisecond
+	if r.Busy == nil {
+		return
+	}
+	for waited := time.Duration(0); waited < maxYield && r.Busy() && ctx.Err() == nil; waited += step {
+		time.Sleep(step)
 	}
 }
 

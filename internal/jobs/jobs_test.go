@@ -528,3 +528,34 @@ func TestRunReturnsAfterCancelAndLetsRunningJobFinish(t *testing.T) {
 		t.Fatalf("job enqueued during shutdown was touched: %+v", rw)
 	}
 }
+
+// TestBusyDelaysButNeverStarves: while a more urgent writer is busy, a
+// worker waits before each job — but a busy signal that never clears does
+// not stop background work.
+func TestBusyDelaysButNeverStarves(t *testing.T) {
+	st := store.New(dbtest.Open(t))
+	r := newRunner(t, st)
+	r.Workers = 1
+	var calls atomic.Int64
+	r.Busy = func() bool { calls.Add(1); return true }
+	ran := make(chan struct{}, 3)
+	r.Handle("bg", func(context.Context, *store.Job) error { ran <- struct{}{}; return nil })
+	for range 3 {
+		enqueue(t, st, &store.Job{Kind: "bg"})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	start := time.Now()
+	for i := range 3 {
+		select {
+		case <-ran:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("job %d never ran while Busy stayed true", i)
+		}
+	}
+	if took := time.Since(start); took < 100*time.Millisecond || calls.Load() < 3 {
+		t.Fatalf("three jobs ran in %s with %d busy checks: the worker did not yield", took, calls.Load())
+	}
+}

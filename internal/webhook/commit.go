@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"booksmeta/internal/store"
 )
@@ -21,6 +22,8 @@ type Committer struct {
 	stop  chan struct{}
 	done  chan struct{}
 	once  sync.Once
+	// busy counts requests queued or in the transaction being committed.
+	busy atomic.Int64
 	// MaxBatch bounds one transaction, so one slow batch does not hold
 	// hundreds of requests.
 	MaxBatch int
@@ -48,6 +51,8 @@ func NewCommitter(s *store.Store) *Committer {
 // On return rec.ID is the event's id (the original's for a duplicate).
 func (c *Committer) Commit(ctx context.Context, rec *store.WebhookEvent) (dup bool, err error) {
 	p := &pending{rec: rec, done: make(chan struct{})}
+	c.busy.Add(1)
+	defer c.busy.Add(-1)
 	select {
 	case c.in <- p:
 	case <-c.stop:
@@ -60,6 +65,9 @@ func (c *Committer) Commit(ctx context.Context, rec *store.WebhookEvent) (dup bo
 	<-p.done
 	return p.dup, p.err
 }
+
+// Busy reports whether requests are waiting for a commit.
+func (c *Committer) Busy() bool { return c.busy.Load() > 0 }
 
 // Close stops accepting, commits what is queued, and returns.
 func (c *Committer) Close() {
