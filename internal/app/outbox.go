@@ -1,6 +1,12 @@
 package app
 
-import "booksmeta/internal/outbox"
+import (
+	"context"
+	"time"
+
+	"booksmeta/internal/outbox"
+	"booksmeta/internal/store"
+)
 
 // initOutbox builds the mail outbox sender and registers its jobs: one
 // send_mail job per queued row and a periodic sweep that gives every queued
@@ -11,4 +17,11 @@ func (a *App) initOutbox() {
 	a.Jobs.Handle(outbox.JobSend, a.Outbox.HandleSend)
 	a.Jobs.Handle(outbox.JobSweep, a.Outbox.HandleSweep)
 	a.Jobs.Every(outbox.JobSweep, outbox.SweepEvery)
+	a.Jobs.Handle(outbox.ReminderJob, a.Outbox.HandleReminders)
+	a.Jobs.Every(outbox.ReminderJob, 5*time.Minute)
+	a.Processor.OnFailed = func(ctx context.Context, e *store.WebhookEvent) {
+		if err := a.Outbox.QueueAdminAlert(ctx, e); err != nil {
+			a.Log.Error("queue admin alert", "event_id", e.ID, "err", err)
+		}
+	}
 }

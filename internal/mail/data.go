@@ -83,6 +83,14 @@ type PasswordResetData struct {
 	ValidFor time.Duration
 }
 
+// PaymentRevokedData tells a student that their payment was cancelled or
+// returned, so booking is closed and future bookings were cancelled.
+type PaymentRevokedData struct {
+	Name        string
+	Deal        string // e.g. "№1042"; empty when GetCourse sent no number
+	BookingsURL string // default: BASE_URL/bookings
+}
+
 // AdminAlertData tells administrators that a GetCourse webhook keeps failing.
 type AdminAlertData struct {
 	EventID  string

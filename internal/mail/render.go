@@ -26,6 +26,7 @@ const (
 	KindReminder            Kind = "reminder"
 	KindPasswordReset       Kind = "password_reset"
 	KindAdminAlert          Kind = "admin_alert"
+	KindPaymentRevoked      Kind = "payment_revoked"
 	KindTest                Kind = "test"
 )
 
@@ -44,6 +45,7 @@ func Kinds() []KindInfo {
 		{KindBookingCancelled, "Отмена бронирования", "Когда бронь отменяет студент, администратор (с причиной) или когда оплата возвращена."},
 		{KindReminder, "Напоминание о занятии", "За настроенное время до начала (по умолчанию за час): ссылка на панель доступа."},
 		{KindPasswordReset, "Смена пароля", "По запросу «Забыли пароль?»: одноразовая ссылка."},
+		{KindPaymentRevoked, "Оплата отменена", "Когда GetCourse сообщает об отмене или возврате оплаты: доступ к бронированию закрыт, будущие брони отменены."},
 		{KindAdminAlert, "Предупреждение администратору", "Когда событие GetCourse раз за разом не удаётся обработать."},
 		{KindTest, "Тестовое письмо", "Кнопка «Отправить тестовое письмо» в разделе «Настройки → Почта»."},
 	}
@@ -78,6 +80,8 @@ func SampleData(kind Kind) any {
 		return ReminderData{Name: "Анна", BookingID: 1042, Slot: slot, StartsIn: time.Hour, AccessOpensBefore: 15 * time.Minute}
 	case KindPasswordReset:
 		return PasswordResetData{Name: "Анна", Email: "anna@example.ru", ResetURL: "/reset-password?token=primer", ValidFor: time.Hour}
+	case KindPaymentRevoked:
+		return PaymentRevokedData{Name: "Анна", Deal: "№1042"}
 	case KindAdminAlert:
 		return AdminAlertData{EventID: "gc-7f3a9c", Event: "user_payment", Email: "anna@example.ru", Error: "в событии нет адреса почты студента", Attempts: 5, LastTry: start.Add(-time.Hour), Zone: zone}
 	case KindTest:
@@ -352,6 +356,13 @@ func (r *Renderer) prepare(kind Kind, data any) (any, error) {
 			return wrong()
 		}
 		d.ResetURL = r.absURL(d.ResetURL)
+		return d, nil
+	case KindPaymentRevoked:
+		d, ok := data.(PaymentRevokedData)
+		if !ok {
+			return wrong()
+		}
+		d.BookingsURL = r.link(d.BookingsURL, "/bookings")
 		return d, nil
 	case KindAdminAlert:
 		d, ok := data.(AdminAlertData)

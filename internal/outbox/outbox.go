@@ -163,6 +163,9 @@ type russianError struct{ ru string }
 
 func (e russianError) Error() string { return e.ru }
 
+// PasswordResetTTL is how long a "forgot password" link works.
+const PasswordResetTTL = 2 * time.Hour
+
 type mailData struct {
 	FirstName string `json:"first_name"`
 	BookingID int64  `json:"booking_id"`
@@ -170,6 +173,12 @@ type mailData struct {
 	EndsAt    string `json:"ends_at"`
 	By        string `json:"by"`
 	Reason    string `json:"reason"`
+	Deal      string `json:"deal"`
+	EventID   int64  `json:"event_id"`
+	Event     string `json:"event"`
+	Email     string `json:"email"`
+	Error     string `json:"error"`
+	Attempts  int    `json:"attempts"`
 }
 
 func (s *Service) render(ctx context.Context, m *store.OutboxMail) (mail.Message, error) {
@@ -196,18 +205,43 @@ func (s *Service) render(ctx context.Context, m *store.OutboxMail) (mail.Message
 		}
 		msg, err = r.Render(mail.KindWelcome, mail.WelcomeData{Name: name, Email: m.ToEmail,
 			SetPasswordURL: "/set-password?token=" + url.QueryEscape(tok), LinkValidFor: accounts.WelcomeLinkTTL})
-	case mail.KindBookingConfirmation, mail.KindBookingCancelled:
+	case mail.KindPasswordReset:
+		if m.UserID == 0 {
+			return mail.Message{}, russianError{"Пользователь удалён, письмо со ссылкой отправить некому."}
+		}
+		tok, ierr := s.Accounts.IssueLink(ctx, m.UserID, store.TokenReset, PasswordResetTTL)
+		if ierr != nil {
+			return mail.Message{}, ierr
+		}
+		msg, err = r.Render(mail.KindPasswordReset, mail.PasswordResetData{Name: m.ToName, Email: m.ToEmail,
+			ResetURL: "/set-password?token=" + url.QueryEscape(tok), ValidFor: PasswordResetTTL})
+	case mail.KindAdminAlert:
+		msg, err = r.Render(mail.KindAdminAlert, mail.AdminAlertData{EventID: strconv.FormatInt(d.EventID, 10), Event: d.Event,
+			Email: d.Email, Error: d.Error, Attempts: d.Attempts, LastTry: m.CreatedAt, Zone: s.Settings.Location(ctx),
+			LogURL: "/admin/webhooks/" + strconv.FormatInt(d.EventID, 10)})
+	case mail.KindPaymentRevoked:
+		name := d.FirstName
+		if name == "" {
+			name = m.ToName
+		}
+		msg, err = r.Render(mail.KindPaymentRevoked, mail.PaymentRevokedData{Name: name, Deal: d.Deal})
+	case mail.KindBookingConfirmation, mail.KindBookingCancelled, mail.KindReminder:
 		start, e1 := time.Parse(time.RFC3339, d.StartsAt)
 		end, e2 := time.Parse(time.RFC3339, d.EndsAt)
 		if err := errors.Join(e1, e2); err != nil {
 			return mail.Message{}, fmt.Errorf("bad booking time: %w", err)
 		}
 		slot := mail.Slot{Start: start, End: end, Zone: s.Settings.Location(ctx)}
-		if mail.Kind(m.Kind) == mail.KindBookingConfirmation {
+		switch mail.Kind(m.Kind) {
+		case mail.KindReminder:
+			msg, err = r.Render(mail.KindReminder, mail.ReminderData{Name: m.ToName, BookingID: d.BookingID, Slot: slot,
+				StartsIn:          time.Until(start).Round(time.Minute),
+				AccessOpensBefore: time.Duration(s.Settings.Int(ctx, booking.AccessOpensMinutesBefore, 15)) * time.Minute})
+		case mail.KindBookingConfirmation:
 			msg, err = r.Render(mail.KindBookingConfirmation, mail.BookingConfirmationData{Name: m.ToName, BookingID: d.BookingID, Slot: slot,
 				AccessOpensBefore: time.Duration(s.Settings.Int(ctx, booking.AccessOpensMinutesBefore, 15)) * time.Minute,
 				CancelCutoff:      time.Duration(s.Settings.Int(ctx, booking.CancelCutoffMinutes, 120)) * time.Minute})
-		} else {
+		default:
 			msg, err = r.Render(mail.KindBookingCancelled, mail.BookingCancelledData{Name: m.ToName, BookingID: d.BookingID, Slot: slot,
 				By: mail.CancelledBy(d.By), Reason: d.Reason})
 		}

@@ -20,6 +20,9 @@ type Processor struct {
 	Enrol   *enrol.Service
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
+	// OnFailed is told about an event that ended failed (a rule refused it,
+	// or its retries ran out): administrators are alerted through it.
+	OnFailed func(ctx context.Context, e *store.WebhookEvent)
 }
 
 // HandleJob decodes the job and processes its event.
@@ -84,6 +87,11 @@ func (p *Processor) Process(ctx context.Context, id int64, last bool) error {
 	}
 	p.Metrics.WebhookProcess.WithLabelValues(state).Inc()
 	p.Log.Warn("webhook processing failed", "event_id", id, "state", state, "err", err)
+	if state == store.StateFailed && p.OnFailed != nil {
+		if e, gerr := p.Store.WebhookByID(context.WithoutCancel(ctx), id); gerr == nil {
+			p.OnFailed(context.WithoutCancel(ctx), e)
+		}
+	}
 	if rule {
 		return jobs.Permanent(err)
 	}
