@@ -19,6 +19,7 @@ import (
 	"booksmeta/internal/booking"
 	"booksmeta/internal/getcourse"
 	"booksmeta/internal/jobs"
+	"booksmeta/internal/outbox"
 	"booksmeta/internal/schedule"
 	"booksmeta/internal/secretbox"
 	"booksmeta/internal/settings"
@@ -31,6 +32,7 @@ type Server struct {
 	Accounts      *accounts.Service
 	Auth          *auth.Service
 	Booking       *booking.Service
+	Outbox        *outbox.Service
 	Settings      *settings.Service
 	Jobs          *jobs.Runner
 	Box           *secretbox.Box
@@ -62,6 +64,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.Handle("PATCH /api/v1/admin/settings", s.admin(s.patchSettings))
 	mux.Handle("POST /api/v1/admin/getcourse/test", s.admin(s.getcourseTest))
 	s.bookingRoutes(mux)
+	s.mailRoutes(mux)
 	s.slotAdminRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "not_found", "Такого адреса в API нет. Проверьте путь и метод запроса.")

@@ -14,6 +14,7 @@ import (
 func (a *App) initOutbox() {
 	a.Outbox = &outbox.Service{Store: a.Store, Settings: a.Settings, Accounts: a.Accounts,
 		BaseURL: a.Config.BaseURL, AppName: "Book Smeta", Log: a.Log, Notify: a.Jobs.Notify}
+	a.API.Outbox = a.Outbox
 	a.Jobs.Handle(outbox.JobSend, a.Outbox.HandleSend)
 	a.Jobs.Handle(outbox.JobSweep, a.Outbox.HandleSweep)
 	a.Jobs.Every(outbox.JobSweep, outbox.SweepEvery)

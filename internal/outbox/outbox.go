@@ -163,6 +163,9 @@ type russianError struct{ ru string }
 
 func (e russianError) Error() string { return e.ru }
 
+// ErrNotResendable refuses a resend of a row that is queued or being sent.
+var ErrNotResendable = russianError{"Письмо не найдено или ещё в очереди: повторно можно отправить только отправленное или неотправленное (с ошибкой) письмо."}
+
 // PasswordResetTTL is how long a "forgot password" link works.
 const PasswordResetTTL = 2 * time.Hour
 
@@ -315,7 +318,7 @@ func (s *Service) HandleSweep(ctx context.Context, _ *store.Job) error {
 func (s *Service) Resend(ctx context.Context, id int64) error {
 	m, err := s.Store.ResendMail(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return russianError{"Письмо не найдено или ещё не отправлялось: повторно можно отправить только отправленное или неотправленное письмо."}
+		return ErrNotResendable
 	}
 	if err != nil {
 		return err
