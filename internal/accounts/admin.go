@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"booksmeta/internal/password"
@@ -217,3 +218,5 @@ func notFound(err error) error {
 	}
 	return err
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"booksmeta/internal/secretbox"
@@ -25,6 +26,8 @@ const (
 	AccessOpensMinutesBefore = "access_opens_minutes_before"
 	CancelCutoffMinutes      = "cancel_cutoff_minutes"
 	ReminderMinutesBefore    = "reminder_minutes_before"
+	MaintenanceMode          = "maintenance_mode"
+	MaintenanceMessage       = "maintenance_message"
 )
 
 // DefineSettings registers the booking settings with their defaults.
@@ -36,6 +39,8 @@ func DefineSettings(s *settings.Service) {
 	s.Define(AccessOpensMinutesBefore, false, "15")
 	s.Define(CancelCutoffMinutes, false, "120")
 	s.Define(ReminderMinutesBefore, false, "60")
+	s.Define(MaintenanceMode, false, "0")
+	s.Define(MaintenanceMessage, false, "")
 }
 
 // Refusal codes (SPEC §5).
@@ -50,6 +55,7 @@ const (
 	CodeNotFound      = "not_found"
 	CodeNotOpen       = "access_not_open"
 	CodeNotActive     = "not_active"
+	CodeMaintenance   = "maintenance"
 )
 
 // RuleError is a refusal; Message tells the student what to do.
@@ -79,6 +85,13 @@ func (s *Service) minutes(ctx context.Context, key string, def int) time.Duratio
 
 // Book books slotID for userID, or refuses with a RuleError.
 func (s *Service) Book(ctx context.Context, userID, slotID int64) (*store.Booking, error) {
+	if s.Maintenance(ctx) {
+		msg := s.Settings.String(ctx, MaintenanceMessage)
+		if msg == "" {
+			msg = "Сейчас идут технические работы на сервере: бронирование временно недоступно, попробуйте позже."
+		}
+		return nil, refuse(CodeMaintenance, msg)
+	}
 	var b *store.Booking
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
 		u, err := tx.LockUser(ctx, userID)
@@ -141,6 +154,13 @@ func mailData(b *store.Booking, by, reason string) string {
 	d, _ := json.Marshal(map[string]any{"booking_id": b.ID, "starts_at": b.StartsAt.Format(time.RFC3339),
 		"ends_at": b.EndsAt.Format(time.RFC3339), "by": by, "reason": reason})
 	return string(d)
+}
+
+// Maintenance reports whether maintenance mode is on: students cannot book,
+// while admins and the webhook intake keep working (payments are never refused).
+func (s *Service) Maintenance(ctx context.Context) bool {
+	v := strings.TrimSpace(s.Settings.String(ctx, MaintenanceMode))
+	return v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "on")
 }
 
 // Cancel cancels the student's own upcoming booking, up to the cut-off.

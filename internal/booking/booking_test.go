@@ -297,3 +297,30 @@ func TestLimitUnderRace(t *testing.T) {
 		t.Fatalf("ok %d limited %d", ok, limited)
 	}
 }
+
+// TestMaintenanceBlocksBookingNotWebhooks: in maintenance mode students
+// cannot book, while a payment webhook is still accepted and processed.
+func TestMaintenanceBlocksBookingNotWebhooks(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{})
+	u := student(t, s, "m@example.ru", true, true, 3)
+	id := slot(t, s, time.Now().Add(24*time.Hour), 1)
+	s.Settings.Put(ctx, map[string]string{booking.MaintenanceMode: "1", booking.MaintenanceMessage: "Обновляем сметную программу до 18:00."}, 0)
+	_, err := s.Booking.Book(ctx, u.ID, id)
+	var re *booking.RuleError
+	if !errors.As(err, &re) || re.Code != booking.CodeMaintenance || !strings.Contains(re.Message, "18:00") {
+		t.Fatalf("booking in maintenance: %v", err)
+	}
+	status, body := s.Do(t, "POST", "/api/getcourse/webhook", map[string][]string{"Content-Type": {"application/json"}},
+		`{"action":"user_payment","user":{"email":"paid-during-maintenance@example.ru"}}`)
+	if status != 200 {
+		t.Fatalf("webhook in maintenance: %d %s", status, body)
+	}
+	apptest.WaitFor(t, 5*time.Second, "payment processed", func() bool {
+		p, err := s.Store.UserByEmail(ctx, "paid-during-maintenance@example.ru")
+		return err == nil && p.Paid
+	})
+	s.Settings.Put(ctx, map[string]string{booking.MaintenanceMode: "0"}, 0)
+	if _, err := s.Booking.Book(ctx, u.ID, id); err != nil {
+		t.Fatalf("after maintenance: %v", err)
+	}
+}

@@ -37,3 +37,9 @@ func (s *Store) NoticesByUser(ctx context.Context, userID int64, limit int) ([]*
 	return collect(scan)(s.read().QueryContext(ctx, `SELECT id, kind, title, body, created_at, read_at FROM notices
 		WHERE user_id = $1 ORDER BY id DESC LIMIT $2`, userID, limit))
 }
+
+// MarkNoticesRead marks every unread notice of the user read.
+func (s *Store) MarkNoticesRead(ctx context.Context, userID int64) error {
+	_, err := s.db.Write.ExecContext(ctx, `UPDATE notices SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL`, userID, ms(s.Now()))
+	return err
+}

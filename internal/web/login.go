@@ -23,7 +23,7 @@ func (s *Server) loginToken(w http.ResponseWriter, r *http.Request) string {
 		return c.Value
 	}
 	tok := randomToken()
-	http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: tok, Path: "/login", HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: tok, Path: "/", HttpOnly: true,
 		Secure: s.SecureCookies, SameSite: http.SameSiteLaxMode})
 	return tok
 }

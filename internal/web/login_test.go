@@ -29,7 +29,8 @@ func TestLoginLandsByRole(t *testing.T) {
 	if p.Status != http.StatusSeeOther || p.location() != "/" {
 		t.Fatalf("student sign-in: %d → %q", p.Status, p.location())
 	}
-	expect(t, s.get("/"), 200, "Мой аккаунт", "student@example.com", "оплачено", "одновременно до 3")
+	expect(t, s.get("/"), 200, "Бронирование сервера", "Осталось бронирований: <strong>3 из 3</strong>")
+	expect(t, s.get("/profile"), 200, "student@example.com", "оплачено", "одновременно до 3")
 }
 
 func TestLoginNext(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 
 	"booksmeta/internal/accounts"
 	"booksmeta/internal/auth"
+	"booksmeta/internal/booking"
 	"booksmeta/internal/getcourse"
 	"booksmeta/internal/jobs"
 	"booksmeta/internal/settings"
@@ -37,6 +38,7 @@ type Server struct {
 	Store    *store.Store
 	Settings *settings.Service
 	Accounts *accounts.Service
+	Booking  *booking.Service
 	Auth     *auth.Service
 	Jobs     *jobs.Runner
 	Log      *slog.Logger
@@ -65,6 +67,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /set-password", s.setPasswordSubmit)
 
 	mux.HandleFunc("GET /{$}", s.home)
+	s.studentRoutes(mux)
 	mux.HandleFunc("GET /login", s.loginForm)
 	mux.HandleFunc("POST /login", s.loginSubmit)
 	mux.HandleFunc("POST /logout", s.signedIn(s.logout))
@@ -102,6 +105,9 @@ var funcs = template.FuncMap{
 	"authm":   authLabel,
 	"role":    roleLabel,
 	"source":  sourceLabel,
+	"hm":      func(t time.Time, loc *time.Location) string { return t.In(loc).Format("15:04") },
+	"day":     dayLabel,
+	"date":    func(t time.Time) string { return t.Format("2006-01-02") },
 }
 
 func (s *Server) parse() {
@@ -410,4 +416,14 @@ func sourceLabel(src string) string {
 		return "по умолчанию"
 	}
 	return src
+}
+
+var weekdays = [...]string{"Вс", "Пн", "Вт", "Ср", "Чт", "Пт", "Сб"}
+
+var months = [...]string{"", "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря"}
+
+// dayLabel is "Пн, 30 ноября" for a date in the school zone.
+func dayLabel(t time.Time, loc *time.Location) string {
+	t = t.In(loc)
+	return weekdays[t.Weekday()] + ", " + strconv.Itoa(t.Day()) + " " + months[t.Month()]
 }

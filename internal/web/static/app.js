@@ -18,6 +18,17 @@
     try { return document.execCommand("copy"); } catch (e) { return false; }
   }
 
+  // Reveal buttons: <button data-reveal="ID"> shows or hides the password in #ID.
+  document.querySelectorAll("button[data-reveal]").forEach(function (btn) {
+    btn.addEventListener("click", function () {
+      var el = document.getElementById(btn.getAttribute("data-reveal"));
+      if (!el) { return; }
+      var show = el.type === "password";
+      el.type = show ? "text" : "password";
+      btn.textContent = show ? "Скрыть" : "Показать";
+    });
+  });
+
   // Copy buttons: <button data-copy="ID"> copies the value of #ID.
   document.querySelectorAll("button[data-copy]").forEach(function (btn) {
     btn.hidden = false;
