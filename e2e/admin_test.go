@@ -334,8 +334,8 @@ func TestStudentInBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("email"), "anna@example.com"),
 		chromedp.SendKeys(chromedp.ID("password"), "anna-password-1"),
 		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`), chromedp.NodeVisible))
-	waitH1(t, ctx, "Мой аккаунт")
-	waitText(t, ctx, "main", "оплачено")
+	waitH1(t, ctx, "Бронирование сервера")
+	waitText(t, ctx, "main", "Осталось бронирований")
 	noHorizontalScroll(t, ctx, "the student page")
 	do(t, ctx, chromedp.Navigate(srv.URL+"/admin/settings"))
 	waitH1(t, ctx, "Доступ запрещён")

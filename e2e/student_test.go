@@ -1,0 +1,90 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"booksmeta/internal/accounts"
+	"booksmeta/internal/apptest"
+	"booksmeta/internal/booking"
+	"booksmeta/internal/store"
+)
+
+// TestBookingInBrowser: a paid student signs in, books a free hour from the
+// calendar, sees the server access for it (password revealed by "Показать")
+// and cancels another booking.
+func TestBookingInBrowser(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{})
+	bg := context.Background()
+	owner, err := srv.Accounts.EnsureSuperAdmin(bg, "owner@example.com", password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	email, pw, role, paid, active, limit := "student@example.com", "student-password-1", store.RoleStudent, true, true, 3
+	if _, err := srv.Accounts.AdminCreate(bg, owner, accounts.UserInput{Email: &email, Password: &pw, Role: &role, Paid: &paid,
+		Active: &active, BookingLimit: &limit}, 3); err != nil {
+		t.Fatal(err)
+	}
+	srv.Settings.Put(bg, map[string]string{booking.ServerHost: "rdp.school.example", booking.ServerLogin: "smeta-user",
+		booking.ServerPassword: "Server-Pass-42"}, 0)
+	loc, _ := time.LoadLocation("Europe/Moscow")
+	soon := time.Now().In(loc).Add(10 * time.Minute).Truncate(time.Minute)
+	later := time.Now().In(loc).Add(50 * time.Hour).Truncate(time.Hour)
+	for _, st := range []time.Time{soon, later} {
+		if _, err := srv.DB.Write.Exec(`INSERT INTO slots (starts_at, ends_at, capacity, created_at, updated_at) VALUES ($1,$2,1,$3,$3)`,
+			st.UnixMilli(), st.Add(time.Hour).UnixMilli(), time.Now().UnixMilli()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := newTab(t)
+	do(t, ctx, chromedp.Navigate(srv.URL+"/login"))
+	waitH1(t, ctx, "Вход")
+	do(t, ctx,
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), pw),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`), chromedp.NodeVisible))
+	waitH1(t, ctx, "Бронирование сервера")
+
+	book := func(at time.Time) {
+		t.Helper()
+		do(t, ctx, chromedp.Navigate(srv.URL+"/?week="+at.Format("2006-01-02")))
+		waitH1(t, ctx, "Бронирование сервера")
+		noHorizontalScroll(t, ctx, "the calendar")
+		// The booking form asks for confirmation; the test says yes.
+		sayYes(t, ctx)
+		do(t, ctx, chromedp.Click(chromedp.CSS(`li.slot.free form button[type=submit]`), chromedp.NodeVisible))
+		waitH1(t, ctx, "Мои бронирования")
+		waitText(t, ctx, ".flash", "Время забронировано")
+	}
+	book(soon)
+	waitText(t, ctx, "main", "Доступ к серверу открыт")
+	if v := value(t, ctx, `input[id^="login-"]`); v != "smeta-user" {
+		t.Fatalf("login shown: %q", v)
+	}
+	typ, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('input[id^="pw-"]').type`))
+	if err != nil || typ != "password" {
+		t.Fatalf("password must start hidden: %q %v", typ, err)
+	}
+	do(t, ctx, chromedp.Click(chromedp.CSS(`button[data-reveal]`), chromedp.NodeVisible))
+	waitJS(t, ctx, "password revealed", `document.querySelector('input[id^="pw-"]').type === "text" && document.querySelector('input[id^="pw-"]').value === "Server-Pass-42"`)
+	noHorizontalScroll(t, ctx, "my bookings")
+
+	book(later)
+	sayYes(t, ctx)
+	do(t, ctx, chromedp.Click(chromedp.CSS(`form[action$="/cancel"] button`), chromedp.NodeVisible))
+	waitText(t, ctx, ".flash", "Бронирование отменено")
+	waitText(t, ctx, "main", "Отменено учеником")
+}
+
+// sayYes answers every confirmation dialog with yes, as a student clicking OK.
+func sayYes(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.confirm = () => true; true`)); err != nil {
+		t.Fatal(err)
+	}
+}
