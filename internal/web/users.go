@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -159,16 +160,32 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, actor *store
 		return
 	}
 	s.Log.Info("user created by admin", "user_id", u.ID, "by", actor.ID)
-	if !f.Invite {
+	v := editView{Flash: "Пользователь создан."}
+	if r.PostFormValue("push_getcourse") == "1" && s.GetCourse != nil {
+		res := s.GetCourse.PushUser(r.Context(), u)
+		v.PushNote, v.PushOK = res.Message, res.OK
+	}
+	if !f.Invite && v.PushNote == "" {
 		http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"?ok=user_created", http.StatusSeeOther)
 		return
 	}
-	link, err := s.issueLink(r, u)
-	if err != nil {
-		s.internalError(w, r, "issue set-password link", err)
-		return
+	if f.Invite {
+		link, err := s.issueLink(r, u)
+		if err != nil {
+			s.internalError(w, r, "issue set-password link", err)
+			return
+		}
+		v.OneTimeLink = link
+		v.InviteNote = "Почта не настроена, поэтому письмо не отправлено: передайте ссылку сами."
+		if s.Outbox != nil && s.Outbox.Configured(r.Context()) {
+			if err := s.queueWelcome(r, u); err != nil {
+				s.internalError(w, r, "queue welcome mail", err)
+				return
+			}
+			v.InviteNote = "Письмо с отдельной ссылкой для входа поставлено в очередь и уйдёт в ближайшую минуту."
+		}
 	}
-	s.userEditPage(w, r, http.StatusCreated, u, editView{Flash: "Пользователь создан.", OneTimeLink: link})
+	s.userEditPage(w, r, http.StatusCreated, u, v)
 }
 
 func (s *Server) issueLink(r *http.Request, u *store.User) (string, error) {
@@ -189,6 +206,25 @@ type editView struct {
 	PwErr       string
 	Flash       string
 	OneTimeLink string
+	InviteNote  string
+	PushNote    string
+	PushOK      bool
+}
+
+// queueWelcome puts the welcome mail (with its own one-time link, minted
+// when it is sent) in the outbox, once per student.
+func (s *Server) queueWelcome(r *http.Request, u *store.User) error {
+	ctx := r.Context()
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		data, _ := json.Marshal(map[string]string{"first_name": u.FirstName})
+		_, err := tx.QueueMail(ctx, &store.OutboxMail{Kind: "welcome", ToEmail: u.Email, ToName: u.Name(), UserID: u.ID,
+			Data: string(data), DedupeKey: "welcome:" + strconv.FormatInt(u.ID, 10)})
+		return err
+	})
+	if err == nil {
+		s.Jobs.Notify()
+	}
+	return err
 }
 
 func (s *Server) userEditPage(w http.ResponseWriter, r *http.Request, status int, target *store.User, v editView) {
@@ -207,6 +243,7 @@ func (s *Server) userEditPage(w http.ResponseWriter, r *http.Request, status int
 	d["CanManage"], d["Self"] = canManage(actor, target), actor.ID == target.ID
 	d["HasPassword"] = target.PasswordHash != ""
 	d["Loc"], d["PwErr"], d["OneTimeLink"] = s.Settings.Location(r.Context()), v.PwErr, v.OneTimeLink
+	d["InviteNote"], d["PushNote"], d["PushOK"] = v.InviteNote, v.PushNote, v.PushOK
 	d["LinkDays"] = int(accounts.WelcomeLinkTTL.Hours() / 24)
 	if target.IsAdmin() {
 		d["LinkDays"] = 0

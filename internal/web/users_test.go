@@ -40,14 +40,15 @@ func TestUserCreateWithInvite(t *testing.T) {
 	f := start(t, nil)
 	a := f.as(t, f.admin)
 	p := a.get("/admin/users/new")
-	expect(t, p, 200, "Новый ученик", `name="booking_limit" type="number" min="0" max="100" inputmode="numeric" required value="3"`, "Отправка приглашений по почте заработает после настройки почты")
+	expect(t, p, 200, "Новый ученик", `name="booking_limit" type="number" min="0" max="100" inputmode="numeric" required value="3"`, "Письмо уйдёт, когда настроена почта", `name="push_getcourse"`)
 	expectNot(t, p, `name="role"`) // only a super-admin picks a role
 
 	form := url.Values{"email": {"New.Student@Example.com"}, "first_name": {"Анна"}, "last_name": {"Петрова"},
 		"phone": {"+7 900 123-45-67"}, "booking_limit": {"2"}, "paid": {"on"}, "active": {"on"}, "invite": {"on"}}
 	expect(t, a.post("/admin/users/new", form), http.StatusForbidden)
 	p = a.submit("/admin/users/new", "/admin/users/new", form)
-	expect(t, p, http.StatusCreated, "Пользователь создан", "Ссылка для установки пароля", "действует 7 дней")
+	expect(t, p, http.StatusCreated, "Пользователь создан", "Ссылка для установки пароля", "действует 7 дней",
+		"Почта не настроена, поэтому письмо не отправлено")
 	m := linkRe.FindStringSubmatch(p.Body)
 	if m == nil {
 		t.Fatalf("no one-time link:\n%s", p.Body)

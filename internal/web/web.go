@@ -21,8 +21,10 @@ import (
 	"booksmeta/internal/accounts"
 	"booksmeta/internal/auth"
 	"booksmeta/internal/booking"
+	"booksmeta/internal/gcsync"
 	"booksmeta/internal/getcourse"
 	"booksmeta/internal/jobs"
+	"booksmeta/internal/outbox"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
 )
@@ -39,11 +41,14 @@ type Server struct {
 	Settings *settings.Service
 	Accounts *accounts.Service
 	Booking  *booking.Service
-	Auth     *auth.Service
-	Jobs     *jobs.Runner
-	Log      *slog.Logger
-	BaseURL  string
-	Version  string
+	// GetCourse and Outbox are set after construction (app wires them last).
+	GetCourse *gcsync.Service
+	Outbox    *outbox.Service
+	Auth      *auth.Service
+	Jobs      *jobs.Runner
+	Log       *slog.Logger
+	BaseURL   string
+	Version   string
 	// SecureCookies marks the session cookie Secure (public URL is https).
 	SecureCookies bool
 	// GetCourseTest runs the connection test; override replaces the saved
@@ -83,6 +88,8 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/webhooks/prune", s.admin(s.webhookPrune))
 	mux.HandleFunc("GET /admin/webhooks/{id}", s.admin(s.webhookDetail))
 	mux.HandleFunc("POST /admin/webhooks/{id}/rerun", s.admin(s.webhookRerun))
+	mux.HandleFunc("GET /admin/getcourse", s.admin(s.gcPage))
+	mux.HandleFunc("POST /admin/getcourse/sync", s.admin(s.gcSyncNow))
 	mux.HandleFunc("GET /admin/users", s.admin(s.userList))
 	mux.HandleFunc("GET /admin/users/new", s.admin(s.userNewForm))
 	mux.HandleFunc("POST /admin/users/new", s.admin(s.userCreate))

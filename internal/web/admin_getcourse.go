@@ -1,0 +1,51 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"booksmeta/internal/store"
+)
+
+// gcPage shows what Book Smeta asked GetCourse and what it answered (the
+// API key is never recorded), and the state of the paid-students sync.
+func (s *Server) gcPage(w http.ResponseWriter, r *http.Request, _ *store.User) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	f := store.GetCourseCallFilter{Op: q.Get("op"), OnlyFailed: q.Get("failed") == "1", Limit: 100}
+	f.BeforeID, _ = strconv.ParseInt(q.Get("before_id"), 10, 64)
+	calls, err := s.GetCourse.ListCalls(ctx, f)
+	if err != nil {
+		s.internalError(w, r, "list getcourse calls", err)
+		return
+	}
+	st, err := s.GetCourse.Status(ctx)
+	if err != nil {
+		s.internalError(w, r, "getcourse sync status", err)
+		return
+	}
+	d := s.adminData(r, "GetCourse: запросы и синхронизация", "getcourse")
+	d["Calls"], d["Status"], d["Loc"] = calls, st, s.Settings.Location(ctx)
+	d["Op"], d["Failed"] = f.Op, f.OnlyFailed
+	if len(calls) == f.Limit {
+		d["Older"] = calls[len(calls)-1].ID
+	}
+	switch q.Get("ok") {
+	case "sync":
+		d["Flash"] = "Синхронизация запущена. Выгрузка в GetCourse готовится несколько минут — обновите страницу позже."
+	}
+	if msg := q.Get("err"); msg == "sync" {
+		d["Error"] = "Синхронизацию не удалось запустить: проверьте настройки GetCourse API и нажмите «Тест подключения»."
+	}
+	s.render(w, http.StatusOK, "admin_getcourse", d)
+}
+
+func (s *Server) gcSyncNow(w http.ResponseWriter, r *http.Request, u *store.User) {
+	if err := s.GetCourse.RequestSync(r.Context()); err != nil {
+		s.Log.Warn("manual getcourse sync refused", "err", err, "by", u.ID)
+		http.Redirect(w, r, "/admin/getcourse?err=sync", http.StatusSeeOther)
+		return
+	}
+	s.Log.Info("manual getcourse sync requested", "by", u.ID)
+	http.Redirect(w, r, "/admin/getcourse?ok=sync", http.StatusSeeOther)
+}
