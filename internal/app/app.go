@@ -147,7 +147,7 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 	a.Accounts = accounts.New(a.Store)
 	a.Auth = auth.New(a.Store, password.Hash)
 	secure := strings.HasPrefix(a.Config.BaseURL, "https://")
-	a.Web = &web.Server{Store: a.Store, Accounts: a.Accounts, Booking: a.Booking, Auth: a.Auth, Settings: a.Settings, Jobs: a.Jobs, Log: a.Log,
+	a.Web = &web.Server{Store: a.Store, Accounts: a.Accounts, Booking: a.Booking, Box: a.Box, Auth: a.Auth, Settings: a.Settings, Jobs: a.Jobs, Log: a.Log,
 		BaseURL: a.Config.BaseURL, Version: Version, SecureCookies: secure, GetCourseTest: a.testGetCourse}
 	a.API = &api.Server{Store: a.Store, Accounts: a.Accounts, Auth: a.Auth, Settings: a.Settings, Jobs: a.Jobs, Log: a.Log,
 		SecureCookies: secure, GetCourseTest: a.testGetCourse, Booking: a.Booking,

@@ -24,6 +24,8 @@ func (s *Server) studentRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /profile", s.signedIn(s.profileSave))
 	mux.HandleFunc("POST /profile/password", s.signedIn(s.passwordSave))
 	mux.HandleFunc("POST /notices/read", s.signedIn(s.noticesRead))
+	mux.HandleFunc("GET /calendar/{file}", s.calendarFeed)
+	mux.HandleFunc("POST /bookings/calendar-link", s.signedIn(s.calendarLink))
 	mux.HandleFunc("GET /forgot-password", s.forgotForm)
 	mux.HandleFunc("POST /forgot-password", s.forgotSubmit)
 }
@@ -182,8 +184,12 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *store.Use
 	d["Upcoming"], d["Past"], d["Cancelled"] = upcoming, past, cancelled
 	d["Loc"], d["Zone"], d["Cutoff"] = s.Settings.Location(ctx), s.Settings.Location(ctx).String(), int(cutoff.Minutes())
 	d["Notices"] = notices
+	d["CalendarURL"] = s.calendarURL(r, u)
 	if msg := r.URL.Query().Get("err"); msg != "" {
 		d["Error"] = bookingMessage(msg)
+	}
+	if r.URL.Query().Get("ok") == "calendar" {
+		d["Flash"] = "Ссылка на календарь создана. Прежняя ссылка, если была, больше не работает."
 	}
 	if r.URL.Query().Get("ok") == "booked" {
 		d["Flash"] = "Время забронировано. Доступ к серверу появится здесь незадолго до начала."

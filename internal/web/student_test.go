@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -165,4 +166,40 @@ func TestNoticesShownAndRead(t *testing.T) {
 		t.Fatalf("mark read: %d", p.Status)
 	}
 	expectNot(t, b.get("/"), `class="unread"`)
+}
+
+func TestCalendarFeed(t *testing.T) {
+	f := start(t, nil)
+	ctx := context.Background()
+	st := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
+	id := addSlot(t, f, st, 1)
+	if _, err := f.srv.Booking.Book(ctx, f.student.ID, id); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.Settings.Put(ctx, map[string]string{booking.ServerPassword: "Feed-Secret-Pass"}, 0)
+	b := f.as(t, f.student)
+	expect(t, b.get("/bookings"), 200, "Получить ссылку для календаря")
+	if p := b.submit("/bookings", "/bookings/calendar-link", nil); p.Status != http.StatusSeeOther {
+		t.Fatalf("create link: %d", p.Status)
+	}
+	p := b.get("/bookings?ok=calendar")
+	m := regexp.MustCompile(`id="ics-url" type="text" readonly value="[^"]*(/calendar/[^"]+\.ics)"`).FindStringSubmatch(p.Body)
+	if m == nil {
+		t.Fatalf("no feed link:\n%s", p.Body)
+	}
+	anon := newBrowser(t, f.srv)
+	feed := anon.get(m[1])
+	expect(t, feed, 200, "BEGIN:VCALENDAR", "DTSTART:"+st.UTC().Format("20060102T150405Z"), "STATUS:CONFIRMED")
+	if ct := feed.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/calendar") {
+		t.Fatalf("content type %q", ct)
+	}
+	expectNot(t, feed, "Feed-Secret-Pass")
+	// A new link replaces the old one.
+	b.submit("/bookings", "/bookings/calendar-link", nil)
+	if p := anon.get(m[1]); p.Status != http.StatusNotFound {
+		t.Fatalf("old link still works: %d", p.Status)
+	}
+	if p := anon.get("/calendar/not-a-real-token-000000000.ics"); p.Status != http.StatusNotFound {
+		t.Fatalf("unknown token: %d", p.Status)
+	}
 }

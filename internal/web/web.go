@@ -25,6 +25,7 @@ import (
 	"booksmeta/internal/getcourse"
 	"booksmeta/internal/jobs"
 	"booksmeta/internal/outbox"
+	"booksmeta/internal/secretbox"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
 )
@@ -41,6 +42,7 @@ type Server struct {
 	Settings *settings.Service
 	Accounts *accounts.Service
 	Booking  *booking.Service
+	Box      *secretbox.Box
 	// GetCourse and Outbox are set after construction (app wires them last).
 	GetCourse *gcsync.Service
 	Outbox    *outbox.Service
