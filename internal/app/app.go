@@ -154,7 +154,7 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 		Box: a.Box, Schedule: a.Schedule}
 	a.initGetCourse()
 	a.initOutbox()
-	a.Web.GetCourse, a.Web.Outbox = a.GetCourse, a.Outbox
+	a.Web.GetCourse, a.Web.Outbox, a.Web.Schedule = a.GetCourse, a.Outbox, a.Schedule
 	return nil
 }
 

@@ -3,6 +3,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"embed"
@@ -25,6 +26,7 @@ import (
 	"booksmeta/internal/getcourse"
 	"booksmeta/internal/jobs"
 	"booksmeta/internal/outbox"
+	"booksmeta/internal/schedule"
 	"booksmeta/internal/secretbox"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
@@ -43,6 +45,7 @@ type Server struct {
 	Accounts *accounts.Service
 	Booking  *booking.Service
 	Box      *secretbox.Box
+	Schedule *schedule.Service
 	// GetCourse and Outbox are set after construction (app wires them last).
 	GetCourse *gcsync.Service
 	Outbox    *outbox.Service
@@ -90,6 +93,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/webhooks/prune", s.admin(s.webhookPrune))
 	mux.HandleFunc("GET /admin/webhooks/{id}", s.admin(s.webhookDetail))
 	mux.HandleFunc("POST /admin/webhooks/{id}/rerun", s.admin(s.webhookRerun))
+	s.slotRoutes(mux)
 	mux.HandleFunc("GET /admin/getcourse", s.admin(s.gcPage))
 	mux.HandleFunc("POST /admin/getcourse/sync", s.admin(s.gcSyncNow))
 	mux.HandleFunc("GET /admin/users", s.admin(s.userList))
@@ -149,15 +153,21 @@ func (s *Server) render(w http.ResponseWriter, status int, page string, data map
 		}
 	}
 	data["Version"] = s.Version
+	// Render fully before answering, so a template error becomes a clear
+	// 500 instead of half a page with a 200.
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		s.Log.Error("render page", "page", page, "err", err)
+		http.Error(w, "Внутренняя ошибка при показе страницы. Обновите страницу; если повторяется, сообщите администратору.", http.StatusInternalServerError)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	// Pages carry CSRF tokens and sometimes a deliberately shown secret:
 	// never keep them in a cache.
 	w.Header().Set("Cache-Control", "no-store")
 	securityHeaders(w)
 	w.WriteHeader(status)
-	if err := t.ExecuteTemplate(w, "layout", data); err != nil {
-		s.Log.Error("render page", "page", page, "err", err)
-	}
+	w.Write(buf.Bytes())
 }
 
 func securityHeaders(w http.ResponseWriter) {
