@@ -16,6 +16,28 @@ type DashboardData struct {
 	WebhooksToday  map[string]int `json:"webhooks_today"`
 	FailedEvents   int            `json:"failed_events"`
 	UnverifiedMode bool           `json:"unverified_mode"`
+	// BookingsPerDay covers the last 14 and the next 14 school days.
+	BookingsPerDay []DayCount `json:"bookings_per_day"`
+	// Utilisation is taken places over capacity of open slots, in percent.
+	UtilisationPast30 int         `json:"utilisation_past_30_days"`
+	UtilisationNext14 int         `json:"utilisation_next_14_days"`
+	NearLimit         []NearLimit `json:"near_limit"`
+}
+
+// DayCount is the bookings of one school day.
+type DayCount struct {
+	Date  string `json:"date"`
+	Count int    `json:"count"`
+	Today bool   `json:"today,omitempty"`
+}
+
+// NearLimit is a student who has (almost) used their booking allowance.
+type NearLimit struct {
+	UserID   int64  `json:"user_id"`
+	Email    string `json:"email"`
+	Name     string `json:"name"`
+	Upcoming int    `json:"upcoming"`
+	Limit    int    `json:"limit"`
 }
 
 // Dashboard gathers the numbers; "today" is the school's day.
@@ -36,6 +58,44 @@ func Dashboard(ctx context.Context, st *store.Store, set *settings.Service) (Das
 	}
 	d.FailedEvents = len(failed)
 	secret, err := set.WebhookSecret(ctx)
+	if err != nil {
+		return d, err
+	}
 	d.UnverifiedMode = secret == ""
-	return d, err
+	from, to := midnight.AddDate(0, 0, -14), midnight.AddDate(0, 0, 14)
+	starts, err := st.BookingStartsBetween(ctx, from, to)
+	if err != nil {
+		return d, err
+	}
+	perDay := map[string]int{}
+	for _, t := range starts {
+		perDay[t.In(now.Location()).Format("2006-01-02")]++
+	}
+	for day := from; day.Before(to); day = day.AddDate(0, 0, 1) {
+		k := day.Format("2006-01-02")
+		d.BookingsPerDay = append(d.BookingsPerDay, DayCount{Date: k, Count: perDay[k], Today: day.Equal(midnight)})
+	}
+	pct := func(a, b int) int {
+		if b == 0 {
+			return 0
+		}
+		return a * 100 / b
+	}
+	b, c, err := st.Utilisation(ctx, midnight.AddDate(0, 0, -30), st.Now())
+	if err != nil {
+		return d, err
+	}
+	d.UtilisationPast30 = pct(b, c)
+	if b, c, err = st.Utilisation(ctx, st.Now(), midnight.AddDate(0, 0, 14)); err != nil {
+		return d, err
+	}
+	d.UtilisationNext14 = pct(b, c)
+	near, err := st.NearLimit(ctx, 20)
+	if err != nil {
+		return d, err
+	}
+	for _, u := range near {
+		d.NearLimit = append(d.NearLimit, NearLimit{UserID: u.ID, Email: u.Email, Name: u.Name(), Upcoming: u.UpcomingBookings, Limit: u.BookingLimit})
+	}
+	return d, nil
 }

@@ -75,3 +75,19 @@ func TestAdminSlotsAndBookingsPages(t *testing.T) {
 		t.Fatalf("without CSRF: %d", p.Status)
 	}
 }
+
+func TestDashboardBookingNumbers(t *testing.T) {
+	f := start(t, nil)
+	ctx := context.Background()
+	id := addSlot(t, f, time.Now().Add(24*time.Hour).Truncate(time.Hour), 2)
+	if _, err := f.srv.Booking.Book(ctx, f.student.ID, id); err != nil {
+		t.Fatal(err)
+	}
+	// The student's limit is 3; one more booking puts them within one of it.
+	id2 := addSlot(t, f, time.Now().Add(26*time.Hour).Truncate(time.Hour), 2)
+	if _, err := f.srv.Booking.Book(ctx, f.student.ID, id2); err != nil {
+		t.Fatal(err)
+	}
+	p := f.as(t, f.admin).get("/admin")
+	expect(t, p, 200, "Бронирований по дням", "<progress", "50%", "Ученики у предела лимита", "предстоящих 2 из 3")
+}

@@ -31,5 +31,10 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ *store.User
 		}
 	}
 	d["Today"], d["TodayTotal"] = today, total
+	maxDay := 1
+	for _, c := range dd.BookingsPerDay {
+		maxDay = max(maxDay, c.Count)
+	}
+	d["MaxDay"] = maxDay
 	s.render(w, http.StatusOK, "dashboard", d)
 }
