@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"booksmeta/internal/getcourse"
+	"booksmeta/internal/schedule"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
 	"booksmeta/internal/webhook"
@@ -105,16 +106,46 @@ func keepsSecret(v string) bool { return v == "" || strings.HasPrefix(v, "••
 // their source (an env value is not copied into the panel), an empty or
 // masked secret keeps the stored one, and only the "очистить" box clears it.
 func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request, u *store.User) {
+	values, entered, errs, err := s.collectSettings(r, gcKeys)
+	if err != nil {
+		s.internalError(w, r, "read settings", err)
+		return
+	}
+	if len(errs) > 0 {
+		s.settingsPage(w, r, http.StatusUnprocessableEntity, settingsView{Entered: entered, Errors: errs,
+			FormError: "Настройки не сохранены: исправьте отмеченные поля. Секретные поля из соображений безопасности не показываются повторно — если вы их вводили, введите ещё раз."})
+		return
+	}
+	if len(values) == 0 {
+		http.Redirect(w, r, "/admin/settings?ok=settings_unchanged", http.StatusSeeOther)
+		return
+	}
+	if err := s.Settings.Put(r.Context(), values, u.ID); err != nil {
+		s.internalError(w, r, "save settings", err)
+		return
+	}
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	s.Log.Info("settings saved", "keys", keys, "by", u.ID)
+	http.Redirect(w, r, "/admin/settings?ok=settings_saved", http.StatusSeeOther)
+}
+
+// collectSettings reads the submitted values of keys and returns those that
+// changed and are valid, the non-secret values as typed, and per-key errors.
+// A key absent from the form is never touched; an empty or masked secret
+// keeps the stored one, and only its "очистить" box clears it.
+func (s *Server) collectSettings(r *http.Request, keys []string) (values, entered, errs map[string]string, err error) {
 	ctx := r.Context()
-	values, entered, errs := map[string]string{}, map[string]string{}, map[string]string{}
-	for _, k := range gcKeys {
+	values, entered, errs = map[string]string{}, map[string]string{}, map[string]string{}
+	for _, k := range keys {
 		cur, err := s.Settings.Get(ctx, k)
 		if err != nil {
-			s.internalError(w, r, "read settings", err)
-			return
+			return nil, nil, nil, err
 		}
 		if _, present := r.PostForm[k]; !present && r.PostFormValue("clear_"+k) == "" {
-			continue // not in this form: never touched
+			continue
 		}
 		v := strings.TrimSpace(r.PostFormValue(k))
 		if cur.Secret {
@@ -137,27 +168,18 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request, u *store.U
 			errs[k] = err.Error()
 			continue
 		}
+		if err := schedule.Validate(k, v); err != nil {
+			errs[k] = err.Error()
+			continue
+		}
 		values[k] = v
 	}
-	if len(errs) > 0 {
-		s.settingsPage(w, r, http.StatusUnprocessableEntity, settingsView{Entered: entered, Errors: errs,
-			FormError: "Настройки не сохранены: исправьте отмеченные поля. Секретные поля из соображений безопасности не показываются повторно — если вы их вводили, введите ещё раз."})
-		return
+	if len(errs) == 0 && s.Schedule != nil {
+		if err := s.Schedule.ValidateChange(ctx, values); err != nil {
+			errs["schedule_from"] = err.Error()
+		}
 	}
-	if len(values) == 0 {
-		http.Redirect(w, r, "/admin/settings?ok=settings_unchanged", http.StatusSeeOther)
-		return
-	}
-	if err := s.Settings.Put(ctx, values, u.ID); err != nil {
-		s.internalError(w, r, "save settings", err)
-		return
-	}
-	keys := make([]string, 0, len(values))
-	for k := range values {
-		keys = append(keys, k)
-	}
-	s.Log.Info("settings saved", "keys", keys, "by", u.ID)
-	http.Redirect(w, r, "/admin/settings?ok=settings_saved", http.StatusSeeOther)
+	return values, entered, errs, nil
 }
 
 // settingsGenerateSecret saves a new webhook secret and shows it this once,

@@ -86,8 +86,18 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *store.User)
 		s.internalError(w, r, "count upcoming", err)
 		return
 	}
-	notices, _ := s.Store.NoticesByUser(ctx, u.ID, 5)
+	notices, err := s.Store.NoticesByUser(ctx, u.ID, 5)
+	if err != nil {
+		s.internalError(w, r, "list notices", err)
+		return
+	}
+	mine, err := s.Store.BookingsByUser(ctx, u.ID)
+	if err != nil {
+		s.internalError(w, r, "list bookings", err)
+		return
+	}
 	d := s.data(r, "Бронирование сервера")
+	d["Nav"], d["Here"], d["Soon"] = "calendar", "/", s.soonNotices(ctx, mine)
 	d["Me"], d["Days"], d["Loc"], d["Zone"] = u, days, loc, loc.String()
 	d["Prev"], d["Next"] = from.AddDate(0, 0, -7).Format("2006-01-02"), to.Format("2006-01-02")
 	d["Upcoming"], d["Left"] = upcoming, max(u.BookingLimit-upcoming, 0)
@@ -179,8 +189,13 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *store.Use
 	for i, j := 0, len(upcoming)-1; i < j; i, j = i+1, j-1 {
 		upcoming[i], upcoming[j] = upcoming[j], upcoming[i]
 	}
-	notices, _ := s.Store.NoticesByUser(ctx, u.ID, 20)
+	notices, err := s.Store.NoticesByUser(ctx, u.ID, 20)
+	if err != nil {
+		s.internalError(w, r, "list notices", err)
+		return
+	}
 	d := s.data(r, "Мои бронирования")
+	d["Nav"], d["Here"], d["Soon"] = "bookings", "/bookings", s.soonNotices(ctx, bs)
 	d["Upcoming"], d["Past"], d["Cancelled"] = upcoming, past, cancelled
 	d["Loc"], d["Zone"], d["Cutoff"] = s.Settings.Location(ctx), s.Settings.Location(ctx).String(), int(cutoff.Minutes())
 	d["Notices"] = notices
@@ -229,7 +244,7 @@ func (s *Server) noticesRead(w http.ResponseWriter, r *http.Request, u *store.Us
 
 func (s *Server) profileData(r *http.Request, u *store.User) map[string]any {
 	d := s.data(r, "Профиль")
-	d["Me"], d["Loc"] = u, s.Settings.Location(r.Context())
+	d["Nav"], d["Me"], d["Loc"] = "profile", u, s.Settings.Location(r.Context())
 	return d
 }
 

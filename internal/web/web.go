@@ -89,6 +89,9 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/settings/webhook-secret", s.admin(s.settingsGenerateSecret))
 	mux.HandleFunc("POST /admin/settings/reveal", s.admin(s.settingsReveal))
 	mux.HandleFunc("POST /admin/settings/test", s.admin(s.settingsTest))
+	mux.HandleFunc("GET /admin/settings/general", s.admin(s.generalForm))
+	mux.HandleFunc("POST /admin/settings/general", s.admin(s.generalSave))
+	mux.HandleFunc("POST /admin/settings/mail-test", s.admin(s.mailTest))
 	mux.HandleFunc("GET /admin/webhooks", s.admin(s.webhookList))
 	mux.HandleFunc("POST /admin/webhooks/prune", s.admin(s.webhookPrune))
 	mux.HandleFunc("GET /admin/webhooks/{id}", s.admin(s.webhookDetail))
@@ -203,6 +206,9 @@ func (s *Server) data(r *http.Request, title string) map[string]any {
 	d := map[string]any{"Title": title}
 	if u, sess := auth.FromContext(r.Context()); u != nil && sess != nil {
 		d["User"], d["CSRF"], d["IsAdmin"] = u, sess.CSRFToken, u.IsAdmin()
+		if !u.IsAdmin() {
+			d["Unread"] = s.unreadNotices(r, u)
+		}
 	}
 	if msg := flashMessage(r.URL.Query()); msg != "" {
 		d["Flash"] = msg

@@ -1,0 +1,147 @@
+package web
+
+import (
+	"net/http"
+
+	"booksmeta/internal/booking"
+	"booksmeta/internal/mail"
+	"booksmeta/internal/settings"
+	"booksmeta/internal/store"
+)
+
+// generalField describes one input of the general settings page.
+type generalField struct {
+	settingField
+	Label string
+	Help  string
+	Type  string // input type: text, number, time, email, password, textarea, select
+	Opts  []string
+}
+
+type generalSection struct {
+	ID, Title, Intro string
+	Fields           []*generalField
+}
+
+type fieldDef struct{ key, label, help, typ string }
+
+// generalSections lists the settings of this page, grouped as the school
+// owner thinks of them.
+var generalSections = []struct {
+	id, title, intro string
+	fields           []fieldDef
+}{
+	{"schedule", "Расписание слотов", "Из чего периодически создаются слоты на сервере. Удалённые вручную слоты не возвращаются.", []fieldDef{
+		{"schedule_weekdays", "Дни недели", "Номера дней через запятую: 1 — понедельник … 7 — воскресенье, например 1,2,3,4,5.", "text"},
+		{"schedule_from", "Начало дня", "Например 09:00.", "time"},
+		{"schedule_to", "Конец дня", "Например 17:00.", "time"},
+		{settings.SlotDurationMinutes, "Длительность слота, минут", "", "number"},
+		{"slot_capacity", "Мест в слоте", "Сколько учеников одновременно на сервере.", "number"},
+		{"schedule_weeks_ahead", "Держать открытыми, недель вперёд", "", "number"},
+	}},
+	{"access", "Доступ к серверу", "Показывается только забронировавшему ученику и только на время брони.", []fieldDef{
+		{booking.ServerHost, "Адрес сервера", "Например rdp.school.ru.", "text"},
+		{booking.ServerLogin, "Общий логин", "Если у слота задан свой логин, показывается он.", "text"},
+		{booking.ServerPassword, "Общий пароль", "Хранится зашифрованным.", "password"},
+		{booking.ServerInstructions, "Как подключиться", "Инструкция для ученика.", "textarea"},
+		{booking.AccessOpensMinutesBefore, "Доступ открывается за, минут", "", "number"},
+		{booking.CancelCutoffMinutes, "Отмена не позднее чем за, минут", "", "number"},
+		{settings.DefaultBookingLimit, "Лимит бронирований для новых учеников", "", "number"},
+	}},
+	{"mail", "Почта", "Без почты всё работает, письма ждут в очереди.", []fieldDef{
+		{settings.MailHost, "SMTP-сервер", "Например smtp.yandex.ru или smtp.go1.unisender.ru.", "text"},
+		{settings.MailPort, "Порт", "465 (SSL) или 587 (STARTTLS).", "number"},
+		{settings.MailEncryption, "Шифрование", "ssl, tls, starttls или none.", "text"},
+		{settings.MailUsername, "Логин", "", "text"},
+		{settings.MailPassword, "Пароль", "Хранится зашифрованным.", "password"},
+		{settings.MailFromEmail, "Адрес отправителя", "", "email"},
+		{settings.MailFromName, "Имя отправителя", "", "text"},
+		{booking.ReminderMinutesBefore, "Напоминание до начала, минут", "0 — не напоминать.", "number"},
+	}},
+	{"maintenance", "Технические работы", "Пока включено, ученики видят сообщение вместо календаря и не могут бронировать. Оплаты из GetCourse принимаются как обычно.", []fieldDef{
+		{booking.MaintenanceMode, "Режим обслуживания", "1 — включён, 0 — выключен.", "text"},
+		{booking.MaintenanceMessage, "Сообщение ученикам", "", "textarea"},
+	}},
+}
+
+func generalKeys() []string {
+	var keys []string
+	for _, sec := range generalSections {
+		for _, f := range sec.fields {
+			keys = append(keys, f.key)
+		}
+	}
+	return keys
+}
+
+func (s *Server) generalPage(w http.ResponseWriter, r *http.Request, status int, entered, errs map[string]string, formErr, mailVerdict string) {
+	ctx := r.Context()
+	var sections []generalSection
+	for _, sec := range generalSections {
+		gs := generalSection{ID: sec.id, Title: sec.title, Intro: sec.intro}
+		for _, fd := range sec.fields {
+			val, err := s.Settings.Get(ctx, fd.key)
+			if err != nil {
+				s.internalError(w, r, "read settings", err)
+				return
+			}
+			f := &generalField{Label: fd.label, Help: fd.help, Type: fd.typ}
+			f.Key, f.Secret, f.Set, f.Source, f.Error = fd.key, val.Secret, val.Value != "", sourceLabel(string(val.Source)), errs[fd.key]
+			if val.Secret {
+				f.Masked = val.Masked()
+			} else if e, ok := entered[fd.key]; ok {
+				f.Value = e
+			} else {
+				f.Value = val.Value
+			}
+			gs.Fields = append(gs.Fields, f)
+		}
+		sections = append(sections, gs)
+	}
+	d := s.adminData(r, "Настройки → Расписание, доступ, почта", "settings")
+	d["Sections"], d["FormError"], d["Presets"], d["MailVerdict"] = sections, formErr, mail.Presets(), mailVerdict
+	if s.Outbox != nil {
+		d["MailConfigured"] = s.Outbox.Configured(ctx)
+	}
+	if r.URL.Query().Get("ok") == "saved" {
+		d["Flash"] = "Настройки сохранены."
+	}
+	s.render(w, status, "settings_general", d)
+}
+
+func (s *Server) generalForm(w http.ResponseWriter, r *http.Request, _ *store.User) {
+	s.generalPage(w, r, http.StatusOK, nil, nil, "", "")
+}
+
+func (s *Server) generalSave(w http.ResponseWriter, r *http.Request, u *store.User) {
+	values, entered, errs, err := s.collectSettings(r, generalKeys())
+	if err != nil {
+		s.internalError(w, r, "read settings", err)
+		return
+	}
+	if len(errs) > 0 {
+		s.generalPage(w, r, http.StatusUnprocessableEntity, entered, errs, "Настройки не сохранены: исправьте отмеченные поля.", "")
+		return
+	}
+	if len(values) > 0 {
+		if err := s.Settings.Put(r.Context(), values, u.ID); err != nil {
+			s.internalError(w, r, "save settings", err)
+			return
+		}
+		s.Log.Info("settings saved", "count", len(values), "by", u.ID)
+	}
+	http.Redirect(w, r, "/admin/settings/general?ok=saved", http.StatusSeeOther)
+}
+
+// mailTest sends the test message and shows the SMTP server's verdict.
+func (s *Server) mailTest(w http.ResponseWriter, r *http.Request, u *store.User) {
+	to := r.PostFormValue("to")
+	if to == "" {
+		to = u.Email
+	}
+	msg := "Тестовое письмо отправлено на " + to + ". Проверьте почту (и папку «Спам»)."
+	if err := s.Outbox.SendTestBy(r.Context(), to, u.Email); err != nil {
+		msg = err.Error()
+	}
+	s.generalPage(w, r, http.StatusOK, nil, nil, "", msg)
+}

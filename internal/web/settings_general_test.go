@@ -1,0 +1,43 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"booksmeta/internal/mail/mailtest"
+)
+
+func TestGeneralSettings(t *testing.T) {
+	srv := mailtest.Start(t)
+	f := start(t, nil)
+	ctx := context.Background()
+	a := f.as(t, f.admin)
+	p := a.get("/admin/settings/general")
+	expect(t, p, 200, "Расписание слотов", "Доступ к серверу", "Почта не настроена", "Технические работы", "Яндекс Почта", "smtp.go1.unisender.ru")
+	// A refused value saves nothing and says what is wrong.
+	p = a.submit("/admin/settings/general", "/admin/settings/general", url.Values{"schedule_from": {"25:00"}, "server_host": {"rdp.school.example"}})
+	expect(t, p, http.StatusUnprocessableEntity, "Настройки не сохранены")
+	if v := f.srv.Settings.String(ctx, "server_host"); v != "" {
+		t.Fatalf("server_host saved despite an invalid neighbour: %q", v)
+	}
+	p = a.submit("/admin/settings/general", "/admin/settings/general", url.Values{"server_host": {"rdp.school.example"},
+		"server_password": {"Shared-Server-Pass"}, "mail_host": {srv.Host()}, "mail_port": {strconv.Itoa(srv.Port())},
+		"mail_encryption": {"none"}, "mail_from_email": {"school@example.com"}, "maintenance_mode": {"1"}})
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", p.Status, p.Body)
+	}
+	p = a.get("/admin/settings/general?ok=saved")
+	expect(t, p, 200, "Настройки сохранены", "rdp.school.example", "сохранено в панели")
+	expectNot(t, p, "Shared-Server-Pass", "Почта не настроена")
+	if !f.srv.Booking.Maintenance(ctx) {
+		t.Fatal("maintenance mode not on")
+	}
+	expect(t, f.as(t, f.student).get("/"), 200, "технические работы")
+	p = a.submit("/admin/settings/general", "/admin/settings/mail-test", url.Values{"to": {"owner@example.com"}})
+	expect(t, p, 200, "Тестовое письмо отправлено на owner@example.com")
+	srv.WaitMessages(1, 5*time.Second)
+}

@@ -1,0 +1,50 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"booksmeta/internal/store"
+)
+
+// soonWindow is how long before access opens the student is reminded on
+// their pages that it opens soon.
+const soonWindow = 60 * time.Minute
+
+// soonNotice is a notice computed on each page view, never stored: access
+// to an active booking opens soon (or is open now).
+type soonNotice struct {
+	Open             bool
+	OpensAt          time.Time
+	StartsAt, EndsAt time.Time
+}
+
+// unreadNotices is the number shown next to "Мои бронирования" in the menu.
+// A failure is logged and shows no number: the menu must not break a page.
+func (s *Server) unreadNotices(r *http.Request, u *store.User) int {
+	n, err := s.Store.UnreadNotices(r.Context(), u.ID)
+	if err != nil {
+		s.Log.Error("count unread notices", "user_id", u.ID, "err", err)
+	}
+	return n
+}
+
+// soonNotices lists the student's active bookings whose access opens within
+// the next hour or is open now, soonest first.
+func (s *Server) soonNotices(ctx context.Context, bs []*store.Booking) []soonNotice {
+	now := s.Store.Now()
+	var out []soonNotice
+	for i := len(bs) - 1; i >= 0; i-- { // the store lists newest first
+		b := bs[i]
+		if b.Status != store.BookingActive || !b.EndsAt.After(now) {
+			continue
+		}
+		opens, _ := s.Booking.Window(ctx, b)
+		if opens.Sub(now) > soonWindow {
+			continue
+		}
+		out = append(out, soonNotice{Open: !now.Before(opens), OpensAt: opens, StartsAt: b.StartsAt, EndsAt: b.EndsAt})
+	}
+	return out
+}
