@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"booksmeta/internal/mail/mailtest"
+	"booksmeta/internal/store"
 )
 
 func TestGeneralSettings(t *testing.T) {
@@ -40,4 +41,23 @@ func TestGeneralSettings(t *testing.T) {
 	p = a.submit("/admin/settings/general", "/admin/settings/mail-test", url.Values{"to": {"owner@example.com"}})
 	expect(t, p, 200, "Тестовое письмо отправлено на owner@example.com")
 	srv.WaitMessages(1, 5*time.Second)
+}
+
+func TestOutboxPage(t *testing.T) {
+	f := start(t, nil)
+	ctx := context.Background()
+	a := f.as(t, f.admin)
+	f.srv.Store.InTx(ctx, func(tx *store.Tx) error {
+		_, err := tx.QueueMail(ctx, &store.OutboxMail{Kind: "welcome", ToEmail: "student@example.com", UserID: f.student.ID, Data: "{}"})
+		return err
+	})
+	p := a.get("/admin/mail")
+	expect(t, p, 200, "Почта не настроена", "приветствие", "в очереди", "student@example.com")
+	mails, _ := f.srv.Store.MailByUser(ctx, f.student.ID)
+	p = a.submit("/admin/mail", "/admin/mail/"+itoa(mails[0].ID)+"/resend", nil)
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("resend: %d", p.Status)
+	}
+	expect(t, a.get(p.location()), 200, "Письмо не найдено или ещё в очереди")
+	expect(t, f.as(t, f.student).get("/admin/mail"), http.StatusForbidden)
 }

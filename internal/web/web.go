@@ -97,6 +97,8 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/webhooks/{id}", s.admin(s.webhookDetail))
 	mux.HandleFunc("POST /admin/webhooks/{id}/rerun", s.admin(s.webhookRerun))
 	s.slotRoutes(mux)
+	mux.HandleFunc("GET /admin/mail", s.admin(s.outboxPage))
+	mux.HandleFunc("POST /admin/mail/{id}/resend", s.admin(s.outboxResend))
 	mux.HandleFunc("GET /admin/getcourse", s.admin(s.gcPage))
 	mux.HandleFunc("POST /admin/getcourse/sync", s.admin(s.gcSyncNow))
 	mux.HandleFunc("GET /admin/users", s.admin(s.userList))
@@ -115,15 +117,17 @@ func (s *Server) Routes(mux *http.ServeMux) {
 }
 
 var funcs = template.FuncMap{
-	"when":    formatTime,
-	"outcome": outcomeLabel,
-	"state":   stateLabel,
-	"authm":   authLabel,
-	"role":    roleLabel,
-	"source":  sourceLabel,
-	"hm":      func(t time.Time, loc *time.Location) string { return t.In(loc).Format("15:04") },
-	"day":     dayLabel,
-	"date":    func(t time.Time) string { return t.Format("2006-01-02") },
+	"when":       formatTime,
+	"outcome":    outcomeLabel,
+	"state":      stateLabel,
+	"authm":      authLabel,
+	"role":       roleLabel,
+	"source":     sourceLabel,
+	"hm":         func(t time.Time, loc *time.Location) string { return t.In(loc).Format("15:04") },
+	"day":        dayLabel,
+	"date":       func(t time.Time) string { return t.Format("2006-01-02") },
+	"mailkind":   mailKindLabel,
+	"mailstatus": mailStatusLabel,
 }
 
 func (s *Server) parse() {
