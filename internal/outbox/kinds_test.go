@@ -133,3 +133,19 @@ func TestAdminAlertOnFailedEvent(t *testing.T) {
 		t.Fatalf("alert text: %q", msgs[0].Text())
 	}
 }
+
+func TestEditedTemplateIsUsed(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.WithAuth(mailUser, mailPass))
+	a := start(t, srv, "")
+	ctx := context.Background()
+	u := newStudent(t, a, "edited@example.ru")
+	a.Store.InTx(ctx, func(tx *store.Tx) error {
+		return tx.PutMailTemplate(ctx, store.MailTemplate{Kind: "payment_revoked", Subject: "Наша школа: оплата {{.Deal}} отменена"}, 0)
+	})
+	id := queue(t, a, &store.OutboxMail{Kind: "payment_revoked", ToEmail: u.Email, UserID: u.ID, Data: `{"deal":"№5"}`})
+	drain(t, a, id, store.MailSent)
+	msg := srv.WaitMessages(1, 5*time.Second)[0]
+	if msg.Subject() != "Наша школа: оплата №5 отменена" || !strings.Contains(msg.Text(), "отменена или возвращена") {
+		t.Fatalf("subject %q; the text should stay the built-in one", msg.Subject())
+	}
+}

@@ -166,6 +166,9 @@ func (e russianError) Error() string { return e.ru }
 // ErrNotResendable refuses a resend of a row that is queued or being sent.
 var ErrNotResendable = russianError{"Письмо не найдено или ещё в очереди: повторно можно отправить только отправленное или неотправленное (с ошибкой) письмо."}
 
+// Renderer is the renderer of this school's mail, for previews.
+func (s *Service) Renderer() *mail.Renderer { return s.renderer() }
+
 // PasswordResetTTL is how long a "forgot password" link works.
 const PasswordResetTTL = 2 * time.Hour
 
@@ -190,6 +193,18 @@ func (s *Service) render(ctx context.Context, m *store.OutboxMail) (mail.Message
 		return mail.Message{}, fmt.Errorf("bad mail data: %w", err)
 	}
 	r := s.renderer()
+	// An admin's edited template for the kind, when there is one, replaces
+	// the built-in parts it fills.
+	render := func(k mail.Kind, data any) (mail.Message, error) {
+		t, ok, err := s.Store.MailTemplate(ctx, string(k))
+		if err != nil {
+			return mail.Message{}, err
+		}
+		if !ok {
+			return r.Render(k, data)
+		}
+		return r.RenderWith(k, &mail.Template{Subject: t.Subject, HTML: t.HTML, Text: t.Text}, data)
+	}
 	var msg mail.Message
 	var err error
 	switch mail.Kind(m.Kind) {
@@ -206,7 +221,7 @@ func (s *Service) render(ctx context.Context, m *store.OutboxMail) (mail.Message
 		if name == "" {
 			name = m.ToName
 		}
-		msg, err = r.Render(mail.KindWelcome, mail.WelcomeData{Name: name, Email: m.ToEmail,
+		msg, err = render(mail.KindWelcome, mail.WelcomeData{Name: name, Email: m.ToEmail,
 			SetPasswordURL: "/set-password?token=" + url.QueryEscape(tok), LinkValidFor: accounts.WelcomeLinkTTL})
 	case mail.KindPasswordReset:
 		if m.UserID == 0 {
@@ -216,10 +231,10 @@ func (s *Service) render(ctx context.Context, m *store.OutboxMail) (mail.Message
 		if ierr != nil {
 			return mail.Message{}, ierr
 		}
-		msg, err = r.Render(mail.KindPasswordReset, mail.PasswordResetData{Name: m.ToName, Email: m.ToEmail,
+		msg, err = render(mail.KindPasswordReset, mail.PasswordResetData{Name: m.ToName, Email: m.ToEmail,
 			ResetURL: "/set-password?token=" + url.QueryEscape(tok), ValidFor: PasswordResetTTL})
 	case mail.KindAdminAlert:
-		msg, err = r.Render(mail.KindAdminAlert, mail.AdminAlertData{EventID: strconv.FormatInt(d.EventID, 10), Event: d.Event,
+		msg, err = render(mail.KindAdminAlert, mail.AdminAlertData{EventID: strconv.FormatInt(d.EventID, 10), Event: d.Event,
 			Email: d.Email, Error: d.Error, Attempts: d.Attempts, LastTry: m.CreatedAt, Zone: s.Settings.Location(ctx),
 			LogURL: "/admin/webhooks/" + strconv.FormatInt(d.EventID, 10)})
 	case mail.KindPaymentRevoked:
@@ -227,7 +242,7 @@ func (s *Service) render(ctx context.Context, m *store.OutboxMail) (mail.Message
 		if name == "" {
 			name = m.ToName
 		}
-		msg, err = r.Render(mail.KindPaymentRevoked, mail.PaymentRevokedData{Name: name, Deal: d.Deal})
+		msg, err = render(mail.KindPaymentRevoked, mail.PaymentRevokedData{Name: name, Deal: d.Deal})
 	case mail.KindBookingConfirmation, mail.KindBookingCancelled, mail.KindReminder:
 		start, e1 := time.Parse(time.RFC3339, d.StartsAt)
 		end, e2 := time.Parse(time.RFC3339, d.EndsAt)
@@ -237,15 +252,15 @@ func (s *Service) render(ctx context.Context, m *store.OutboxMail) (mail.Message
 		slot := mail.Slot{Start: start, End: end, Zone: s.Settings.Location(ctx)}
 		switch mail.Kind(m.Kind) {
 		case mail.KindReminder:
-			msg, err = r.Render(mail.KindReminder, mail.ReminderData{Name: m.ToName, BookingID: d.BookingID, Slot: slot,
+			msg, err = render(mail.KindReminder, mail.ReminderData{Name: m.ToName, BookingID: d.BookingID, Slot: slot,
 				StartsIn:          time.Until(start).Round(time.Minute),
 				AccessOpensBefore: time.Duration(s.Settings.Int(ctx, booking.AccessOpensMinutesBefore, 15)) * time.Minute})
 		case mail.KindBookingConfirmation:
-			msg, err = r.Render(mail.KindBookingConfirmation, mail.BookingConfirmationData{Name: m.ToName, BookingID: d.BookingID, Slot: slot,
+			msg, err = render(mail.KindBookingConfirmation, mail.BookingConfirmationData{Name: m.ToName, BookingID: d.BookingID, Slot: slot,
 				AccessOpensBefore: time.Duration(s.Settings.Int(ctx, booking.AccessOpensMinutesBefore, 15)) * time.Minute,
 				CancelCutoff:      time.Duration(s.Settings.Int(ctx, booking.CancelCutoffMinutes, 120)) * time.Minute})
 		default:
-			msg, err = r.Render(mail.KindBookingCancelled, mail.BookingCancelledData{Name: m.ToName, BookingID: d.BookingID, Slot: slot,
+			msg, err = render(mail.KindBookingCancelled, mail.BookingCancelledData{Name: m.ToName, BookingID: d.BookingID, Slot: slot,
 				By: mail.CancelledBy(d.By), Reason: d.Reason})
 		}
 	default:

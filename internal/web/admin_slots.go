@@ -19,6 +19,8 @@ import (
 func (s *Server) slotRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/slots", s.admin(s.slotList))
 	mux.HandleFunc("POST /admin/slots", s.admin(s.slotCreate))
+	mux.HandleFunc("GET /admin/slots/{id}", s.admin(s.slotEdit))
+	mux.HandleFunc("POST /admin/slots/{id}", s.admin(s.slotUpdate))
 	mux.HandleFunc("POST /admin/slots/{id}/active", s.admin(s.slotActive))
 	mux.HandleFunc("POST /admin/slots/{id}/delete", s.admin(s.slotDelete))
 	mux.HandleFunc("POST /admin/slots/generate", s.admin(s.slotGenerate))
@@ -27,21 +29,43 @@ func (s *Server) slotRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/bookings/{id}/cancel", s.admin(s.bookingCancel))
 }
 
+// maxSlotRange bounds the from/to filter of the list.
+const maxSlotRange = 93
+
 func (s *Server) slotPage(w http.ResponseWriter, r *http.Request, status int, msg, errMsg string) {
 	ctx := r.Context()
 	loc := s.Settings.Location(ctx)
+	q := r.URL.Query()
 	from := weekStart(s.Store.Now(), loc)
-	if d, err := time.ParseInLocation("2006-01-02", r.URL.Query().Get("week"), loc); err == nil {
+	if d, err := time.ParseInLocation("2006-01-02", q.Get("week"), loc); err == nil {
 		from = weekStart(d, loc)
 	}
-	slots, err := s.Store.AdminSlots(ctx, from, from.AddDate(0, 0, 7))
+	to := from.AddDate(0, 0, 7)
+	d := s.adminData(r, "Слоты", "slots")
+	// An explicit range replaces the week view.
+	rf, err1 := time.ParseInLocation("2006-01-02", q.Get("from"), loc)
+	rt, err2 := time.ParseInLocation("2006-01-02", q.Get("to"), loc)
+	ranged := false
+	switch {
+	case q.Get("from") == "" && q.Get("to") == "":
+	case err1 != nil || err2 != nil:
+		errMsg = strings.TrimSpace(errMsg + " Даты фильтра записаны неверно: нужен формат ГГГГ-ММ-ДД. Показана неделя.")
+	case rt.Before(rf):
+		errMsg = strings.TrimSpace(errMsg + " В фильтре дата «по» раньше даты «с». Показана неделя.")
+	case rt.Sub(rf) > maxSlotRange*24*time.Hour:
+		errMsg = strings.TrimSpace(errMsg + fmt.Sprintf(" Фильтр охватывает больше %d дней: сузьте его. Показана неделя.", maxSlotRange))
+	default:
+		from, to, ranged = rf, rt.AddDate(0, 0, 1), true
+		d["From"], d["To"] = rf.Format("2006-01-02"), rt.Format("2006-01-02")
+	}
+	slots, err := s.Store.AdminSlots(ctx, from, to)
 	if err != nil {
 		s.internalError(w, r, "list slots", err)
 		return
 	}
-	d := s.adminData(r, "Слоты", "slots")
-	d["Slots"], d["Loc"], d["Week"] = slots, loc, from.Format("2006-01-02")
+	d["Slots"], d["Loc"], d["Week"], d["Ranged"] = slots, loc, from.Format("2006-01-02"), ranged
 	d["Prev"], d["Next"], d["Now"] = from.AddDate(0, 0, -7).Format("2006-01-02"), from.AddDate(0, 0, 7).Format("2006-01-02"), s.Store.Now()
+	d["WeekEnd"] = to.AddDate(0, 0, -1).Format("2006-01-02")
 	d["Zone"] = loc.String()
 	if msg != "" {
 		d["Flash"] = msg
@@ -53,11 +77,7 @@ func (s *Server) slotPage(w http.ResponseWriter, r *http.Request, status int, ms
 }
 
 func (s *Server) slotList(w http.ResponseWriter, r *http.Request, _ *store.User) {
-	msg := ""
-	if n := r.URL.Query().Get("done"); n != "" {
-		msg = n
-	}
-	s.slotPage(w, r, http.StatusOK, slotFlash(msg), "")
+	s.slotPage(w, r, http.StatusOK, slotFlash(r.URL.Query().Get("done")), "")
 }
 
 // slotFlash maps a redirect code to its text: a link cannot put words on the page.
@@ -75,32 +95,70 @@ func slotFlash(code string) string {
 		return fmt.Sprintf("Слот удалён; отменено бронирований: %d.", num)
 	case "toggled":
 		return "Слот изменён."
+	case "saved":
+		return fmt.Sprintf("Слот сохранён; отменено бронирований: %d.", num)
 	}
 	return ""
 }
 
-// scheduleError shows a slot rule's refusal, or reports an internal error.
+// slotErrorStatus is the HTTP status of a slot rule's refusal.
+func slotErrorStatus(se *schedule.Error) int {
+	switch se.Code {
+	case schedule.CodeInvalid:
+		return http.StatusUnprocessableEntity
+	case schedule.CodeNotFound:
+		return http.StatusNotFound
+	}
+	return http.StatusConflict
+}
+
+// slotErrorText is a refusal for the page: the API's parameter name
+// becomes the checkbox the admin ticks.
+func slotErrorText(se *schedule.Error) string {
+	msg := se.Message
+	if se.Code == store.ConflictBooked && se.Bookings > 0 {
+		msg += " На этой странице: отметьте «Отменить бронирования и уведомить учеников» и повторите."
+	}
+	return msg
+}
+
+// scheduleError shows a slot rule's refusal on the list, or reports an
+// internal error.
 func (s *Server) scheduleError(w http.ResponseWriter, r *http.Request, err error) {
 	var se *schedule.Error
 	if errors.As(err, &se) {
-		s.slotPage(w, r, http.StatusUnprocessableEntity, "", se.Message)
+		s.slotPage(w, r, slotErrorStatus(se), "", slotErrorText(se))
 		return
 	}
 	s.internalError(w, r, "slot operation", err)
 }
 
-func (s *Server) slotCreate(w http.ResponseWriter, r *http.Request, _ *store.User) {
-	loc := s.Settings.Location(r.Context())
-	date := r.PostFormValue("date")
+// slotTimes reads the date and the start and end clock times of a form.
+func slotTimes(r *http.Request, loc *time.Location) (start, end time.Time, err error) {
+	date := strings.TrimSpace(r.PostFormValue("date"))
 	start, err1 := schedule.ParseTime(date+"T"+r.PostFormValue("from"), loc)
 	end, err2 := schedule.ParseTime(date+"T"+r.PostFormValue("to"), loc)
 	if err := errors.Join(err1, err2); err != nil {
-		s.slotPage(w, r, http.StatusUnprocessableEntity, "", "Дата и время записаны неверно: укажите дату и время начала и конца, например 01.12 с 09:00 до 10:00.")
+		return start, end, errors.New("Дата и время записаны неверно: укажите дату и время начала и конца, например 01.12 с 09:00 до 10:00.")
+	}
+	if !end.After(start) {
+		// A slot through midnight ends the next day.
+		end, err = schedule.ParseTime(start.In(loc).AddDate(0, 0, 1).Format("2006-01-02")+"T"+r.PostFormValue("to"), loc)
+	}
+	return start, end, err
+}
+
+func (s *Server) slotCreate(w http.ResponseWriter, r *http.Request, _ *store.User) {
+	loc := s.Settings.Location(r.Context())
+	start, end, err := slotTimes(r, loc)
+	if err != nil {
+		s.slotPage(w, r, http.StatusUnprocessableEntity, "", err.Error())
 		return
 	}
-	capacity, err := strconv.Atoi(r.PostFormValue("capacity"))
+	capacity, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("capacity")))
 	if err != nil {
-		capacity = 1
+		s.slotPage(w, r, http.StatusUnprocessableEntity, "", "Число мест записано неверно: укажите целое число, например 1.")
+		return
 	}
 	note, login, pass := r.PostFormValue("note"), r.PostFormValue("server_login"), r.PostFormValue("server_password")
 	in := schedule.SlotInput{Start: &start, End: &end, Capacity: &capacity, Note: &note}
@@ -114,6 +172,131 @@ func (s *Server) slotCreate(w http.ResponseWriter, r *http.Request, _ *store.Use
 	http.Redirect(w, r, "/admin/slots?week="+start.In(loc).Format("2006-01-02")+"&done=created", http.StatusSeeOther)
 }
 
+// slotEditPage shows one slot's form; status and errMsg carry a refusal.
+func (s *Server) slotEditPage(w http.ResponseWriter, r *http.Request, id int64, status int, errMsg string) {
+	ctx := r.Context()
+	sl, err := s.Store.AdminSlotByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !sl.DeletedAt.IsZero()) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, "load slot", err)
+		return
+	}
+	loc := s.Settings.Location(ctx)
+	d := s.adminData(r, "Слот "+sl.StartsAt.In(loc).Format("02.01.2006 15:04"), "slots")
+	d["S"], d["Loc"], d["Zone"], d["Now"] = sl, loc, loc.String(), s.Store.Now()
+	d["Date"], d["From"], d["To"] = sl.StartsAt.In(loc).Format("2006-01-02"), sl.StartsAt.In(loc).Format("15:04"), sl.EndsAt.In(loc).Format("15:04")
+	d["Week"] = weekStart(sl.StartsAt, loc).Format("2006-01-02")
+	d["HasLogin"], d["HasPassword"] = sl.ServerLogin != "", sl.ServerPassword != ""
+	if r.Method == http.MethodPost {
+		// Keep what the admin typed (never the credentials).
+		d["Date"], d["From"], d["To"] = r.PostFormValue("date"), r.PostFormValue("from"), r.PostFormValue("to")
+		d["Capacity"], d["Note"] = r.PostFormValue("capacity"), r.PostFormValue("note")
+	} else {
+		d["Capacity"], d["Note"] = strconv.Itoa(sl.Capacity), sl.Note
+	}
+	if errMsg != "" {
+		d["Error"] = errMsg
+	}
+	s.render(w, status, "admin_slot_edit", d)
+}
+
+func (s *Server) slotEdit(w http.ResponseWriter, r *http.Request, _ *store.User) {
+	id, ok := pathID(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	s.slotEditPage(w, r, id, http.StatusOK, "")
+}
+
+// slotUpdate saves a slot's time, capacity, note and own server account.
+// Moving a booked slot needs the cancel checkbox; shrinking below the
+// places taken is always refused.
+func (s *Server) slotUpdate(w http.ResponseWriter, r *http.Request, u *store.User) {
+	id, ok := pathID(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	loc := s.Settings.Location(r.Context())
+	start, end, err := slotTimes(r, loc)
+	if err != nil {
+		s.slotEditPage(w, r, id, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	capacity, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("capacity")))
+	if err != nil {
+		s.slotEditPage(w, r, id, http.StatusUnprocessableEntity, "Число мест записано неверно: укажите целое число, например 1.")
+		return
+	}
+	note := r.PostFormValue("note")
+	in := schedule.SlotInput{Capacity: &capacity, Note: &note}
+	cur, err := s.Store.AdminSlotByID(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	} else if err != nil {
+		s.internalError(w, r, "load slot", err)
+		return
+	}
+	// Only a changed time counts as a move: an unchanged form is no move.
+	if !start.Equal(cur.StartsAt) || !end.Equal(cur.EndsAt) {
+		in.Start, in.End = &start, &end
+	}
+	empty := ""
+	if r.PostFormValue("clear_credentials") == "1" {
+		in.ServerLogin, in.ServerPassword = &empty, &empty
+	} else {
+		// Blank fields keep what is stored: it is never shown back.
+		if v := r.PostFormValue("server_login"); v != "" {
+			in.ServerLogin = &v
+		}
+		if v := r.PostFormValue("server_password"); v != "" {
+			in.ServerPassword = &v
+		}
+	}
+	cancel := r.PostFormValue("cancel_bookings") == "1"
+	_, n, err := s.Schedule.UpdateSlot(r.Context(), id, in, cancel, strings.TrimSpace(r.PostFormValue("reason")), u.ID)
+	if err != nil {
+		var se *schedule.Error
+		if errors.As(err, &se) {
+			s.slotEditPage(w, r, id, slotErrorStatus(se), slotErrorText(se))
+			return
+		}
+		s.internalError(w, r, "update slot", err)
+		return
+	}
+	if n > 0 {
+		s.Jobs.Notify()
+	}
+	http.Redirect(w, r, "/admin/slots?week="+weekStart(start, loc).Format("2006-01-02")+"&done=saved:"+strconv.Itoa(n), http.StatusSeeOther)
+}
+
+// slotReturn is where an action goes back to: the slot's page when the
+// form came from there, else the list's week.
+func slotReturn(r *http.Request, id int64) string {
+	if r.PostFormValue("from_page") == "edit" {
+		return "/admin/slots/" + strconv.FormatInt(id, 10) + "?"
+	}
+	week := r.PostFormValue("week")
+	if _, err := time.Parse("2006-01-02", week); err != nil {
+		week = ""
+	}
+	return "/admin/slots?week=" + week + "&"
+}
+
+func (s *Server) slotActionError(w http.ResponseWriter, r *http.Request, id int64, err error) {
+	var se *schedule.Error
+	if r.PostFormValue("from_page") == "edit" && errors.As(err, &se) && se.Code != schedule.CodeNotFound {
+		s.slotEditPage(w, r, id, slotErrorStatus(se), slotErrorText(se))
+		return
+	}
+	s.scheduleError(w, r, err)
+}
+
 func (s *Server) slotActive(w http.ResponseWriter, r *http.Request, u *store.User) {
 	id, ok := pathID(r)
 	if !ok {
@@ -122,11 +305,20 @@ func (s *Server) slotActive(w http.ResponseWriter, r *http.Request, u *store.Use
 	}
 	active := r.PostFormValue("active") == "1"
 	cancel := r.PostFormValue("cancel_bookings") == "1"
-	if _, _, err := s.Schedule.UpdateSlot(r.Context(), id, schedule.SlotInput{Active: &active}, cancel, r.PostFormValue("reason"), u.ID); err != nil {
-		s.scheduleError(w, r, err)
+	_, n, err := s.Schedule.UpdateSlot(r.Context(), id, schedule.SlotInput{Active: &active}, cancel, strings.TrimSpace(r.PostFormValue("reason")), u.ID)
+	if err != nil {
+		s.slotActionError(w, r, id, err)
 		return
 	}
-	http.Redirect(w, r, "/admin/slots?week="+r.PostFormValue("week")+"&done=toggled", http.StatusSeeOther)
+	if n > 0 {
+		s.Jobs.Notify()
+	}
+	back := slotReturn(r, id)
+	if strings.HasPrefix(back, "/admin/slots/") {
+		http.Redirect(w, r, back+"done=toggled", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, back+"done=toggled", http.StatusSeeOther)
 }
 
 func (s *Server) slotDelete(w http.ResponseWriter, r *http.Request, u *store.User) {
@@ -135,22 +327,33 @@ func (s *Server) slotDelete(w http.ResponseWriter, r *http.Request, u *store.Use
 		s.notFound(w, r)
 		return
 	}
-	n, err := s.Schedule.DeleteSlot(r.Context(), id, r.PostFormValue("cancel_bookings") == "1", r.PostFormValue("reason"), u.ID)
+	n, err := s.Schedule.DeleteSlot(r.Context(), id, r.PostFormValue("cancel_bookings") == "1", strings.TrimSpace(r.PostFormValue("reason")), u.ID)
 	if err != nil {
-		s.scheduleError(w, r, err)
+		s.slotActionError(w, r, id, err)
 		return
 	}
-	http.Redirect(w, r, "/admin/slots?week="+r.PostFormValue("week")+"&done=deleted:"+strconv.Itoa(n), http.StatusSeeOther)
+	if n > 0 {
+		s.Jobs.Notify()
+	}
+	week := r.PostFormValue("week")
+	if _, err := time.Parse("2006-01-02", week); err != nil {
+		week = ""
+	}
+	http.Redirect(w, r, "/admin/slots?week="+week+"&done=deleted:"+strconv.Itoa(n), http.StatusSeeOther)
 }
 
 func (s *Server) slotGenerate(w http.ResponseWriter, r *http.Request, _ *store.User) {
 	loc := s.Settings.Location(r.Context())
 	from, err := schedule.ParseDate(r.PostFormValue("from"), loc)
 	if err != nil {
-		s.slotPage(w, r, http.StatusUnprocessableEntity, "", err.Error())
+		s.slotPage(w, r, http.StatusUnprocessableEntity, "", "Дата начала записана неверно: нужен формат ГГГГ-ММ-ДД.")
 		return
 	}
-	weeks, _ := strconv.Atoi(r.PostFormValue("weeks"))
+	weeks, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("weeks")))
+	if err != nil || weeks < 1 || weeks > 52 {
+		s.slotPage(w, r, http.StatusUnprocessableEntity, "", "Число недель — от 1 до 52.")
+		return
+	}
 	n, err := s.Schedule.Generate(r.Context(), from, weeks)
 	if err != nil {
 		s.scheduleError(w, r, err)
@@ -159,6 +362,8 @@ func (s *Server) slotGenerate(w http.ResponseWriter, r *http.Request, _ *store.U
 	http.Redirect(w, r, "/admin/slots?week="+from.Format("2006-01-02")+"&done=generated:"+strconv.Itoa(n), http.StatusSeeOther)
 }
 
+// slotClose closes a day or a range, e.g. for server maintenance; booked
+// slots there need the cancel checkbox, and their students are notified.
 func (s *Server) slotClose(w http.ResponseWriter, r *http.Request, u *store.User) {
 	loc := s.Settings.Location(r.Context())
 	from, err1 := schedule.ParseDate(r.PostFormValue("from"), loc)
@@ -167,56 +372,20 @@ func (s *Server) slotClose(w http.ResponseWriter, r *http.Request, u *store.User
 		s.slotPage(w, r, http.StatusUnprocessableEntity, "", "Даты записаны неверно: нужен формат ГГГГ-ММ-ДД.")
 		return
 	}
-	res, err := s.Schedule.Deactivate(r.Context(), from, to.AddDate(0, 0, 1), r.PostFormValue("reason"), true, u.ID)
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if reason == "" {
+		s.slotPage(w, r, http.StatusUnprocessableEntity, "", "Укажите причину: её увидят ученики, чьи бронирования будут отменены.")
+		return
+	}
+	cancel := r.PostFormValue("cancel_bookings") == "1"
+	res, err := s.Schedule.Deactivate(r.Context(), from, to.AddDate(0, 0, 1), reason, cancel, u.ID)
 	if err != nil {
 		s.scheduleError(w, r, err)
 		return
 	}
+	if res.Cancelled > 0 {
+		s.Jobs.Notify()
+	}
+	s.Log.Info("slots closed by admin", "from", from, "to", to, "slots", res.Deactivated, "bookings_cancelled", res.Cancelled, "by", u.ID)
 	http.Redirect(w, r, "/admin/slots?week="+from.Format("2006-01-02")+"&done=closed:"+strconv.Itoa(res.Deactivated), http.StatusSeeOther)
-}
-
-func (s *Server) bookingList(w http.ResponseWriter, r *http.Request, _ *store.User) {
-	ctx := r.Context()
-	loc := s.Settings.Location(ctx)
-	q := r.URL.Query()
-	f := store.BookingFilter{Status: q.Get("status"), User: strings.TrimSpace(q.Get("user")), Limit: 300}
-	if d, err := time.ParseInLocation("2006-01-02", q.Get("from"), loc); err == nil {
-		f.From = d
-	}
-	if d, err := time.ParseInLocation("2006-01-02", q.Get("to"), loc); err == nil {
-		f.To = d.AddDate(0, 0, 1)
-	}
-	bs, err := s.Store.ListBookings(ctx, f)
-	if err != nil {
-		s.internalError(w, r, "list bookings", err)
-		return
-	}
-	counts := map[string]int{}
-	for _, b := range bs {
-		counts[b.Status]++
-	}
-	d := s.adminData(r, "Бронирования", "bookings")
-	d["Bookings"], d["Counts"], d["Loc"], d["Q"], d["Now"] = bs, counts, loc, q, s.Store.Now()
-	switch q.Get("ok") {
-	case "cancelled":
-		d["Flash"] = "Бронирование отменено; ученик получил уведомление и письмо."
-	}
-	if q.Get("err") != "" {
-		d["Error"] = "Это бронирование уже отменено или завершено."
-	}
-	s.render(w, http.StatusOK, "admin_bookings", d)
-}
-
-func (s *Server) bookingCancel(w http.ResponseWriter, r *http.Request, u *store.User) {
-	id, ok := pathID(r)
-	if !ok {
-		s.notFound(w, r)
-		return
-	}
-	if _, err := s.Booking.AdminCancel(r.Context(), u.ID, id, strings.TrimSpace(r.PostFormValue("reason"))); err != nil {
-		http.Redirect(w, r, "/admin/bookings?err=1", http.StatusSeeOther)
-		return
-	}
-	s.Jobs.Notify()
-	http.Redirect(w, r, "/admin/bookings?ok=cancelled", http.StatusSeeOther)
 }

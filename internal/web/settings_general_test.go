@@ -61,3 +61,32 @@ func TestOutboxPage(t *testing.T) {
 	expect(t, a.get(p.location()), 200, "Письмо не найдено или ещё в очереди")
 	expect(t, f.as(t, f.student).get("/admin/mail"), http.StatusForbidden)
 }
+
+func TestMailTemplateEditing(t *testing.T) {
+	f := start(t, nil)
+	a := f.as(t, f.admin)
+	expect(t, a.get("/admin/mail-templates"), 200, "Приветствие нового студента", "стандартный")
+	p := a.get("/admin/mail-templates/welcome")
+	expect(t, p, 200, "Предпросмотр", "Вернуть стандартный текст")
+	// A template that does not parse is refused with a Russian reason.
+	p = a.submit("/admin/mail-templates/welcome", "/admin/mail-templates/welcome", url.Values{"action": {"save"},
+		"subject": {"Привет {{.Name"}, "text": {"x"}, "html": {"<p>x</p>"}})
+	expect(t, p, http.StatusUnprocessableEntity, `class="error"`)
+	p = a.submit("/admin/mail-templates/welcome", "/admin/mail-templates/welcome", url.Values{"action": {"preview"},
+		"subject": {"Добро пожаловать, {{.Name}}!"}, "text": {"Школа ждёт вас: {{.SetPasswordURL}}"}, "html": {"<p>Школа ждёт вас</p>"}})
+	expect(t, p, 200, "Добро пожаловать, Анна!", "Школа ждёт вас: http")
+	p = a.submit("/admin/mail-templates/welcome", "/admin/mail-templates/welcome", url.Values{"action": {"save"},
+		"subject": {"Добро пожаловать, {{.Name}}!"}, "text": {"Школа ждёт вас: {{.SetPasswordURL}}"}, "html": {"<p>Школа ждёт вас</p>"}})
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", p.Status, p.Body)
+	}
+	expect(t, a.get("/admin/mail-templates"), 200, "изменён")
+	if _, ok, _ := f.srv.Store.MailTemplate(context.Background(), "welcome"); !ok {
+		t.Fatal("override not stored")
+	}
+	a.submit("/admin/mail-templates/welcome", "/admin/mail-templates/welcome", url.Values{"action": {"reset"}})
+	if _, ok, _ := f.srv.Store.MailTemplate(context.Background(), "welcome"); ok {
+		t.Fatal("reset kept the override")
+	}
+	expect(t, a.get("/admin/mail-templates/nope"), http.StatusNotFound)
+}

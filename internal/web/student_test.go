@@ -203,3 +203,259 @@ func TestCalendarFeed(t *testing.T) {
 		t.Fatalf("unknown token: %d", p.Status)
 	}
 }
+
+// futureHour is a whole hour in the school zone, days ahead, away from midnight.
+func futureHour(days int) time.Time {
+	loc, _ := time.LoadLocation("Europe/Moscow")
+	t := time.Now().In(loc).AddDate(0, 0, days).Truncate(time.Hour)
+	return time.Date(t.Year(), t.Month(), t.Day(), 10, 0, 0, 0, loc)
+}
+
+// bookVia submits the calendar's booking form and follows the redirect.
+func bookVia(t *testing.T, b *browser, week string, slot string) page {
+	t.Helper()
+	p := b.submit("/?week="+week, "/book", url.Values{"slot_id": {slot}, "week": {week}})
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("book %s: %d %s", slot, p.Status, p.Body)
+	}
+	return b.get(p.location())
+}
+
+func TestStudentEveryRefusalShown(t *testing.T) {
+	f := start(t, nil)
+	ctx := context.Background()
+	st := futureHour(2)
+	week := st.Format("2006-01-02")
+	a, c, d := addSlot(t, f, st, 5), addSlot(t, f, st.Add(time.Hour), 5), addSlot(t, f, st.Add(2*time.Hour), 5)
+	past := addSlot(t, f, time.Now().Add(-3*time.Hour).Truncate(time.Minute), 5)
+	if _, err := f.srv.DB.Write.Exec(`UPDATE users SET booking_limit = 1 WHERE id = $1`, f.student.ID); err != nil {
+		t.Fatal(err)
+	}
+	b := f.as(t, f.student)
+	expect(t, b.get("/?week="+week), 200, "Осталось бронирований: <strong>1 из 1</strong>", "Время указано по часовому поясу школы: <strong>Europe/Moscow</strong>")
+
+	p := bookVia(t, b, week, itoa(a))
+	expect(t, p, 200, "Время забронировано")
+	expect(t, bookVia(t, b, week, itoa(a)), 200, "Вы уже забронировали это время")
+	expect(t, bookVia(t, b, week, itoa(c)), 200, "Достигнут лимит предстоящих бронирований")
+	expect(t, b.get("/?week="+week), 200, "Осталось бронирований: <strong>0 из 1</strong>")
+	expect(t, bookVia(t, b, time.Now().Format("2006-01-02"), itoa(past)), 200, "Это время уже прошло")
+	expect(t, bookVia(t, b, week, "999999"), 200, "Такого времени больше нет в расписании")
+	expect(t, bookVia(t, b, week, "not-a-number"), 200, "Такого времени больше нет в расписании")
+	// An inactive student is signed out, so the page can only show the text
+	// from a redirect; the known code still has its message.
+	expect(t, b.get("/?err=inactive"), 200, "Ваш аккаунт отключён")
+
+	// Maintenance: the message replaces the booking buttons, and a form
+	// posted anyway is refused.
+	f.srv.Settings.Put(ctx, map[string]string{booking.MaintenanceMode: "1", booking.MaintenanceMessage: "Меняем диски до 18:00"}, 0)
+	p = b.get("/?week=" + week)
+	expect(t, p, 200, "Меняем диски до 18:00")
+	expectNot(t, p, ">Забронировать</button>")
+	expect(t, bookVia(t, b, week, itoa(d)), 200, "Сейчас идут технические работы")
+	f.srv.Settings.Put(ctx, map[string]string{booking.MaintenanceMode: "0"}, 0)
+
+	// A student who has not paid is told what to do instead and has no buttons.
+	unpaid := f.user(t, "unpaid@example.com", store.RoleStudent, false)
+	ub := f.as(t, unpaid)
+	p = ub.get("/?week=" + week)
+	expect(t, p, 200, "доступно после оплаты курса", "unpaid@example.com", "свободно мест: 4")
+	expectNot(t, p, ">Забронировать</button>")
+	expect(t, bookVia(t, ub, week, itoa(d)), 200, "Бронирование доступно после оплаты курса")
+	if bs, _ := f.srv.Store.BookingsByUser(ctx, unpaid.ID); len(bs) != 0 {
+		t.Fatalf("unpaid student got %d bookings", len(bs))
+	}
+}
+
+func TestStudentCancelCutoff(t *testing.T) {
+	f := start(t, nil)
+	ctx := context.Background()
+	st := time.Now().Add(90 * time.Minute).Truncate(time.Minute) // inside the default 2 h cut-off
+	id := addSlot(t, f, st, 1)
+	bk, err := f.srv.Booking.Book(ctx, f.student.ID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := f.as(t, f.student)
+	p := b.get("/bookings")
+	expect(t, p, 200, "Отменить бронирование можно не позднее чем за 120 мин. до начала", "Отменить уже нельзя")
+	expectNot(t, p, `action="/bookings/`+itoa(bk.ID)+`/cancel"`)
+	// A form posted anyway is refused with the rule explained.
+	p = b.submit("/bookings", "/bookings/"+itoa(bk.ID)+"/cancel", nil)
+	if !strings.Contains(p.location(), "err=too_late") {
+		t.Fatalf("cancel past the cut-off: %d → %q", p.Status, p.location())
+	}
+	expect(t, b.get(p.location()), 200, "Отменить это бронирование уже нельзя")
+	if got, _ := f.srv.Store.BookingsByUser(ctx, f.student.ID); got[0].Status != store.BookingActive {
+		t.Fatalf("booking status %q after a refused cancel", got[0].Status)
+	}
+	// Without the CSRF token: 403, nothing changes.
+	if p := b.post("/bookings/"+itoa(bk.ID)+"/cancel", nil); p.Status != http.StatusForbidden {
+		t.Fatalf("cancel without CSRF: %d", p.Status)
+	}
+}
+
+func TestStudentAccessOpensSoonNotice(t *testing.T) {
+	f := start(t, nil)
+	ctx := context.Background()
+	st := time.Now().Add(70 * time.Minute).Truncate(time.Minute) // access opens in ~55 min
+	far := time.Now().Add(30 * time.Hour).Truncate(time.Hour)
+	for _, s := range []time.Time{st, far} {
+		if _, err := f.srv.Booking.Book(ctx, f.student.ID, addSlot(t, f, s, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	loc, _ := time.LoadLocation("Europe/Moscow")
+	opens := st.Add(-15 * time.Minute).In(loc).Format("15:04")
+	b := f.as(t, f.student)
+	for _, path := range []string{"/", "/bookings"} {
+		p := b.get(path)
+		expect(t, p, 200, "Скоро доступ к серверу", "данные для входа появятся в "+opens)
+		expectNot(t, p, "бронирование "+far.In(loc).Format("15:04")+"–")
+	}
+	// Inside the window the notice says it is open.
+	f.srv.Store.Now = func() time.Time { return st.Add(-5 * time.Minute) }
+	defer func() { f.srv.Store.Now = time.Now }()
+	expect(t, b.get("/"), 200, "Доступ к серверу открыт: бронирование "+st.In(loc).Format("15:04"))
+	// More than an hour before it opens: nothing.
+	f.srv.Store.Now = func() time.Time { return st.Add(-2 * time.Hour) }
+	expectNot(t, b.get("/"), "Скоро доступ к серверу", "Доступ к серверу открыт")
+}
+
+func TestStudentUnreadCountInMenu(t *testing.T) {
+	f := start(t, nil)
+	ctx := context.Background()
+	for _, title := range []string{"Первое", "Второе"} {
+		f.srv.Store.InTx(ctx, func(tx *store.Tx) error {
+			return tx.AddNotice(ctx, &store.Notice{UserID: f.student.ID, Kind: "payment_revoked", Title: title})
+		})
+	}
+	if n, err := f.srv.Store.UnreadNotices(ctx, f.student.ID); err != nil || n != 2 {
+		t.Fatalf("unread: %d %v", n, err)
+	}
+	b := f.as(t, f.student)
+	p := b.get("/bookings")
+	expect(t, p, 200, "непрочитанных уведомлений: </span>2</span>", `href="/bookings" aria-current="page"`)
+	// Newest first.
+	if i, j := strings.Index(p.Body, "Второе"), strings.Index(p.Body, "Первое"); i < 0 || j < 0 || i > j {
+		t.Fatalf("notices not newest first: %d %d", i, j)
+	}
+	p = b.submit("/bookings", "/notices/read", url.Values{"next": {"/bookings"}})
+	if p.Status != http.StatusSeeOther || p.location() != "/bookings" {
+		t.Fatalf("mark read: %d → %q", p.Status, p.location())
+	}
+	p = b.get("/bookings")
+	expectNot(t, p, "непрочитанных уведомлений", "Отметить прочитанными")
+	expect(t, p, 200, "Второе")
+	// Another student's notices are untouched and never shown.
+	other := f.user(t, "other@example.com", store.RoleStudent, true)
+	f.srv.Store.InTx(ctx, func(tx *store.Tx) error {
+		return tx.AddNotice(ctx, &store.Notice{UserID: other.ID, Kind: "x", Title: "Чужое"})
+	})
+	expectNot(t, b.get("/"), "Чужое")
+	// A foreign "next" does not redirect off the site.
+	if p := b.submit("/", "/notices/read", url.Values{"next": {"https://evil.example/"}}); strings.Contains(p.location(), "evil") {
+		t.Fatalf("open redirect: %q", p.location())
+	}
+	if n, _ := f.srv.Store.UnreadNotices(ctx, other.ID); n != 1 {
+		t.Fatalf("other student's unread: %d", n)
+	}
+}
+
+func TestForgotPasswordThrottleWindowAndInactive(t *testing.T) {
+	f := start(t, nil)
+	ctx := context.Background()
+	count := func(u *store.User) int {
+		mails, err := f.srv.Store.MailByUser(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, m := range mails {
+			if m.Kind == "password_reset" {
+				if m.Data != "{}" {
+					t.Fatalf("reset mail data %q", m.Data)
+				}
+				n++
+			}
+		}
+		return n
+	}
+	b := newBrowser(t, f.srv)
+	expect(t, b.submit("/forgot-password", "/forgot-password", url.Values{"email": {" Student@Example.com "}}), 200, "Если в Book Smeta есть аккаунт")
+	if n := count(f.student); n != 1 {
+		t.Fatalf("%d mails", n)
+	}
+	// Ten minutes later another request is allowed.
+	later := time.Now().Add(11 * time.Minute)
+	f.srv.Store.Now = func() time.Time { return later }
+	defer func() { f.srv.Store.Now = time.Now }()
+	b.submit("/forgot-password", "/forgot-password", url.Values{"email": {"student@example.com"}})
+	if n := count(f.student); n != 2 {
+		t.Fatalf("%d mails after 10 minutes, want 2", n)
+	}
+	// A disabled account gets no mail, and the answer is the same.
+	off := f.user(t, "off@example.com", store.RoleStudent, true)
+	if _, err := f.srv.DB.Write.Exec(`UPDATE users SET active = FALSE WHERE id = $1`, off.ID); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, b.submit("/forgot-password", "/forgot-password", url.Values{"email": {"off@example.com"}}), 200, "Если в Book Smeta есть аккаунт")
+	if n := count(off); n != 0 {
+		t.Fatalf("inactive user got %d reset mails", n)
+	}
+}
+
+func TestCalendarFeedFormat(t *testing.T) {
+	f := start(t, nil)
+	ctx := context.Background()
+	st := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
+	keep, err := f.srv.Booking.Book(ctx, f.student.ID, addSlot(t, f, st, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := f.srv.Booking.Book(ctx, f.student.ID, addSlot(t, f, st.Add(24*time.Hour), 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.srv.Booking.Cancel(ctx, f.student.ID, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	b := f.as(t, f.student)
+	b.submit("/bookings", "/bookings/calendar-link", nil)
+	m := regexp.MustCompile(`(/calendar/[^"]+\.ics)"`).FindStringSubmatch(b.get("/bookings").Body)
+	if m == nil {
+		t.Fatal("no feed link on /bookings")
+	}
+	anon := newBrowser(t, f.srv)
+	first, second := anon.get(m[1]), anon.get(m[1])
+	if first.Status != 200 {
+		t.Fatalf("feed: %d", first.Status)
+	}
+	body := first.Body
+	if !strings.HasSuffix(body, "END:VCALENDAR\r\n") || strings.Contains(strings.ReplaceAll(body, "\r\n", ""), "\n") {
+		t.Fatal("feed lines must end in CRLF")
+	}
+	for _, l := range strings.Split(body, "\r\n") {
+		if len(l) > 75 {
+			t.Fatalf("line over 75 octets: %q", l)
+		}
+	}
+	unfolded := strings.ReplaceAll(body, "\r\n ", "")
+	for _, want := range []string{"UID:booking-" + itoa(keep.ID) + "@book-smeta", "UID:booking-" + itoa(gone.ID) + "@book-smeta",
+		"SUMMARY:Сервер Book Smeta", "/bookings", "STATUS:CANCELLED", "DTEND:" + st.Add(time.Hour).UTC().Format("20060102T150405Z")} {
+		if !strings.Contains(unfolded, want) {
+			t.Errorf("feed lacks %q", want)
+		}
+	}
+	// UIDs stay the same from one fetch to the next (so calendars update, not duplicate).
+	uids := regexp.MustCompile(`UID:[^\r]+`)
+	if a, z := uids.FindAllString(first.Body, -1), uids.FindAllString(second.Body, -1); strings.Join(a, ",") != strings.Join(z, ",") {
+		t.Fatalf("UIDs changed: %v %v", a, z)
+	}
+	if p := anon.get("/calendar/" + strings.Repeat("x", 40) + ".ics"); p.Status != http.StatusNotFound {
+		t.Fatalf("unknown token: %d", p.Status)
+	}
+	if p := anon.get(strings.TrimSuffix(m[1], ".ics")); p.Status != http.StatusNotFound {
+		t.Fatalf("without .ics: %d", p.Status)
+	}
+}
