@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,8 +17,9 @@ import (
 )
 
 // TestBookingInBrowser: a paid student signs in, books a free hour from the
-// calendar, sees the server access for it (password revealed by "Показать")
-// and cancels another booking.
+// calendar, sees it in "Мои бронирования" with no credentials yet, then (the
+// app clock moved into the access window) sees the server access with the
+// password revealed by "Показать", and cancels another booking.
 func TestBookingInBrowser(t *testing.T) {
 	srv := apptest.Start(t, apptest.Options{})
 	bg := context.Background()
@@ -33,7 +35,7 @@ func TestBookingInBrowser(t *testing.T) {
 	srv.Settings.Put(bg, map[string]string{booking.ServerHost: "rdp.school.example", booking.ServerLogin: "smeta-user",
 		booking.ServerPassword: "Server-Pass-42"}, 0)
 	loc, _ := time.LoadLocation("Europe/Moscow")
-	soon := time.Now().In(loc).Add(10 * time.Minute).Truncate(time.Minute)
+	soon := time.Now().In(loc).Add(3 * time.Hour).Truncate(time.Minute)
 	later := time.Now().In(loc).Add(50 * time.Hour).Truncate(time.Hour)
 	for _, st := range []time.Time{soon, later} {
 		if _, err := srv.DB.Write.Exec(`INSERT INTO slots (starts_at, ends_at, capacity, created_at, updated_at) VALUES ($1,$2,1,$3,$3)`,
@@ -62,6 +64,15 @@ func TestBookingInBrowser(t *testing.T) {
 		waitText(t, ctx, ".flash", "Время забронировано")
 	}
 	book(soon)
+	waitText(t, ctx, "main", "Данные для входа на сервер появятся здесь")
+	if html := outerHTML(t, ctx); strings.Contains(html, "Server-Pass-42") || strings.Contains(html, "smeta-user") {
+		t.Fatal("credentials on the page before the access window opens")
+	}
+	// Move the app's clock to 10 minutes before the start: inside the window.
+	srv.Store.Now = func() time.Time { return soon.Add(-10 * time.Minute) }
+	defer func() { srv.Store.Now = time.Now }()
+	do(t, ctx, chromedp.Navigate(srv.URL+"/bookings"))
+	waitH1(t, ctx, "Мои бронирования")
 	waitText(t, ctx, "main", "Доступ к серверу открыт")
 	if v := value(t, ctx, `input[id^="login-"]`); v != "smeta-user" {
 		t.Fatalf("login shown: %q", v)
@@ -87,4 +98,14 @@ func sayYes(t *testing.T, ctx context.Context) {
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.confirm = () => true; true`)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// outerHTML is the whole page as the browser has it now.
+func outerHTML(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	html, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return html
 }
