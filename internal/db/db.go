@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -41,7 +42,13 @@ type DB struct {
 	Read    *sql.DB
 	// Path is the SQLite file path, empty for PostgreSQL.
 	Path string
+	// lock is held shared while the database is open, so `booksmeta
+	// restore` can tell that a server (or any command) is using it.
+	lock *os.File
 }
+
+// LockPath is the lock file next to an SQLite database.
+func LockPath(dbPath string) string { return dbPath + ".lock" }
 
 // Open opens url ("sqlite:PATH" or "postgres://…"). For SQLite the folder is
 // created when missing.
@@ -84,6 +91,12 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	d := &DB{Dialect: SQLite, Write: w, Read: r, Path: path}
+	if d.lock, err = os.OpenFile(LockPath(path), os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		if err := syscall.Flock(int(d.lock.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+			d.Close()
+			return nil, fmt.Errorf("the database %s is being restored right now: try again in a moment", path)
+		}
+	}
 	if err := d.Ping(ctx); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
@@ -121,6 +134,9 @@ func (d *DB) Close() error {
 	err := d.Write.Close()
 	if d.Read != d.Write {
 		err = errors.Join(err, d.Read.Close())
+	}
+	if d.lock != nil {
+		d.lock.Close() // closing releases the flock
 	}
 	return err
 }
