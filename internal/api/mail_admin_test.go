@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +61,84 @@ func TestAdminMailAPI(t *testing.T) {
 	sc.login("st@example.ru", "password123")
 	if st, _ := sc.do("GET", "/api/v1/admin/mail", nil); st != 403 {
 		t.Fatalf("student: %d", st)
+	}
+}
+
+// The test mail reports a refusing server's verdict in Russian without the
+// password; every mail action needs the CSRF token; a failed mail can be
+// resent and goes out.
+func TestAdminMailAPIVerdictCSRFAndResend(t *testing.T) {
+	const smtpPass = "wrong-Smtp-Pa55-SECRET"
+	srv := mailtest.Start(t, mailtest.WithAuth("school", "the-right-one"))
+	s := apptest.Start(t, apptest.Options{NoJobs: true, Env: map[string]string{
+		"MAIL_HOST": srv.Host(), "MAIL_PORT": strconv.Itoa(srv.Port()), "MAIL_ENCRYPTION": "none",
+		"MAIL_USERNAME": "school", "MAIL_PASSWORD": smtpPass, "MAIL_FROM_EMAIL": "school@example.ru"}})
+	mkUser(t, s, "adm@example.ru", store.RoleAdmin, false)
+	stud := mkUser(t, s, "st@example.ru", store.RoleStudent, true)
+	a := newClient(t, s)
+	a.login("adm@example.ru", "password123")
+
+	st, body := a.do("POST", "/api/v1/admin/mail/test", map[string]string{"to": "me@example.ru"})
+	msg, _ := body["message"].(string)
+	if st != 200 || body["ok"] != false || !strings.Contains(msg, "не принял логин или пароль") || strings.Contains(msg, smtpPass) {
+		t.Fatalf("verdict with a refused login: %d %v", st, body)
+	}
+	st, body = a.do("GET", "/api/v1/admin/mail", nil)
+	if st != 200 || body["configured"] != true {
+		t.Fatalf("list: %d %v", st, body)
+	}
+
+	ctx := context.Background()
+	m := &store.OutboxMail{Kind: "welcome", ToEmail: stud.Email, UserID: stud.ID, Data: `{}`}
+	s.Store.InTx(ctx, func(tx *store.Tx) error { _, err := tx.QueueMail(ctx, m); return err })
+	// A refused login is the school's settings to fix: the mail waits in the
+	// queue with the server's answer, never the password.
+	if err := s.Outbox.SendOne(ctx, m.ID); err == nil {
+		t.Fatal("sent with a refused login")
+	}
+	if got, _ := s.Store.MailByID(ctx, m.ID); got.Status != store.MailQueued || !strings.Contains(got.LastError, "535") ||
+		strings.Contains(got.LastError, smtpPass) {
+		t.Fatalf("after a refused login: %+v", got)
+	}
+	// Then a recipient's server refuses it for good.
+	if _, err := s.Store.ClaimMail(ctx, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Store.MarkMailFailed(ctx, m.ID, "550 5.1.1 Mailbox unavailable"); err != nil {
+		t.Fatal(err)
+	}
+	st, body = a.do("GET", "/api/v1/admin/mail?status=failed", nil)
+	list := body["mail"].([]any)
+	if st != 200 || len(list) != 1 || list[0].(map[string]any)["last_error"] != "550 5.1.1 Mailbox unavailable" || strings.Contains(fmt.Sprint(body), smtpPass) {
+		t.Fatalf("failed list: %d %v", st, body)
+	}
+
+	path := "/api/v1/admin/mail/" + strconv.FormatInt(m.ID, 10) + "/resend"
+	token := a.csrf
+	a.csrf = ""
+	if st, _ := a.do("POST", path, nil); st != 403 {
+		t.Fatalf("resend without CSRF: %d", st)
+	}
+	if st, _ := a.do("POST", "/api/v1/admin/mail/test", map[string]string{"to": "me@example.ru"}); st != 403 {
+		t.Fatalf("test mail without CSRF: %d", st)
+	}
+	a.csrf = token
+	sc := newClient(t, s)
+	sc.login("st@example.ru", "password123")
+	if st, _ := sc.do("POST", path, nil); st != 403 {
+		t.Fatalf("student resend: %d", st)
+	}
+	if st, _ := sc.do("POST", "/api/v1/admin/mail/test", map[string]string{"to": "me@example.ru"}); st != 403 {
+		t.Fatalf("student test mail: %d", st)
+	}
+
+	if st, body := a.do("POST", path, nil); st != 200 || body["status"] != store.MailQueued {
+		t.Fatalf("resend: %d %v", st, body)
+	}
+	if got, _ := s.Store.MailByID(ctx, m.ID); got.Status != store.MailQueued {
+		t.Fatalf("after resend: %+v", got)
+	}
+	if st, _ := a.do("POST", "/api/v1/admin/mail/999999/resend", nil); st != 409 && st != 404 {
+		t.Fatalf("resend of a missing mail: %d", st)
 	}
 }
