@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"booksmeta/internal/gcsync"
 	"booksmeta/internal/store"
 )
 
@@ -27,6 +28,9 @@ func (s *Server) gcPage(w http.ResponseWriter, r *http.Request, _ *store.User) {
 	d := s.adminData(r, "GetCourse: запросы и синхронизация", "getcourse")
 	d["Calls"], d["Status"], d["Loc"] = calls, st, s.Settings.Location(ctx)
 	d["Op"], d["Failed"] = f.Op, f.OnlyFailed
+	if st.State != nil {
+		d["StateLabel"] = syncStateLabel(st.State.State)
+	}
 	if len(calls) == f.Limit {
 		d["Older"] = calls[len(calls)-1].ID
 	}
@@ -48,4 +52,27 @@ func (s *Server) gcSyncNow(w http.ResponseWriter, r *http.Request, u *store.User
 	}
 	s.Log.Info("manual getcourse sync requested", "by", u.ID)
 	http.Redirect(w, r, "/admin/getcourse?ok=sync", http.StatusSeeOther)
+}
+
+// syncStateLabel words a stored sync state for the admin.
+func syncStateLabel(state string) string {
+	switch state {
+	case gcsync.StateExporting:
+		return "выгрузка готовится в GetCourse"
+	case gcsync.StateDone:
+		return "завершена успешно"
+	case gcsync.StateRateLimited:
+		return "ждёт: исчерпан лимит запросов GetCourse"
+	case gcsync.StateWaiting:
+		return "ждёт, пока GetCourse освободится"
+	case gcsync.StateError:
+		return "ошибка, будет повтор"
+	case gcsync.StateFailed:
+		return "ошибка: нужна проверка настроек"
+	case gcsync.StateInterrupted:
+		return "прервана (программа перезапускалась), продолжится"
+	case "", "idle":
+		return "ещё не запускалась"
+	}
+	return state
 }

@@ -29,6 +29,12 @@ func (s *Server) slotRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/bookings/{id}/cancel", s.admin(s.bookingCancel))
 }
 
+// slotRow is a slot of the list with its date in the school zone.
+type slotRow struct {
+	*store.AdminSlot
+	Date string
+}
+
 // maxSlotRange bounds the from/to filter of the list.
 const maxSlotRange = 93
 
@@ -63,7 +69,11 @@ func (s *Server) slotPage(w http.ResponseWriter, r *http.Request, status int, ms
 		s.internalError(w, r, "list slots", err)
 		return
 	}
-	d["Slots"], d["Loc"], d["Week"], d["Ranged"] = slots, loc, from.Format("2006-01-02"), ranged
+	rows := make([]slotRow, len(slots))
+	for i, sl := range slots {
+		rows[i] = slotRow{sl, sl.StartsAt.In(loc).Format("2006-01-02")}
+	}
+	d["Slots"], d["Loc"], d["Week"], d["Ranged"] = rows, loc, from.Format("2006-01-02"), ranged
 	d["Prev"], d["Next"], d["Now"] = from.AddDate(0, 0, -7).Format("2006-01-02"), from.AddDate(0, 0, 7).Format("2006-01-02"), s.Store.Now()
 	d["WeekEnd"] = to.AddDate(0, 0, -1).Format("2006-01-02")
 	d["Zone"] = loc.String()
@@ -141,11 +151,7 @@ func slotTimes(r *http.Request, loc *time.Location) (start, end time.Time, err e
 	if err := errors.Join(err1, err2); err != nil {
 		return start, end, errors.New("Дата и время записаны неверно: укажите дату и время начала и конца, например 01.12 с 09:00 до 10:00.")
 	}
-	if !end.After(start) {
-		// A slot through midnight ends the next day.
-		end, err = schedule.ParseTime(start.In(loc).AddDate(0, 0, 1).Format("2006-01-02")+"T"+r.PostFormValue("to"), loc)
-	}
-	return start, end, err
+	return start, end, nil
 }
 
 func (s *Server) slotCreate(w http.ResponseWriter, r *http.Request, _ *store.User) {
@@ -190,7 +196,7 @@ func (s *Server) slotEditPage(w http.ResponseWriter, r *http.Request, id int64, 
 	d["Date"], d["From"], d["To"] = sl.StartsAt.In(loc).Format("2006-01-02"), sl.StartsAt.In(loc).Format("15:04"), sl.EndsAt.In(loc).Format("15:04")
 	d["Week"] = weekStart(sl.StartsAt, loc).Format("2006-01-02")
 	d["HasLogin"], d["HasPassword"] = sl.ServerLogin != "", sl.ServerPassword != ""
-	if r.Method == http.MethodPost {
+	if r.Method == http.MethodPost && r.PostFormValue("date") != "" {
 		// Keep what the admin typed (never the credentials).
 		d["Date"], d["From"], d["To"] = r.PostFormValue("date"), r.PostFormValue("from"), r.PostFormValue("to")
 		d["Capacity"], d["Note"] = r.PostFormValue("capacity"), r.PostFormValue("note")
@@ -313,12 +319,7 @@ func (s *Server) slotActive(w http.ResponseWriter, r *http.Request, u *store.Use
 	if n > 0 {
 		s.Jobs.Notify()
 	}
-	back := slotReturn(r, id)
-	if strings.HasPrefix(back, "/admin/slots/") {
-		http.Redirect(w, r, back+"done=toggled", http.StatusSeeOther)
-		return
-	}
-	http.Redirect(w, r, back+"done=toggled", http.StatusSeeOther)
+	http.Redirect(w, r, slotReturn(r, id)+"done=toggled", http.StatusSeeOther)
 }
 
 func (s *Server) slotDelete(w http.ResponseWriter, r *http.Request, u *store.User) {

@@ -1,9 +1,12 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
+	"time"
 
+	"booksmeta/internal/accounts"
 	"booksmeta/internal/store"
 )
 
@@ -23,4 +26,40 @@ func TestDashboardNumbers(t *testing.T) {
 		`<span class="num">0</span> <a href="/admin/webhooks?outcome=accepted">принято</a>`,
 		"Необработанных ошибок нет")
 	expectNot(t, p, "Webhook секрет не задан", "env-webhook-secret-123456")
+}
+
+func TestDashboardBookingNumbers(t *testing.T) {
+	f := start(t, nil)
+	ctx := context.Background()
+	loc, _ := time.LoadLocation("Europe/Moscow")
+	base := time.Now().In(loc).AddDate(0, 0, 1)
+	at := func(h int) time.Time { return time.Date(base.Year(), base.Month(), base.Day(), h, 0, 0, 0, loc) }
+	id := newSlot(t, f, at(10), 2)
+	if _, err := f.srv.Booking.Book(ctx, f.student.ID, id); err != nil {
+		t.Fatal(err)
+	}
+	// The student's limit is 3; one more booking puts them within one of it.
+	id2 := newSlot(t, f, at(12), 2)
+	if _, err := f.srv.Booking.Book(ctx, f.student.ID, id2); err != nil {
+		t.Fatal(err)
+	}
+	// Another student with one booking out of three is not near the limit,
+	// nor is one whose limit is 0.
+	calm := f.user(t, "calm@example.com", store.RoleStudent, true)
+	if _, err := f.srv.Booking.Book(ctx, calm.ID, id2); err != nil {
+		t.Fatal(err)
+	}
+	zero := f.user(t, "zero@example.com", store.RoleStudent, true)
+	lim := 0
+	if _, err := f.srv.Accounts.AdminUpdate(ctx, f.super, zero.ID, accounts.UserInput{BookingLimit: &lim}); err != nil {
+		t.Fatal(err)
+	}
+	p := f.as(t, f.admin).get("/admin")
+	// 3 places of 4 taken in the next 14 days: 75 %.
+	expect(t, p, 200, "Бронирований по дням", "<progress", "<span class=\"num\">75%</span>", "Ученики у предела лимита",
+		"student@example.com", "предстоящих 2 из 3", "<caption>")
+	expectNot(t, p, "calm@example.com", "zero@example.com")
+	// The table fallback: tomorrow's row holds its 3 bookings.
+	expect(t, p, 200, `<td>3</td><td><progress max="3" value="3"`)
+	expect(t, f.as(t, f.student).get("/admin"), http.StatusForbidden)
 }

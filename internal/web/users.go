@@ -170,19 +170,22 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, actor *store
 		return
 	}
 	if f.Invite {
-		link, err := s.issueLink(r, u)
-		if err != nil {
-			s.internalError(w, r, "issue set-password link", err)
+		// The welcome mail is queued either way: without mail settings it
+		// waits in the outbox. Until then the admin gets the link to pass on.
+		if err := s.queueWelcome(r, u); err != nil {
+			s.internalError(w, r, "queue welcome mail", err)
 			return
 		}
-		v.OneTimeLink = link
-		v.InviteNote = "Почта не настроена, поэтому письмо не отправлено: передайте ссылку сами."
-		if s.Outbox != nil && s.Outbox.Configured(r.Context()) {
-			if err := s.queueWelcome(r, u); err != nil {
-				s.internalError(w, r, "queue welcome mail", err)
+		v.Flash = "Пользователь создан. Письмо-приглашение со ссылкой для установки пароля поставлено в очередь и уйдёт в ближайшую минуту."
+		if !s.mailConfigured(r) {
+			v.Flash = "Пользователь создан."
+			link, err := s.issueLink(r, u)
+			if err != nil {
+				s.internalError(w, r, "issue set-password link", err)
 				return
 			}
-			v.InviteNote = "Письмо с отдельной ссылкой для входа поставлено в очередь и уйдёт в ближайшую минуту."
+			v.OneTimeLink = link
+			v.InviteNote = "Почта не настроена, поэтому письмо не отправлено: оно ждёт в очереди и уйдёт, когда почту настроят (Настройки → Почта). Пока передайте ученику ссылку ниже сами."
 		}
 	}
 	s.userEditPage(w, r, http.StatusCreated, u, v)
@@ -209,6 +212,14 @@ type editView struct {
 	InviteNote  string
 	PushNote    string
 	PushOK      bool
+}
+
+// mailConfigured reports whether an SMTP server is set (mail_host).
+func (s *Server) mailConfigured(r *http.Request) bool {
+	if s.Outbox != nil {
+		return s.Outbox.Configured(r.Context())
+	}
+	return s.Settings.String(r.Context(), "mail_host") != ""
 }
 
 // queueWelcome puts the welcome mail (with its own one-time link, minted

@@ -102,6 +102,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/mail-templates", s.admin(s.templatesList))
 	mux.HandleFunc("GET /admin/mail-templates/{kind}", s.admin(s.templateEdit))
 	mux.HandleFunc("POST /admin/mail-templates/{kind}", s.admin(s.templateSave))
+	s.mailAliasRoutes(mux)
 	mux.HandleFunc("GET /admin/getcourse", s.admin(s.gcPage))
 	mux.HandleFunc("POST /admin/getcourse/sync", s.admin(s.gcSyncNow))
 	mux.HandleFunc("GET /admin/users", s.admin(s.userList))
