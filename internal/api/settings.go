@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"booksmeta/internal/backup"
 	"booksmeta/internal/getcourse"
 	"booksmeta/internal/schedule"
 	"booksmeta/internal/settings"
@@ -118,6 +119,9 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ *store.User
 // validateSetting checks one value with the rules of the package that owns the key.
 func validateSetting(k, v string) error {
 	if err := settings.Validate(k, v); err != nil {
+		return err
+	}
+	if err := backup.ValidateSetting(k, v); err != nil {
 		return err
 	}
 	return schedule.Validate(k, v)

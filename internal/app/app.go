@@ -16,6 +16,7 @@ import (
 	"booksmeta/internal/accounts"
 	"booksmeta/internal/api"
 	"booksmeta/internal/auth"
+	"booksmeta/internal/backup"
 	"booksmeta/internal/booking"
 	"booksmeta/internal/config"
 	"booksmeta/internal/db"
@@ -57,6 +58,7 @@ type App struct {
 	Schedule  *schedule.Service
 	GetCourse *gcsync.Service
 	Outbox    *outbox.Service
+	Backups   *backup.Service
 
 	// KeyCreated is set when this start generated the encryption key file.
 	KeyCreated bool
@@ -101,11 +103,13 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 		if err != nil {
 			return err
 		}
-		if latest := db.LatestVersion(a.DB.Dialect); v != latest {
-			if v > latest {
-				return fmt.Errorf("%w: the database is at version %d, this program knows up to %d", db.ErrSchemaTooNew, v, latest)
-			}
-			return fmt.Errorf("the database is at schema version %d, this program needs %d: run `booksmeta migrate` (or start `booksmeta serve`, which migrates)", v, latest)
+		if latest := db.LatestVersion(a.DB.Dialect); v > latest {
+			return fmt.Errorf("%w: the database is at version %d, this program knows up to %d", db.ErrSchemaTooNew, v, latest)
+		}
+		if pending, err := a.DB.Pending(ctx); err != nil {
+			return err
+		} else if len(pending) > 0 {
+			return fmt.Errorf("the database lacks schema migrations %v: run `booksmeta migrate` (or start `booksmeta serve`, which migrates)", pending)
 		}
 	}
 	a.Store = store.New(a.DB)
@@ -144,6 +148,11 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 	a.Schedule = &schedule.Service{Store: a.Store, Settings: a.Settings, Box: a.Box, Log: a.Log}
 	a.Jobs.Handle(schedule.JobKind, a.Schedule.HandleJob)
 	a.Jobs.Every(schedule.JobKind, schedule.JobEvery)
+	backup.DefineSettings(a.Settings)
+	a.Backups = &backup.Service{DB: a.DB, Settings: a.Settings, Log: a.Log, Now: func() time.Time { return a.Store.Now() },
+		DatabaseURL: a.Config.DatabaseURL, DefaultFolder: filepath.Join(DataDir(a.Config), "backups")}
+	a.Jobs.Handle(backup.JobKind, a.Backups.HandleJob)
+	a.Jobs.Every(backup.JobKind, backup.JobEvery)
 	a.Accounts = accounts.New(a.Store)
 	a.Auth = auth.New(a.Store, password.Hash)
 	secure := strings.HasPrefix(a.Config.BaseURL, "https://")
@@ -155,6 +164,7 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 	a.initGetCourse()
 	a.initOutbox()
 	a.Web.GetCourse, a.Web.Outbox, a.Web.Schedule = a.GetCourse, a.Outbox, a.Schedule
+	a.Web.Backups = a.Backups
 	return nil
 }
 

@@ -47,6 +47,9 @@ func commands() []command {
 		{"dev", "dev fake-getcourse [--addr A]: фейковый GetCourse с демо-данными для проверки и показа", runDev},
 		{"bench", "bench webhook|booking: нагрузочный замер (см. BENCHMARKS.md)", runBench},
 		{"version", "версия программы и схемы базы данных", runVersion},
+		{"backup", "backup --to ФАЙЛ: резервная копия базы SQLite на ходу", runBackup},
+		{"restore", "restore --from ФАЙЛ: проверить копию и вернуть её на место (serve должен быть остановлен)", runRestore},
+		{"import-legacy", "import-legacy --mysql DSN [--dry-run]: перенести данные из PHP-версии", runImportLegacy},
 	}
 }
 

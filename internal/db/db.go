@@ -224,8 +224,15 @@ func (d *DB) Migrate(ctx context.Context) (applied int, err error) {
 	if latest := LatestVersion(d.Dialect); current > latest {
 		return 0, fmt.Errorf("%w: the database is at version %d, this program knows up to %d; run the newer version of booksmeta", ErrSchemaTooNew, current, latest)
 	}
+	// Each migration not yet recorded is applied, not only those above the
+	// highest: a migration numbered below one already applied (two branches
+	// of work landing in either order) must not be skipped.
+	done, err := appliedVersions(ctx, conn)
+	if err != nil {
+		return 0, err
+	}
 	for _, m := range ms {
-		if m.version <= current {
+		if done[m.version] {
 			continue
 		}
 		tx, err := conn.BeginTx(ctx, nil)
@@ -257,6 +264,54 @@ func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
 	}
 	defer conn.Close()
 	return currentVersion(ctx, conn)
+}
+
+func appliedVersions(ctx context.Context, conn *sql.Conn) (map[int]bool, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out[v] = true
+	}
+	return out, rows.Err()
+}
+
+// Pending lists the migrations this program knows that the database lacks.
+func (d *DB) Pending(ctx context.Context) ([]int, error) {
+	ms, err := migrations(d.Dialect)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := d.Read.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if v, err := currentVersion(ctx, conn); err != nil || v == 0 {
+		out := make([]int, 0, len(ms))
+		for _, m := range ms {
+			out = append(out, m.version)
+		}
+		return out, err
+	}
+	applied, err := appliedVersions(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for _, m := range ms {
+		if !applied[m.version] {
+			out = append(out, m.version)
+		}
+	}
+	return out, nil
 }
 
 func currentVersion(ctx context.Context, conn *sql.Conn) (int, error) {

@@ -21,6 +21,7 @@ import (
 
 	"booksmeta/internal/accounts"
 	"booksmeta/internal/auth"
+	"booksmeta/internal/backup"
 	"booksmeta/internal/booking"
 	"booksmeta/internal/gcsync"
 	"booksmeta/internal/getcourse"
@@ -49,6 +50,7 @@ type Server struct {
 	// GetCourse and Outbox are set after construction (app wires them last).
 	GetCourse *gcsync.Service
 	Outbox    *outbox.Service
+	Backups   *backup.Service
 	Auth      *auth.Service
 	Jobs      *jobs.Runner
 	Log       *slog.Logger
@@ -104,6 +106,9 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/mail-templates/{kind}", s.admin(s.templateSave))
 	s.mailAliasRoutes(mux)
 	mux.HandleFunc("GET /admin/getcourse", s.admin(s.gcPage))
+	mux.HandleFunc("GET /admin/backups", s.admin(s.backupsPage))
+	mux.HandleFunc("POST /admin/backups", s.admin(s.backupsNow))
+	mux.HandleFunc("POST /admin/backups/settings", s.admin(s.backupsSettings))
 	mux.HandleFunc("POST /admin/getcourse/sync", s.admin(s.gcSyncNow))
 	mux.HandleFunc("GET /admin/users", s.admin(s.userList))
 	mux.HandleFunc("GET /admin/users/new", s.admin(s.userNewForm))
