@@ -91,7 +91,7 @@ func Run(ctx context.Context, e *Env) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "Book Smeta — бронирование времени на сервере для учеников GetCourse.\n\nКоманды:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
 	}
 }
 
