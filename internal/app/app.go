@@ -130,6 +130,7 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 		a.Jobs.Workers = 1
 	}
 	a.Jobs.Busy = a.Committer.Busy
+	a.Processor.Yield = a.Jobs.Yield
 	a.Jobs.Observe(a.Metrics.ObserveJob)
 	a.Jobs.Handle(webhook.JobKind, a.Processor.HandleJob)
 	a.Jobs.Handle("prune_jobs", func(ctx context.Context, _ *store.Job) error {

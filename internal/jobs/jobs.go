@@ -143,7 +143,7 @@ func (r *Runner) work(ctx context.Context, worker string) {
 		case <-r.wake:
 		}
 		for ctx.Err() == nil {
-			r.yield(ctx)
+			r.Yield(ctx)
 			if !r.RunOne(ctx, worker) {
 				break
 			}
@@ -152,10 +152,11 @@ func (r *Runner) work(ctx context.Context, worker string) {
 	}
 }
 
-// yield lets more urgent writers go first: while Busy reports true, the
-// worker waits, but never longer than maxYield per job, so background work
-// still advances under a sustained burst.
-func (r *Runner) yield(ctx context.Context) {
+// Yield lets more urgent writers go first: while Busy reports true, the
+// caller waits, but never longer than maxYield, so background work still
+// advances under a sustained burst. Workers call it before each job; a job
+// that works through many items calls it between them.
+func (r *Runner) Yield(ctx context.Context) {
 	const step, maxYield = 2 * time.Millisecond, 50 * time.Millisecond
 	if r.Busy == nil {
 		return

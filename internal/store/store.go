@@ -64,7 +64,11 @@ func (t *Tx) prepared(ctx context.Context, query string) querier {
 // otherwise be busy, and preparing lazily inside a transaction would wait
 // for it forever.
 func (s *Store) Prepare(ctx context.Context) error {
-	for _, q := range []string{insertAcceptedSQL, enqueueJobSQL} {
+	insert := insertAcceptedReturningSQL
+	if s.db.Dialect == db.SQLite {
+		insert = insertAcceptedSQL
+	}
+	for _, q := range []string{insert, enqueueJobSQL} {
 		st, err := s.db.Write.PrepareContext(ctx, q)
 		if err != nil {
 			return fmt.Errorf("prepare: %w", err)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"booksmeta/internal/db"
 	"context"
 	"database/sql"
 	"strconv"
@@ -86,7 +87,12 @@ func scanWebhook(row scanner) (*WebhookEvent, error) {
 
 var insertAcceptedSQL = `INSERT INTO webhook_events (` + strings.SplitN(webhookCols, ",", 2)[1] + `)
 	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,NULL,$17,$18,0,'','',NULL)
-	ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`
+	ON CONFLICT (idempotency_key) DO NOTHING`
+
+// insertAcceptedReturningSQL is the PostgreSQL form. SQLite uses the plain
+// insert and its last rowid instead: RETURNING makes SQLite buffer results
+// in a temporary table, a measurable share of the intake's serial path.
+var insertAcceptedReturningSQL = insertAcceptedSQL + ` RETURNING id`
 
 // InsertAcceptedWebhook inserts e as a new accepted event unless its
 // idempotency key is already taken. It reports whether it inserted; when not,
@@ -94,9 +100,20 @@ var insertAcceptedSQL = `INSERT INTO webhook_events (` + strings.SplitN(webhookC
 // the one winner: on PostgreSQL a racing insert waits for the first
 // transaction and then does nothing; on SQLite writers are serialised.
 func (t *Tx) InsertAcceptedWebhook(ctx context.Context, e *WebhookEvent) (bool, error) {
-	err := t.prepared(ctx, insertAcceptedSQL).QueryRowContext(ctx, insertAcceptedSQL,
-		ms(e.ReceivedAt), e.Method, e.Path, e.RemoteAddr, e.ContentType, e.Headers, e.Query, e.Body, e.BodySize,
-		e.Auth, e.Outcome, e.HTTPStatus, e.Reason, e.Event, e.Email, e.IdempotencyKey, e.Payload, e.State).Scan(&e.ID)
+	args := []any{ms(e.ReceivedAt), e.Method, e.Path, e.RemoteAddr, e.ContentType, e.Headers, e.Query, e.Body, e.BodySize,
+		e.Auth, e.Outcome, e.HTTPStatus, e.Reason, e.Event, e.Email, e.IdempotencyKey, e.Payload, e.State}
+	if t.dialect == db.SQLite {
+		res, err := t.prepared(ctx, insertAcceptedSQL).ExecContext(ctx, insertAcceptedSQL, args...)
+		if err != nil {
+			return false, err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return false, err
+		}
+		e.ID, err = res.LastInsertId()
+		return err == nil, err
+	}
+	err := t.prepared(ctx, insertAcceptedReturningSQL).QueryRowContext(ctx, insertAcceptedReturningSQL, args...).Scan(&e.ID)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}

@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 	"errors"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -107,14 +106,7 @@ func (c *Committer) loop() {
 
 func (c *Committer) commit(batch []*pending) {
 	ctx := context.Background()
-	err := c.store.InTx(ctx, func(tx *store.Tx) error {
-		for _, p := range batch {
-			if err := insertEvent(ctx, tx, p); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := c.store.InTx(ctx, func(tx *store.Tx) error { return insertEvents(ctx, tx, batch) })
 	if err != nil && len(batch) > 1 {
 		// Isolate the failure: one bad event must not fail its neighbours.
 		for _, p := range batch {
@@ -130,8 +122,23 @@ func (c *Committer) commit(batch []*pending) {
 	}
 }
 
-// insertEvent is the whole write of one accepted request: the event and its
-// processing job, or a duplicate's log row.
+// insertEvents is the whole write of a group of accepted requests: each
+// event (or a duplicate's log row), and one job that processes the new ones.
+func insertEvents(ctx context.Context, tx *store.Tx, batch []*pending) error {
+	ids := make([]int64, 0, len(batch))
+	for _, p := range batch {
+		if err := insertEvent(ctx, tx, p); err != nil {
+			return err
+		}
+		if !p.dup {
+			ids = append(ids, p.rec.ID)
+		}
+	}
+	return enqueueProcessing(ctx, tx, ids)
+}
+
+// insertEvent writes one accepted request: the event, or a duplicate's log
+// row pointing at the original.
 func insertEvent(ctx context.Context, tx *store.Tx, p *pending) error {
 	rec := p.rec
 	inserted, err := tx.InsertAcceptedWebhook(ctx, rec)
@@ -140,8 +147,7 @@ func insertEvent(ctx context.Context, tx *store.Tx, p *pending) error {
 	}
 	if inserted {
 		p.dup = false
-		_, err = tx.EnqueueJob(ctx, &store.Job{Kind: JobKind, Payload: `{"event_id":` + strconv.FormatInt(rec.ID, 10) + `}`, MaxAttempts: 8})
-		return err
+		return nil
 	}
 	orig, err := tx.WebhookByKey(ctx, rec.IdempotencyKey)
 	if err != nil {

@@ -55,7 +55,7 @@ func (h *Handler) commit(ctx context.Context, rec *store.WebhookEvent) (bool, er
 		return h.Committer.Commit(ctx, rec)
 	}
 	p := &pending{rec: rec}
-	err := h.Store.InTx(ctx, func(tx *store.Tx) error { return insertEvent(ctx, tx, p) })
+	err := h.Store.InTx(ctx, func(tx *store.Tx) error { return insertEvents(ctx, tx, []*pending{p}) })
 	return p.dup, err
 }
 
