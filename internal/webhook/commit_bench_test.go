@@ -48,8 +48,8 @@ func benchEvent(i int) *store.WebhookEvent {
 	return &store.WebhookEvent{
 		ReceivedAt: time.Now(), Method: "POST", Path: "/api/getcourse/webhook", RemoteAddr: "127.0.0.1:40000",
 		ContentType: "application/json", Auth: store.AuthSignature,
-		Headers: `{"Accept-Encoding":"gzip","Content-Length":"150","Content-Type":"application/json","User-Agent":"Go-http-client/1.1","X-Getcourse-Signature":"[скрыто]"}`,
-		Body:    `{"action":"user_payment","event_id":"bench-` + k + `","user":{"email":"bench-` + k + `@example.ru","first_name":"Нагрузка"}}`,
+		Headers:  `{"Accept-Encoding":"gzip","Content-Length":"150","Content-Type":"application/json","User-Agent":"Go-http-client/1.1","X-Getcourse-Signature":"[скрыто]"}`,
+		Body:     `{"action":"user_payment","event_id":"bench-` + k + `","user":{"email":"bench-` + k + `@example.ru","first_name":"Нагрузка"}}`,
 		BodySize: 150, Outcome: store.OutcomeAccepted, HTTPStatus: 200, Event: "user_payment", Email: "bench-" + k + "@example.ru",
 		IdempotencyKey: "e:bench-" + k, Payload: `{"name":"user_payment","email":"bench-` + k + `@example.ru","first_name":"Нагрузка"}`,
 		State: store.StatePending,
