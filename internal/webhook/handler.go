@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"booksmeta/internal/enrol"
 	"booksmeta/internal/metrics"
 	"booksmeta/internal/store"
 )
@@ -95,7 +96,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 		return "error"
 	}
 	red := newRedactor(secret)
-	rec.Headers, rec.Query = red.headers(r.Header), red.query(r.URL.Query())
+	query := r.URL.Query()
+	rec.Headers, rec.Query = red.headers(r.Header), red.query(query)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -111,18 +113,18 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 	}
 	rec.BodySize = len(body)
 
-	auth := Verify(secret, r.Header, r.URL.Query(), body)
+	auth := Verify(secret, r.Header, query, body)
 	rec.Auth = auth.Mode
 	if !auth.OK {
 		rec.Outcome, rec.HTTPStatus, rec.Reason = store.OutcomeRejected, http.StatusUnauthorized, auth.Problem
 		rec.Body = red.body(truncate(body, rejectedBodyKeep), rec.ContentType)
-		h.peek(rec, r, body)
+		h.peek(rec, r.Method, query, body)
 		h.logOnly(ctx, rec)
 		writeJSON(w, rec.HTTPStatus, answer{Error: "invalid_signature", Message: auth.Problem})
 		return store.OutcomeRejected
 	}
 	rec.Body = red.body(string(body), rec.ContentType)
-	fields, err := Parse(r.Method, rec.ContentType, r.URL.Query(), body)
+	fields, err := Parse(r.Method, rec.ContentType, query, body)
 	if err != nil {
 		rec.Outcome, rec.HTTPStatus, rec.Reason = store.OutcomeInvalid, http.StatusBadRequest, err.Error()
 		h.logOnly(ctx, rec)
@@ -132,7 +134,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 	ev := fields.Event()
 	payload, _ := json.Marshal(ev)
 	rec.Event, rec.Email, rec.Payload = ev.Name, store.NormalizeEmail(ev.Email), string(payload)
-	rec.IdempotencyKey = idempotencyKey(r.Header, fields)
+	rec.IdempotencyKey = eventKey(r.Header, fields, ev)
 	rec.Outcome, rec.HTTPStatus, rec.State = store.OutcomeAccepted, http.StatusOK, store.StatePending
 
 	dup, err := h.commit(ctx, rec)
@@ -154,8 +156,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 
 // peek fills the event name and email of a rejected request for the log
 // filters, when the body happens to parse; it never affects the answer.
-func (h *Handler) peek(rec *store.WebhookEvent, r *http.Request, body []byte) {
-	if f, err := Parse(r.Method, rec.ContentType, r.URL.Query(), body); err == nil {
+func (h *Handler) peek(rec *store.WebhookEvent, method string, query url.Values, body []byte) {
+	if f, err := Parse(method, rec.ContentType, query, body); err == nil {
 		ev := f.Event()
 		rec.Event, rec.Email = truncate([]byte(ev.Name), 100), truncate([]byte(store.NormalizeEmail(ev.Email)), 200)
 	}
@@ -172,13 +174,15 @@ func (h *Handler) logOnly(ctx context.Context, rec *store.WebhookEvent) {
 
 // idempotencyKey follows SPEC §4: a delivery id header, else the event_id
 // field, else deal + status + event, else a hash of the event and its fields.
-func idempotencyKey(hd http.Header, f Fields) string {
+func idempotencyKey(hd http.Header, f Fields) string { return eventKey(hd, f, f.Event()) }
+
+// eventKey is idempotencyKey for a caller that has f.Event() already.
+func eventKey(hd http.Header, f Fields, ev enrol.Event) string {
 	for _, name := range []string{"X-GetCourse-Event-Id", "Idempotency-Key", "Webhook-Id"} {
 		if v := strings.TrimSpace(hd.Get(name)); v != "" {
 			return bounded("h:" + v)
 		}
 	}
-	ev := f.Event()
 	if ev.EventID != "" {
 		return bounded("e:" + ev.EventID)
 	}
@@ -276,7 +280,7 @@ func (r redactor) body(s string, contentType string) string {
 			return r.query(q)
 		}
 	}
-	if strings.Contains(contentType, "json") || strings.HasPrefix(strings.TrimSpace(s), "{") {
+	if (strings.Contains(contentType, "json") || strings.HasPrefix(strings.TrimSpace(s), "{")) && maySpellSensitive(s) {
 		var v any
 		if json.Unmarshal([]byte(s), &v) == nil && redactJSON(v) {
 			b, _ := json.Marshal(v)
@@ -284,6 +288,23 @@ func (r redactor) body(s string, contentType string) string {
 		}
 	}
 	return r.scrub(s)
+}
+
+// maySpellSensitive reports whether a JSON text could hold a sensitive field
+// name. When it cannot, decoding it again to look is wasted work on every
+// webhook. The test lowercases as redactJSON does, and treats any \u escape
+// as a maybe, since an escape can spell a name without its letters.
+func maySpellSensitive(s string) bool {
+	if strings.Contains(s, `\u`) {
+		return true
+	}
+	l := strings.ToLower(s)
+	for _, w := range []string{"secret", "key", "token", "pass"} {
+		if strings.Contains(l, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // redactJSON replaces sensitive fields in place, reporting whether it changed anything.
