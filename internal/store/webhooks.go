@@ -1,12 +1,13 @@
 package store
 
 import (
-	"booksmeta/internal/db"
 	"context"
 	"database/sql"
 	"strconv"
 	"strings"
 	"time"
+
+	"booksmeta/internal/db"
 )
 
 // Webhook outcomes: what the intake answered.

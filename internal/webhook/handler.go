@@ -293,14 +293,15 @@ func (r redactor) body(s string, contentType string) string {
 // maySpellSensitive reports whether a JSON text could hold a sensitive field
 // name. When it cannot, decoding it again to look is wasted work on every
 // webhook. The test lowercases as redactJSON does, and treats any \u escape
-// as a maybe, since an escape can spell a name without its letters.
+// as a maybe, since an escape can spell a name without its letters. It reads
+// sensitiveFields itself, so a name added there is never skipped here.
 func maySpellSensitive(s string) bool {
 	if strings.Contains(s, `\u`) {
 		return true
 	}
 	l := strings.ToLower(s)
-	for _, w := range []string{"secret", "key", "token", "pass"} {
-		if strings.Contains(l, w) {
+	for name := range sensitiveFields {
+		if strings.Contains(l, name) {
 			return true
 		}
 	}
