@@ -39,7 +39,30 @@ type Event struct {
 	ProductTitle    string `json:"product_title,omitempty"`
 	OfferCode       string `json:"offer_code,omitempty"`
 	EventID         string `json:"event_id,omitempty"`
+
+	// Source is the shape the request came in: SourceTechAPI, SourceProcess
+	// or SourceGuide.
+	Source string `json:"source,omitempty"`
+	// IsPayed is the Tech API's deal.isPayed as "1" or "0" ("" when absent);
+	// GetCourse sends 0/1 or false/true, and 0 even on some paid orders.
+	IsPayed string `json:"is_payed,omitempty"`
+	// PayedValue is how much was paid, as sent (a number, or money text).
+	PayedValue string `json:"payed,omitempty"`
+	Currency   string `json:"currency,omitempty"`
+	// OfferIDs are the GetCourse offer ids of the order (deal.offerIds,
+	// {object.offers}).
+	OfferIDs []string `json:"offer_ids,omitempty"`
+	// Unfilled lists template variables GetCourse sent literally because it
+	// could not fill them, as "field={object.…}" — the field counts as missing.
+	Unfilled []string `json:"unfilled,omitempty"`
 }
+
+// Shapes a request can come in (SPEC §4).
+const (
+	SourceTechAPI = "techapi" // a Tech API delivery: {"json":{"eventType":"getcourse/deal…",…}}
+	SourceProcess = "process" // a process «Вызвать URL» call with the parameters our panel gives
+	SourceGuide   = "guide"   // the setup guide's shape: action, user.email, …
+)
 
 // IsDealEvent reports whether the event is about a deal.
 func (e Event) IsDealEvent() bool {
