@@ -64,10 +64,24 @@ const (
 	SourceGuide   = "guide"   // the setup guide's shape: action, user.email, …
 )
 
+// Tech API event types (GETCOURSE_REALITY §1 B), as GetCourse spells them.
+const (
+	EventTechDealCreated       = "getcourse/dealCreated"
+	EventTechDealStatusChanged = "getcourse/dealStatusChanged"
+	EventTechDealPaid          = "getcourse/dealPaid"
+)
+
+// SourceSync marks events made from the GetCourse deals export.
+const SourceSync = "sync"
+
 // IsDealEvent reports whether the event is about a deal.
 func (e Event) IsDealEvent() bool {
-	return e.Name == EventDealCreated || e.Name == EventDealUpdated || strings.HasPrefix(e.Name, "deal_")
+	return e.Name == EventDealCreated || e.Name == EventDealUpdated || strings.HasPrefix(e.Name, "deal_") ||
+		e.Name == EventTechDealCreated || e.Name == EventTechDealStatusChanged || e.Name == EventTechDealPaid
 }
+
+// isPayment reports whether the event's name says it is a payment.
+func (e Event) isPayment() bool { return e.Name == EventUserPayment || e.Name == EventTechDealPaid }
 
 // DealKey identifies the deal this event is about, "" when none.
 func (e Event) DealKey() string {
@@ -80,20 +94,22 @@ func (e Event) DealKey() string {
 	return ""
 }
 
-// Deal status classes. GetCourse's own statuses are `payed` (sic), `cancelled`
-// and `false` (a deal marked failed); we also accept the spellings that
-// processes and other senders use.
-var (
-	paidStatuses    = map[string]bool{"payed": true, "paid": true, "deal_is_paid": true, "оплачен": true}
-	revokedStatuses = map[string]bool{"cancelled": true, "canceled": true, "false": true, "returned": true, "refunded": true,
-		"payment_returned": true, "deal_returned": true, "отменен": true, "возврат": true}
-)
-
-// StatusPaid reports whether a deal status means the deal is paid.
-func StatusPaid(s string) bool { return paidStatuses[strings.ToLower(strings.TrimSpace(s))] }
-
-// StatusRevoked reports whether a deal status takes paid access away.
-func StatusRevoked(s string) bool { return revokedStatuses[strings.ToLower(strings.TrimSpace(s))] }
+// effect is what the event does to the access its deal gives, and whether
+// it is a free order (a paid status without money, which is not a payment).
+func (e Event) effect() (eff Effect, free bool) {
+	code := StatusCode(e.Status)
+	eff = StatusEffect(code)
+	switch {
+	case eff == EffectNone && code == "" && e.isPayment():
+		// The guide's user_payment and a dealPaid without status are payments.
+		eff = EffectPaid
+	case eff == EffectNone && e.IsPayed == "1" && code != "part_payed":
+		// GetCourse says the order is paid though its status moved on
+		// (a manager set «В работе» after payment).
+		eff = EffectPaid
+	}
+	return eff, eff == EffectPaid && e.free()
+}
 
 // Outcome of applying an event.
 type Outcome struct {
@@ -121,17 +137,17 @@ type Service struct {
 	Defaults Defaults
 }
 
-// Apply applies ev inside tx. sourceID is the webhook event id (0 for sync).
+// Apply applies ev inside tx. sourceID is the webhook event id: events of
+// one deal are applied in the order they arrived, and a late one older than
+// what the deal last saw changes nothing.
 func (s *Service) Apply(ctx context.Context, tx *store.Tx, ev Event, sourceID int64) (Outcome, error) {
 	switch {
 	case ev.Name == EventTest:
 		return Outcome{State: store.StateDone, Summary: "Тестовое событие: проверка связи прошла, данные не менялись."}, nil
-	case ev.Name == EventUserPayment:
-		return s.payment(ctx, tx, ev, sourceID)
 	case ev.Name == EventUserRegistered:
 		return s.registered(ctx, tx, ev)
-	case ev.IsDealEvent():
-		return s.deal(ctx, tx, ev, sourceID)
+	case ev.isPayment() || ev.IsDealEvent():
+		return s.order(ctx, tx, ev, sourceID)
 	case ev.Name == "":
 		return Outcome{State: store.StateIgnored, Summary: "В событии нет названия (поле action или event): записано, ничего не изменено."}, nil
 	}
@@ -141,6 +157,11 @@ func (s *Service) Apply(ctx context.Context, tx *store.Tx, ev Event, sourceID in
 func checkEmail(ev Event) (string, error) {
 	e := store.NormalizeEmail(ev.Email)
 	if e == "" {
+		for _, u := range ev.Unfilled {
+			if k, v, _ := strings.Cut(u, "="); k == "email" {
+				return "", &RuleError{fmt.Sprintf("GetCourse не подставил email ученика: пришло «%s» вместо адреса. Проверьте, что процесс запущен по заказам (объект «Заказы»), а в адресе стоит переменная {object.user.email}; затем нажмите «Повторить».", v)}
+			}
+		}
 		return "", &RuleError{"В событии нет email ученика, поэтому аккаунт не создан. Проверьте, что в настройках вызова в GetCourse передаётся поле email (например, {object.user.email}), затем нажмите «Повторить»."}
 	}
 	if a, err := mail.ParseAddress(e); err != nil || a.Address != e {
@@ -149,14 +170,32 @@ func checkEmail(ev Event) (string, error) {
 	return e, nil
 }
 
-// upsertStudent finds the student by email, then by GetCourse id, and
-// creates or updates them with the event's contact fields.
-func (s *Service) upsertStudent(ctx context.Context, tx *store.Tx, ev Event, email string) (*store.User, bool, error) {
-	u, err := tx.UserByEmail(ctx, email)
-	if errors.Is(err, store.ErrNotFound) {
-		u, err = tx.UserByGetCourseID(ctx, ev.GetCourseUserID)
+// findStudent finds who an event is about: by GetCourse user id first (it
+// survives an email change in GetCourse), then by email. nil when neither.
+func findStudent(ctx context.Context, tx *store.Tx, ev Event) (*store.User, error) {
+	if ev.GetCourseUserID != "" {
+		u, err := tx.UserByGetCourseID(ctx, ev.GetCourseUserID)
+		if err == nil || !errors.Is(err, store.ErrNotFound) {
+			return u, err
+		}
 	}
-	if errors.Is(err, store.ErrNotFound) {
+	if e := store.NormalizeEmail(ev.Email); e != "" {
+		u, err := tx.UserByEmail(ctx, e)
+		if err == nil || !errors.Is(err, store.ErrNotFound) {
+			return u, err
+		}
+	}
+	return nil, nil
+}
+
+// upsertStudent finds the student (findStudent) or creates them, and takes
+// the event's contact fields.
+func (s *Service) upsertStudent(ctx context.Context, tx *store.Tx, ev Event, u *store.User) (*store.User, bool, error) {
+	if u == nil {
+		email, err := checkEmail(ev)
+		if err != nil {
+			return nil, false, err
+		}
 		u = &store.User{
 			Email: email, FirstName: ev.FirstName, LastName: ev.LastName, Phone: ev.Phone,
 			Role: store.RoleStudent, Active: true, BookingLimit: s.Defaults.DefaultLimit(ctx),
@@ -164,8 +203,9 @@ func (s *Service) upsertStudent(ctx context.Context, tx *store.Tx, ev Event, ema
 		}
 		return u, true, tx.InsertUser(ctx, u)
 	}
-	if err != nil {
-		return nil, false, err
+	if u.Role != store.RoleStudent {
+		// An administrator's account is theirs to edit, not GetCourse's.
+		return u, false, nil
 	}
 	// GetCourse is where students edit their details: take what it sends,
 	// but never blank out a field because an event omitted it.
@@ -180,14 +220,11 @@ func (s *Service) upsertStudent(ctx context.Context, tx *store.Tx, ev Event, ema
 	return u, false, nil
 }
 
-func (s *Service) payment(ctx context.Context, tx *store.Tx, ev Event, sourceID int64) (Outcome, error) {
-	email, err := checkEmail(ev)
-	if err != nil {
-		return Outcome{}, err
-	}
-	u, created, err := s.upsertStudent(ctx, tx, ev, email)
-	if err != nil {
-		return Outcome{}, err
+// grant gives u paid access (a payment of a deal, or the guide's
+// user_payment without one) and says what changed, in Russian.
+func (s *Service) grant(ctx context.Context, tx *store.Tx, ev Event, u *store.User, created bool) (string, error) {
+	if u.Role != store.RoleStudent {
+		return "аккаунт " + u.Email + " — администратор: его данные и отметку об оплате уведомления GetCourse не меняют", nil
 	}
 	wasPaid := u.Paid
 	u.Paid = true
@@ -203,21 +240,16 @@ func (s *Service) payment(ctx context.Context, tx *store.Tx, ev Event, sourceID 
 		u.Active = true
 	}
 	if err := tx.UpdateUser(ctx, u); err != nil {
-		return Outcome{}, err
+		return "", err
 	}
-	if key := ev.DealKey(); key != "" {
-		if err := tx.UpsertDeal(ctx, dealFrom(ev, key, u.ID, true, sourceID)); err != nil {
-			return Outcome{}, err
-		}
-	}
-	if u.PasswordHash == "" && u.Role == store.RoleStudent {
+	if u.PasswordHash == "" {
 		data, _ := json.Marshal(map[string]string{"first_name": u.FirstName})
 		queued, err := tx.QueueMail(ctx, &store.OutboxMail{
 			Kind: "welcome", ToEmail: u.Email, ToName: u.Name(), UserID: u.ID, Data: string(data),
 			DedupeKey: fmt.Sprintf("welcome:%d", u.ID),
 		})
 		if err != nil {
-			return Outcome{}, err
+			return "", err
 		}
 		if queued {
 			notes = append(notes, "письмо со ссылкой для входа поставлено в очередь")
@@ -226,30 +258,72 @@ func (s *Service) payment(ctx context.Context, tx *store.Tx, ev Event, sourceID 
 	if !wasPaid {
 		if err := tx.AddNotice(ctx, &store.Notice{UserID: u.ID, Kind: "payment", Title: "Оплата получена",
 			Body: "Доступ к бронированию открыт: выберите свободное время в календаре."}); err != nil {
-			return Outcome{}, err
+			return "", err
 		}
 	}
-	summary := "Оплата: ученик " + u.Email
+	summary := "ученик " + u.Email
 	switch {
 	case created:
 		summary += " создан и отмечен как оплативший"
 	case wasPaid:
 		summary += " уже был отмечен как оплативший"
 	default:
-		summary += " отмечен как оплативший"
+		summary += " отмечен как оплативший, доступ открыт"
 	}
 	if len(notes) > 0 {
 		summary += "; " + strings.Join(notes, "; ")
 	}
-	return Outcome{State: store.StateDone, Summary: summary + ".", UserID: u.ID}, nil
+	return summary, nil
+}
+
+// revoke takes away the paid access u had from deal key, unless another
+// paid deal still gives it, and says what happened.
+func (s *Service) revoke(ctx context.Context, tx *store.Tx, ev Event, u *store.User, key string, sourceID int64) (string, error) {
+	others, err := tx.CountPaidDeals(ctx, u.ID, key)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case u.Role != store.RoleStudent:
+		return "аккаунт " + u.Email + " — администратор: отметку об оплате уведомления GetCourse не меняют", nil
+	case others > 0:
+		return fmt.Sprintf("у ученика %s есть другие оплаченные заказы (%d): доступ сохранён", u.Email, others), nil
+	case !u.Paid:
+		return "ученик " + u.Email + " и так без оплаты", nil
+	}
+	u.Paid = false
+	if err := tx.UpdateUser(ctx, u); err != nil {
+		return "", err
+	}
+	if err := tx.AddNotice(ctx, &store.Notice{UserID: u.ID, Kind: "payment_revoked", Title: "Оплата отменена",
+		Body: "Оплата курса отменена или возвращена, поэтому бронирование сервера недоступно. Если это ошибка, свяжитесь со школой."}); err != nil {
+		return "", err
+	}
+	data, _ := json.Marshal(map[string]string{"first_name": u.FirstName, "deal": dealLabel(ev), "status": ev.Status})
+	if _, err := tx.QueueMail(ctx, &store.OutboxMail{Kind: "payment_revoked", ToEmail: u.Email, ToName: u.Name(), UserID: u.ID,
+		Data: string(data), DedupeKey: fmt.Sprintf("revoked:%d:%s:%d", u.ID, key, sourceID)}); err != nil {
+		return "", err
+	}
+	cancelled, err := tx.CancelFutureBookings(ctx, u.ID, "Оплата отменена")
+	if err != nil {
+		return "", err
+	}
+	summary := "у ученика " + u.Email + " снят доступ к бронированию"
+	if cancelled > 0 {
+		summary += fmt.Sprintf(", отменено будущих бронирований: %d", cancelled)
+	}
+	return summary, nil
 }
 
 func (s *Service) registered(ctx context.Context, tx *store.Tx, ev Event) (Outcome, error) {
-	email, err := checkEmail(ev)
+	if _, err := checkEmail(ev); err != nil {
+		return Outcome{}, err
+	}
+	found, err := findStudent(ctx, tx, ev)
 	if err != nil {
 		return Outcome{}, err
 	}
-	u, created, err := s.upsertStudent(ctx, tx, ev, email)
+	u, created, err := s.upsertStudent(ctx, tx, ev, found)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -263,88 +337,250 @@ func (s *Service) registered(ctx context.Context, tx *store.Tx, ev Event) (Outco
 		Summary: "Регистрация: создан аккаунт " + u.Email + " без оплаты (бронировать можно будет после оплаты)."}, nil
 }
 
-func dealFrom(ev Event, key string, userID int64, paid bool, sourceID int64) *store.Deal {
-	return &store.Deal{
-		Key: key, GetCourseDealID: ev.DealID, DealNumber: ev.DealNumber, UserID: userID,
-		Email: store.NormalizeEmail(ev.Email), Status: ev.Status, Paid: paid, Cost: ev.Cost,
-		ProductTitle: ev.ProductTitle, OfferCode: ev.OfferCode, LastEventID: sourceID,
+// order applies a payment or a deal event. Access comes from paid deals:
+// each deal remembers whether it gives its owner access, the owner is found
+// by the deal, then the GetCourse id, then the email, and never changes once
+// set; the status decides (StatusEffect).
+func (s *Service) order(ctx context.Context, tx *store.Tx, ev Event, sourceID int64) (Outcome, error) {
+	eff, free := ev.effect()
+	key := ev.DealKey()
+	if key == "" {
+		return s.orderWithoutDeal(ctx, tx, ev, eff, free, sourceID)
+	}
+	d, err := tx.LockDeal(ctx, key)
+	if err != nil {
+		return Outcome{}, err
+	}
+	label := "Заказ " + dealLabel(ev)
+	if sourceID != 0 && d.LastEventID > sourceID {
+		return Outcome{State: store.StateDone, UserID: d.UserID, Summary: fmt.Sprintf(
+			"%s: событие устарело — после него уже пришло и применено событие #%d (статус %s); ничего не изменено.",
+			label, d.LastEventID, statusWords(d.Status))}, nil
+	}
+	if ev.Source == SourceSync && d.Status != "" {
+		return Outcome{State: store.StateDone, UserID: d.UserID, Summary: fmt.Sprintf(
+			"%s уже известен по уведомлениям GetCourse (статус %s): выгрузка его не меняет.", label, statusWords(d.Status))}, nil
+	}
+	owner, ownerNote, err := dealOwner(ctx, tx, d, ev)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if d.Paid && eff == EffectNone {
+		// A paid deal does not go back to «Новый»: such an event is a late
+		// creation (GetCourse delivers out of order) or a manager's edit,
+		// and the payment with its amounts stands.
+		d.LastEventID = max(d.LastEventID, sourceID)
+	} else {
+		merge(d, ev, sourceID)
+		if code := StatusCode(ev.Status); code != "" {
+			d.Status = code
+		} else if eff == EffectPaid {
+			d.Status = "payed"
+		}
+	}
+	var parts []string
+	if ownerNote != "" {
+		parts = append(parts, ownerNote)
+	}
+	state := store.StateDone
+	switch {
+	case eff == EffectPaid && free:
+		state = store.StateIgnored
+		parts = append(parts, "бесплатный заказ (стоимость 0): это не оплата, доступ не открывается. Чтобы дать доступ без оплаты, отметьте ученика оплатившим в разделе «Пользователи»")
+		if d.UserID == 0 && owner != nil {
+			d.UserID = owner.ID
+		}
+	case eff == EffectPaid:
+		u, created, err := s.upsertStudent(ctx, tx, ev, owner)
+		if err != nil {
+			return Outcome{}, err
+		}
+		if d.UserID == 0 {
+			d.UserID = u.ID
+		}
+		wasPaid := d.Paid
+		d.Paid = true
+		if d.PaidAt.IsZero() || !wasPaid {
+			d.PaidAt = tx.Now()
+		}
+		if err := tx.SaveDeal(ctx, d); err != nil {
+			return Outcome{}, err
+		}
+		g, err := s.grant(ctx, tx, ev, u, created)
+		if err != nil {
+			return Outcome{}, err
+		}
+		if wasPaid {
+			parts = append(parts, "уже был оплачен — повтор ничего не меняет")
+		} else {
+			parts = append(parts, "оплачен"+money(ev))
+		}
+		parts = append(parts, g)
+		return Outcome{State: store.StateDone, UserID: u.ID, Summary: summarize(label, ev, parts)}, nil
+	case eff == EffectRevoke:
+		gave := d.Paid
+		if !gave && owner != nil && ev.paidMoney() {
+			// A refund of a deal paid before Book Smeta saw it (an imported
+			// student): the money says it was paid, so it gave access.
+			n, err := tx.CountPaidDeals(ctx, owner.ID, "")
+			if err != nil {
+				return Outcome{}, err
+			}
+			gave = n == 0
+		}
+		d.Paid = false
+		if d.UserID == 0 && owner != nil {
+			d.UserID = owner.ID
+		}
+		if err := tx.SaveDeal(ctx, d); err != nil {
+			return Outcome{}, err
+		}
+		switch {
+		case owner == nil:
+			parts = append(parts, "ученика этого заказа в Book Smeta нет — менять нечего")
+		case !gave:
+			parts = append(parts, "заказ не был оплачен и доступа не давал — доступ ученика "+owner.Email+" не менялся")
+		default:
+			r, err := s.revoke(ctx, tx, ev, owner, key, sourceID)
+			if err != nil {
+				return Outcome{}, err
+			}
+			parts = append(parts, r)
+		}
+		return Outcome{State: store.StateDone, UserID: d.UserID, Summary: summarize(label, ev, parts)}, nil
+	default:
+		if d.UserID == 0 && owner != nil {
+			d.UserID = owner.ID
+		}
+		if d.Paid {
+			parts = append(parts, "заказ уже оплачен — доступ сохраняется")
+		} else {
+			parts = append(parts, noneReason(StatusCode(ev.Status)))
+		}
+	}
+	if err := tx.SaveDeal(ctx, d); err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{State: state, UserID: d.UserID, Summary: summarize(label, ev, parts)}, nil
+}
+
+// orderWithoutDeal applies a payment or deal event that names no deal (the
+// guide's user_payment, or a process without {object.id}): by email only.
+func (s *Service) orderWithoutDeal(ctx context.Context, tx *store.Tx, ev Event, eff Effect, free bool, sourceID int64) (Outcome, error) {
+	label := "Оплата без номера заказа"
+	if !ev.isPayment() {
+		label = "Заказ без номера"
+	}
+	switch {
+	case eff == EffectPaid && free:
+		return Outcome{State: store.StateIgnored, Summary: summarize(label, ev, []string{"бесплатный заказ (стоимость 0): это не оплата, доступ не открывается"})}, nil
+	case eff == EffectPaid:
+		found, err := findStudent(ctx, tx, ev)
+		if err != nil {
+			return Outcome{}, err
+		}
+		u, created, err := s.upsertStudent(ctx, tx, ev, found)
+		if err != nil {
+			return Outcome{}, err
+		}
+		g, err := s.grant(ctx, tx, ev, u, created)
+		if err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{State: store.StateDone, UserID: u.ID, Summary: summarize(label, ev, []string{g})}, nil
+	case ev.Email == "" && ev.GetCourseUserID == "":
+		return Outcome{}, &RuleError{"В событии заказа нет ни номера заказа (deal_id / deal_number), ни email: применить его не к чему. Скопируйте адрес для «Вызвать URL» заново со страницы «Подключение GetCourse» — в нём есть {object.id} и {object.user.email}."}
+	}
+	u, err := findStudent(ctx, tx, ev)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if eff != EffectRevoke {
+		uid := int64(0)
+		if u != nil {
+			uid = u.ID
+		}
+		return Outcome{State: store.StateDone, UserID: uid, Summary: summarize(label, ev, []string{noneReason(StatusCode(ev.Status))})}, nil
+	}
+	if u == nil {
+		return Outcome{State: store.StateDone, Summary: summarize(label, ev, []string{"ученика с таким email в Book Smeta нет — менять нечего"})}, nil
+	}
+	r, err := s.revoke(ctx, tx, ev, u, "", sourceID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{State: store.StateDone, UserID: u.ID, Summary: summarize(label, ev, []string{r})}, nil
+}
+
+// dealOwner is who the deal's access belongs to: the owner recorded on the
+// deal, else the student the event names. A note says when the event names
+// someone else, because a deal never silently changes owner.
+func dealOwner(ctx context.Context, tx *store.Tx, d *store.Deal, ev Event) (*store.User, string, error) {
+	if d.UserID != 0 {
+		u, err := tx.UserByID(ctx, d.UserID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, "", err
+		}
+		if err == nil {
+			e := store.NormalizeEmail(ev.Email)
+			if e != "" && e != u.Email {
+				return u, fmt.Sprintf("в событии email %s, а заказ принадлежит %s — изменения относятся к владельцу заказа", e, u.Email), nil
+			}
+			return u, "", nil
+		}
+	}
+	u, err := findStudent(ctx, tx, ev)
+	return u, "", err
+}
+
+// merge takes what the event says about the deal, keeping what an event
+// left out.
+func merge(d *store.Deal, ev Event, sourceID int64) {
+	set := func(dst *string, v string) {
+		if strings.TrimSpace(v) != "" {
+			*dst = strings.TrimSpace(v)
+		}
+	}
+	set(&d.GetCourseDealID, ev.DealID)
+	set(&d.DealNumber, ev.DealNumber)
+	set(&d.Email, store.NormalizeEmail(ev.Email))
+	set(&d.GetCourseUserID, ev.GetCourseUserID)
+	set(&d.Cost, ev.Cost)
+	set(&d.PayedValue, ev.PayedValue)
+	set(&d.Currency, ev.Currency)
+	set(&d.ProductTitle, ev.ProductTitle)
+	set(&d.OfferCode, ev.OfferCode)
+	if len(ev.OfferIDs) > 0 {
+		d.OfferIDs = ev.OfferIDs
+	}
+	if sourceID != 0 {
+		d.LastEventID = sourceID
 	}
 }
 
-func (s *Service) deal(ctx context.Context, tx *store.Tx, ev Event, sourceID int64) (Outcome, error) {
-	key := ev.DealKey()
-	switch {
-	case StatusPaid(ev.Status):
-		out, err := s.payment(ctx, tx, ev, sourceID)
-		if err != nil {
-			return out, err
-		}
-		if key == "" {
-			out.Summary = "Сделка без номера, статус «" + ev.Status + "». " + out.Summary
-		}
-		return out, nil
-	case key == "" && ev.Email == "":
-		return Outcome{}, &RuleError{"В событии сделки нет ни номера сделки (deal_id / deal_number), ни email: записать её некуда. Проверьте поля в настройках вызова GetCourse."}
+// summarize words an order outcome for the webhook log: the order, its
+// status in GetCourse's words, then what happened.
+func summarize(label string, ev Event, parts []string) string {
+	head := label
+	if ev.Status != "" || ev.Name == EventTechDealStatusChanged {
+		head += ", статус " + statusWords(ev.Status)
 	}
-	var u *store.User
-	if ev.Email != "" {
-		var err error
-		u, err = tx.UserByEmail(ctx, ev.Email)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return Outcome{}, err
-		}
+	return head + ": " + strings.Join(parts, "; ") + "."
+}
+
+// money words the amount of a payment for the log.
+func money(ev Event) string {
+	v := ev.PayedValue
+	if v == "" {
+		v = ev.Cost
 	}
-	var uid int64
-	if u != nil {
-		uid = u.ID
+	if v == "" {
+		return ""
 	}
-	if key != "" {
-		if err := tx.UpsertDeal(ctx, dealFrom(ev, key, uid, false, sourceID)); err != nil {
-			return Outcome{}, err
-		}
+	if ev.Currency != "" {
+		return " (" + v + " " + ev.Currency + ")"
 	}
-	if !StatusRevoked(ev.Status) {
-		return Outcome{State: store.StateDone, UserID: uid,
-			Summary: fmt.Sprintf("Сделка %s записана, статус «%s»; доступ ученика не менялся.", dealLabel(ev), ev.Status)}, nil
-	}
-	if u == nil {
-		return Outcome{State: store.StateDone,
-			Summary: fmt.Sprintf("Сделка %s отменена; ученика с таким email в Book Smeta нет, менять нечего.", dealLabel(ev))}, nil
-	}
-	others, err := tx.CountPaidDeals(ctx, u.ID, key)
-	if err != nil {
-		return Outcome{}, err
-	}
-	if others > 0 {
-		return Outcome{State: store.StateDone, UserID: u.ID,
-			Summary: fmt.Sprintf("Сделка %s отменена, но у ученика %s есть другие оплаченные сделки: доступ сохранён.", dealLabel(ev), u.Email)}, nil
-	}
-	if !u.Paid {
-		return Outcome{State: store.StateDone, UserID: u.ID,
-			Summary: fmt.Sprintf("Сделка %s отменена; ученик %s и так без оплаты.", dealLabel(ev), u.Email)}, nil
-	}
-	u.Paid = false
-	if err := tx.UpdateUser(ctx, u); err != nil {
-		return Outcome{}, err
-	}
-	if err := tx.AddNotice(ctx, &store.Notice{UserID: u.ID, Kind: "payment_revoked", Title: "Оплата отменена",
-		Body: "Оплата курса отменена или возвращена, поэтому бронирование сервера недоступно. Если это ошибка, свяжитесь со школой."}); err != nil {
-		return Outcome{}, err
-	}
-	data, _ := json.Marshal(map[string]string{"first_name": u.FirstName, "deal": dealLabel(ev), "status": ev.Status})
-	if _, err := tx.QueueMail(ctx, &store.OutboxMail{Kind: "payment_revoked", ToEmail: u.Email, ToName: u.Name(), UserID: u.ID,
-		Data: string(data), DedupeKey: fmt.Sprintf("revoked:%d:%s:%d", u.ID, key, sourceID)}); err != nil {
-		return Outcome{}, err
-	}
-	cancelled, err := tx.CancelFutureBookings(ctx, u.ID, "Оплата отменена")
-	if err != nil {
-		return Outcome{}, err
-	}
-	summary := fmt.Sprintf("Сделка %s отменена: у ученика %s снят доступ к бронированию", dealLabel(ev), u.Email)
-	if cancelled > 0 {
-		summary += fmt.Sprintf(", отменено будущих бронирований: %d", cancelled)
-	}
-	return Outcome{State: store.StateDone, UserID: u.ID, Summary: summary + "."}, nil
+	return " (" + v + ")"
 }
 
 func dealLabel(ev Event) string {

@@ -128,7 +128,7 @@ func TestRegisteredIsNotPaid(t *testing.T) {
 func TestDealLifecycle(t *testing.T) {
 	f := newFixture(t)
 	out := f.mustApply(enrol.Event{Name: "deal_created", Email: "deal@example.ru", DealID: "100", DealNumber: "A-1", Status: "new", Cost: "12 000,00"})
-	if !strings.Contains(out.Summary, "записана") {
+	if !strings.Contains(out.Summary, "не оплачен") || out.State != store.StateDone {
 		t.Fatalf("new deal %+v", out)
 	}
 	if _, err := f.st.UserByEmail(f.ctx, "deal@example.ru"); !errors.Is(err, store.ErrNotFound) {
@@ -216,17 +216,17 @@ func TestRuleErrorsAndIgnored(t *testing.T) {
 }
 
 func TestStatusClasses(t *testing.T) {
-	for _, s := range []string{"payed", "Paid", " deal_is_paid "} {
+	for _, s := range []string{"payed", "Paid", " deal_is_paid ", "Завершен", "Оплачен", "завершён"} {
 		if !enrol.StatusPaid(s) || enrol.StatusRevoked(s) {
 			t.Errorf("%q should be paid", s)
 		}
 	}
-	for _, s := range []string{"cancelled", "false", "refunded", "payment_returned"} {
+	for _, s := range []string{"cancelled", "false", "refunded", "payment_returned", "waiting_for_return", "Ожидаем возврата", "Отменен", "Ложный"} {
 		if !enrol.StatusRevoked(s) || enrol.StatusPaid(s) {
 			t.Errorf("%q should revoke", s)
 		}
 	}
-	for _, s := range []string{"new", "in_work", "part_payed", "waiting_for_return", ""} {
+	for _, s := range []string{"new", "in_work", "part_payed", "Частично оплачен", "pending", "not_confirmed", "payment_waiting", "В работе", "", "whatever"} {
 		if enrol.StatusPaid(s) || enrol.StatusRevoked(s) {
 			t.Errorf("%q should change nothing", s)
 		}

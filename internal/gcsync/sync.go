@@ -541,6 +541,7 @@ func dealEvents(exp *getcourse.Export) (items []syncItem, skipped int) {
 			DealNumber:      r.First("Номер", "number"),
 			Status:          "payed",
 			ProductTitle:    r.First("Title", "Состав заказа", "Предложение"),
+			Source:          enrol.SourceSync,
 		}
 		ev.FirstName, ev.LastName = splitName(r.First("Пользователь", "Имя"))
 		if costCol != "" {

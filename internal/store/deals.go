@@ -3,20 +3,30 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
+
+	"booksmeta/internal/db"
 )
 
-// Deal is a GetCourse deal (an order) as last reported to us.
+// Deal is a GetCourse deal (an order) as last reported to us. Paid says
+// whether this deal gives its owner access now; the rules of what changes it
+// live in package enrol.
 type Deal struct {
 	ID              int64
 	Key             string
 	GetCourseDealID string
 	DealNumber      string
-	UserID          int64
+	UserID          int64 // the owner; once set, events never change it
 	Email           string
+	GetCourseUserID string
 	Status          string
 	Paid            bool
+	PaidAt          time.Time
 	Cost            string
+	PayedValue      string
+	Currency        string
+	OfferIDs        []string
 	ProductTitle    string
 	OfferCode       string
 	LastEventID     int64
@@ -24,27 +34,61 @@ type Deal struct {
 	UpdatedAt       time.Time
 }
 
-// UpsertDeal records the deal's latest state, keyed by d.Key.
-func (t *Tx) UpsertDeal(ctx context.Context, d *Deal) error {
-	var uid any
+const dealCols = `id, deal_key, getcourse_deal_id, deal_number, user_id, email, getcourse_user_id, status, paid, paid_at,
+	cost, payed_value, currency, offer_ids, product_title, offer_code, last_event_id, created_at, updated_at`
+
+func scanDeal(r scanner) (*Deal, error) {
+	var d Deal
+	var uid, ev, paidAt sql.NullInt64
+	var c, u int64
+	var offers string
+	err := r.Scan(&d.ID, &d.Key, &d.GetCourseDealID, &d.DealNumber, &uid, &d.Email, &d.GetCourseUserID, &d.Status, &d.Paid,
+		&paidAt, &d.Cost, &d.PayedValue, &d.Currency, &offers, &d.ProductTitle, &d.OfferCode, &ev, &c, &u)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	d.UserID, d.LastEventID, d.PaidAt, d.CreatedAt, d.UpdatedAt = uid.Int64, ev.Int64, nullMS(paidAt), fromMS(c), fromMS(u)
+	if offers != "" {
+		d.OfferIDs = strings.Split(offers, ",")
+	}
+	return &d, nil
+}
+
+// LockDeal reads the deal with key for update, creating an empty row first
+// when there is none, so that two events of one deal processed at once (two
+// instances on PostgreSQL) apply one after the other. A new row has no
+// status, no owner and LastEventID 0.
+func (t *Tx) LockDeal(ctx context.Context, key string) (*Deal, error) {
+	if _, err := t.q.ExecContext(ctx, `INSERT INTO deals (deal_key, created_at, updated_at) VALUES ($1, $2, $2)
+		ON CONFLICT (deal_key) DO NOTHING`, key, ms(t.now)); err != nil {
+		return nil, err
+	}
+	lock := ""
+	if t.dialect == db.Postgres {
+		lock = " FOR UPDATE"
+	}
+	return scanDeal(t.q.QueryRowContext(ctx, "SELECT "+dealCols+" FROM deals WHERE deal_key = $1"+lock, key))
+}
+
+// SaveDeal writes every field of a deal read with LockDeal.
+func (t *Tx) SaveDeal(ctx context.Context, d *Deal) error {
+	var uid, paidAt, ev any
 	if d.UserID != 0 {
 		uid = d.UserID
 	}
-	return t.q.QueryRowContext(ctx, `INSERT INTO deals (deal_key, getcourse_deal_id, deal_number, user_id, email, status,
-		paid, cost, product_title, offer_code, last_event_id, created_at, updated_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$12)
-		ON CONFLICT (deal_key) DO UPDATE SET
-			getcourse_deal_id = CASE WHEN excluded.getcourse_deal_id <> '' THEN excluded.getcourse_deal_id ELSE deals.getcourse_deal_id END,
-			deal_number = CASE WHEN excluded.deal_number <> '' THEN excluded.deal_number ELSE deals.deal_number END,
-			user_id = COALESCE(excluded.user_id, deals.user_id),
-			email = excluded.email, status = excluded.status, paid = excluded.paid,
-			cost = CASE WHEN excluded.cost <> '' THEN excluded.cost ELSE deals.cost END,
-			product_title = CASE WHEN excluded.product_title <> '' THEN excluded.product_title ELSE deals.product_title END,
-			offer_code = CASE WHEN excluded.offer_code <> '' THEN excluded.offer_code ELSE deals.offer_code END,
-			last_event_id = excluded.last_event_id, updated_at = excluded.updated_at
-		RETURNING id`,
-		d.Key, d.GetCourseDealID, d.DealNumber, uid, d.Email, d.Status, d.Paid, d.Cost, d.ProductTitle,
-		d.OfferCode, d.LastEventID, ms(t.now)).Scan(&d.ID)
+	if !d.PaidAt.IsZero() {
+		paidAt = ms(d.PaidAt)
+	}
+	if d.LastEventID != 0 {
+		ev = d.LastEventID
+	}
+	d.UpdatedAt = t.now
+	_, err := t.q.ExecContext(ctx, `UPDATE deals SET getcourse_deal_id = $2, deal_number = $3, user_id = $4, email = $5,
+		getcourse_user_id = $6, status = $7, paid = $8, paid_at = $9, cost = $10, payed_value = $11, currency = $12,
+		offer_ids = $13, product_title = $14, offer_code = $15, last_event_id = $16, updated_at = $17 WHERE id = $1`,
+		d.ID, d.GetCourseDealID, d.DealNumber, uid, d.Email, d.GetCourseUserID, d.Status, d.Paid, paidAt, d.Cost,
+		d.PayedValue, d.Currency, strings.Join(d.OfferIDs, ","), d.ProductTitle, d.OfferCode, ev, ms(t.now))
+	return err
 }
 
 // CountPaidDeals counts the user's deals currently paid, other than exceptKey.
@@ -57,15 +101,10 @@ func (t *Tx) CountPaidDeals(ctx context.Context, userID int64, exceptKey string)
 
 // DealsByUser lists a user's deals, newest first.
 func (s *Store) DealsByUser(ctx context.Context, userID int64) ([]*Deal, error) {
-	scan := func(r scanner) (*Deal, error) {
-		var d Deal
-		var uid, ev sql.NullInt64
-		var c, u int64
-		err := r.Scan(&d.ID, &d.Key, &d.GetCourseDealID, &d.DealNumber, &uid, &d.Email, &d.Status, &d.Paid,
-			&d.Cost, &d.ProductTitle, &d.OfferCode, &ev, &c, &u)
-		d.UserID, d.LastEventID, d.CreatedAt, d.UpdatedAt = uid.Int64, ev.Int64, fromMS(c), fromMS(u)
-		return &d, err
-	}
-	return collect(scan)(s.read().QueryContext(ctx, `SELECT id, deal_key, getcourse_deal_id, deal_number, user_id, email, status, paid,
-		cost, product_title, offer_code, last_event_id, created_at, updated_at FROM deals WHERE user_id = $1 ORDER BY id DESC`, userID))
+	return collect(scanDeal)(s.read().QueryContext(ctx, `SELECT `+dealCols+` FROM deals WHERE user_id = $1 ORDER BY id DESC`, userID))
+}
+
+// DealByKey reads one deal.
+func (s *Store) DealByKey(ctx context.Context, key string) (*Deal, error) {
+	return scanDeal(s.read().QueryRowContext(ctx, "SELECT "+dealCols+" FROM deals WHERE deal_key = $1", key))
 }

@@ -57,11 +57,19 @@ type WebhookEvent struct {
 	IdempotencyKey string
 	DuplicateOf    int64
 	Payload        string // normalised JSON the processor reads
-	State          string
-	Attempts       int
-	LastError      string
-	Result         string
-	ProcessedAt    time.Time
+	// Heads, when set, make the idempotency key relative to what came
+	// before: the first head's sequence number is appended to the key, so
+	// the same state of a subject twice in a row is one event, and the same
+	// state again after another is a new one (a payment after a refund).
+	Heads []Head
+	// Subject is the deal an accepted event is about ("" for none): events
+	// of one deal are applied in the order they arrived.
+	Subject     string
+	State       string
+	Attempts    int
+	LastError   string
+	Result      string
+	ProcessedAt time.Time
 }
 
 // PublicID is the event id shown to senders.
@@ -69,25 +77,27 @@ func (e *WebhookEvent) PublicID() string { return strconv.FormatInt(e.ID, 10) }
 
 const webhookCols = `id, received_at, method, path, remote_addr, content_type, headers, query, body, body_size,
 	auth, outcome, http_status, reason, event, email, idempotency_key, duplicate_of, payload, state, attempts,
-	last_error, result, processed_at`
+	last_error, result, processed_at, subject`
 
 func scanWebhook(row scanner) (*WebhookEvent, error) {
 	var e WebhookEvent
 	var rec int64
 	var key sql.NullString
 	var dup, processed sql.NullInt64
+	var subject sql.NullString
 	err := row.Scan(&e.ID, &rec, &e.Method, &e.Path, &e.RemoteAddr, &e.ContentType, &e.Headers, &e.Query, &e.Body,
 		&e.BodySize, &e.Auth, &e.Outcome, &e.HTTPStatus, &e.Reason, &e.Event, &e.Email, &key, &dup, &e.Payload,
-		&e.State, &e.Attempts, &e.LastError, &e.Result, &processed)
+		&e.State, &e.Attempts, &e.LastError, &e.Result, &processed, &subject)
 	if err != nil {
 		return nil, notFound(err)
 	}
 	e.ReceivedAt, e.IdempotencyKey, e.DuplicateOf, e.ProcessedAt = fromMS(rec), key.String, dup.Int64, nullMS(processed)
+	e.Subject = subject.String
 	return &e, nil
 }
 
 var insertAcceptedSQL = `INSERT INTO webhook_events (` + strings.SplitN(webhookCols, ",", 2)[1] + `)
-	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,NULL,$17,$18,0,'','',NULL)
+	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,NULL,$17,$18,0,'','',NULL,$19)
 	ON CONFLICT (idempotency_key) DO NOTHING`
 
 // insertAcceptedReturningSQL is the PostgreSQL form. SQLite uses the plain
@@ -102,7 +112,7 @@ var insertAcceptedReturningSQL = insertAcceptedSQL + ` RETURNING id`
 // transaction and then does nothing; on SQLite writers are serialised.
 func (t *Tx) InsertAcceptedWebhook(ctx context.Context, e *WebhookEvent) (bool, error) {
 	args := []any{ms(e.ReceivedAt), e.Method, e.Path, e.RemoteAddr, e.ContentType, e.Headers, e.Query, e.Body, e.BodySize,
-		e.Auth, e.Outcome, e.HTTPStatus, e.Reason, e.Event, e.Email, e.IdempotencyKey, e.Payload, e.State}
+		e.Auth, e.Outcome, e.HTTPStatus, e.Reason, e.Event, e.Email, e.IdempotencyKey, e.Payload, e.State, nullIfEmpty(e.Subject)}
 	if t.dialect == db.SQLite {
 		res, err := t.prepared(ctx, insertAcceptedSQL).ExecContext(ctx, insertAcceptedSQL, args...)
 		if err != nil {
@@ -130,7 +140,7 @@ func (t *Tx) InsertWebhookLog(ctx context.Context, e *WebhookEvent) error {
 		dup = e.DuplicateOf
 	}
 	return t.q.QueryRowContext(ctx, `INSERT INTO webhook_events (`+strings.SplitN(webhookCols, ",", 2)[1]+`)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,NULL,$16,$17,'',0,'','',NULL) RETURNING id`,
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,NULL,$16,$17,'',0,'','',NULL,NULL) RETURNING id`,
 		ms(e.ReceivedAt), e.Method, e.Path, e.RemoteAddr, e.ContentType, e.Headers, e.Query, e.Body, e.BodySize,
 		e.Auth, e.Outcome, e.HTTPStatus, e.Reason, e.Event, e.Email, dup, e.Payload).Scan(&e.ID)
 }
@@ -231,4 +241,60 @@ func (t *Tx) PruneWebhooks(ctx context.Context, before time.Time) (int64, error)
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// Head is the last state the intake saw for a subject (a deal, a student's
+// email).
+type Head struct{ Subject, State string }
+
+// AdvanceHead records state as subject's latest and returns its sequence
+// number, which grows only when the state differs from the last one. On
+// PostgreSQL the upsert holds the row until commit, so concurrent intakes of
+// one subject see each other's states in order.
+func (t *Tx) AdvanceHead(ctx context.Context, h Head) (int64, error) {
+	var seq int64
+	err := t.q.QueryRowContext(ctx, `INSERT INTO webhook_heads (subject, state, seq) VALUES ($1, $2, 1)
+		ON CONFLICT (subject) DO UPDATE SET
+			seq = webhook_heads.seq + CASE WHEN webhook_heads.state = excluded.state THEN 0 ELSE 1 END,
+			state = excluded.state
+		RETURNING seq`, h.Subject, h.State).Scan(&seq)
+	return seq, err
+}
+
+// EarliestUnfinishedBefore finds the first accepted event that arrived
+// before e, is about the same deal or the same student, and is not processed
+// yet; 0 when there is none.
+func (s *Store) EarliestUnfinishedBefore(ctx context.Context, e *WebhookEvent) (int64, error) {
+	first := int64(0)
+	for _, q := range []struct{ col, v string }{{"subject", e.Subject}, {"email", e.Email}} {
+		if q.v == "" {
+			continue
+		}
+		var id sql.NullInt64
+		if err := s.read().QueryRowContext(ctx, `SELECT MIN(id) FROM webhook_events WHERE `+q.col+` = $1 AND id < $2
+			AND state IN ('pending', 'retry') AND `+q.col+` <> '' AND outcome = 'accepted'`, q.v, e.ID).Scan(&id); err != nil {
+			return 0, err
+		}
+		if id.Valid && (first == 0 || id.Int64 < first) {
+			first = id.Int64
+		}
+	}
+	return first, nil
+}
+
+// LockWebhook reads an event for update: on PostgreSQL a second processor
+// of the same event waits for the first and then sees it finished.
+func (t *Tx) LockWebhook(ctx context.Context, id int64) (*WebhookEvent, error) {
+	lock := ""
+	if t.dialect == db.Postgres {
+		lock = " FOR UPDATE"
+	}
+	return scanWebhook(t.q.QueryRowContext(ctx, "SELECT "+webhookCols+" FROM webhook_events WHERE id = $1"+lock, id))
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

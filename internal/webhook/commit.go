@@ -3,6 +3,7 @@ package webhook
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -30,6 +31,7 @@ type Committer struct {
 
 type pending struct {
 	rec  *store.WebhookEvent
+	base string // the idempotency key before sequenceKey
 	dup  bool
 	err  error
 	done chan struct{}
@@ -141,6 +143,9 @@ func insertEvents(ctx context.Context, tx *store.Tx, batch []*pending) error {
 // row pointing at the original.
 func insertEvent(ctx context.Context, tx *store.Tx, p *pending) error {
 	rec := p.rec
+	if err := sequenceKey(ctx, tx, p); err != nil {
+		return err
+	}
 	inserted, err := tx.InsertAcceptedWebhook(ctx, rec)
 	if err != nil {
 		return err
@@ -160,5 +165,27 @@ func insertEvent(ctx context.Context, tx *store.Tx, p *pending) error {
 		return err
 	}
 	p.dup, rec.ID = true, orig.ID
+	return nil
+}
+
+// sequenceKey appends the first head's sequence number to the idempotency
+// key (see eventKey) and moves every head to this event's state, in the
+// transaction that inserts the event, so key and heads commit or roll back
+// together. The base key is kept on p, because a failed batch is retried
+// one event at a time.
+func sequenceKey(ctx context.Context, tx *store.Tx, p *pending) error {
+	if p.base == "" {
+		p.base = p.rec.IdempotencyKey
+	}
+	p.rec.IdempotencyKey = p.base
+	for i, h := range p.rec.Heads {
+		seq, err := tx.AdvanceHead(ctx, h)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			p.rec.IdempotencyKey = bounded(p.base + "#" + strconv.FormatInt(seq, 10))
+		}
+	}
 	return nil
 }

@@ -16,6 +16,8 @@ func FuzzParse(f *testing.F) {
 	f.Add("GET", "", "secret=s&action=user_payment&email=a@b.ru", "")
 	f.Add("POST", "multipart/form-data; boundary=x", "", "--x\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\ntest\r\n--x--\r\n")
 	f.Add("POST", "text/plain", "", "{")
+	f.Add("POST", "application/json", "secret=s", `{"json":{"eventType":"getcourse/dealPaid","user":{"email":"a@b.ru","gcId":12,"id":"school:12"},"deal":{"id":"5","number":7,"status":"payed","isPayed":true,"payedValue":1.5,"offerIds":[1,2]},"ts64":1700000000}}`)
+	f.Add("GET", "", "secret=s&action=deal_updated&deal_id={object.id}&status=%D0%97%D0%B0%D0%B2%D0%B5%D1%80%D1%88%D0%B5%D0%BD&email={object.user.email}&offers=1,2", "")
 	f.Fuzz(func(t *testing.T, method, ct, query, body string) {
 		q, _ := url.ParseQuery(query)
 		fields, err := Parse(method, ct, q, []byte(body))
@@ -28,8 +30,20 @@ func FuzzParse(f *testing.F) {
 		if _, ok := fields["secret"]; ok {
 			t.Fatal("secret became a field")
 		}
-		if idempotencyKey(http.Header{}, fields) != eventKey(http.Header{}, fields, fields.Event()) {
-			t.Fatal("key depends on how it is computed")
+		ev := fields.Event()
+		for _, v := range []string{ev.Name, ev.FirstName, ev.LastName, ev.Phone, ev.GetCourseUserID, ev.DealID,
+			ev.DealNumber, ev.Status, ev.Cost, ev.PayedValue, ev.ProductTitle, ev.OfferCode, ev.EventID} {
+			if len(v) > maxField {
+				t.Fatalf("field of %d bytes kept", len(v))
+			}
+			if unfilledVariable(v) {
+				t.Fatalf("unfilled template variable %q taken as a value", v)
+			}
+		}
+		k1, h1 := eventKey(http.Header{}, fields, ev)
+		k2, h2 := eventKey(http.Header{}, fields, fields.Event())
+		if k1 != k2 || len(h1) != len(h2) || len(k1) > 220 {
+			t.Fatalf("key not stable or not bounded: %q %q", k1, k2)
 		}
 	})
 }

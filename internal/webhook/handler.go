@@ -124,7 +124,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 		return store.OutcomeRejected
 	}
 	rec.Body = red.body(string(body), rec.ContentType)
-	fields, err := Parse(r.Method, rec.ContentType, query, body)
+	// A signature covers the body and nothing else (SPEC §4 "Signed
+	// requests"): a captured signed delivery replayed with ?email=… or a
+	// planted delivery-id header must neither add fields nor move the
+	// idempotency key. With ?secret= the whole request is the sender's.
+	fieldQuery, keyHeaders := query, r.Header
+	if auth.Mode == store.AuthSignature {
+		fieldQuery, keyHeaders = nil, nil
+	}
+	fields, err := Parse(r.Method, rec.ContentType, fieldQuery, body)
 	if err != nil {
 		rec.Outcome, rec.HTTPStatus, rec.Reason = store.OutcomeInvalid, http.StatusBadRequest, err.Error()
 		h.logOnly(ctx, rec)
@@ -134,7 +142,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 	ev := fields.Event()
 	payload, _ := json.Marshal(ev)
 	rec.Event, rec.Email, rec.Payload = ev.Name, store.NormalizeEmail(ev.Email), string(payload)
-	rec.IdempotencyKey = eventKey(r.Header, fields, ev)
+	rec.IdempotencyKey, rec.Heads = eventKey(keyHeaders, fields, ev)
+	if k := ev.DealKey(); k != "" {
+		rec.Subject = "d:" + k
+	}
 	rec.Outcome, rec.HTTPStatus, rec.State = store.OutcomeAccepted, http.StatusOK, store.StatePending
 
 	dup, err := h.commit(ctx, rec)
@@ -172,25 +183,41 @@ func (h *Handler) logOnly(ctx context.Context, rec *store.WebhookEvent) {
 	}
 }
 
-// idempotencyKey follows SPEC §4: a delivery id header, else the event_id
-// field, else deal + status + event, else a hash of the event and its fields.
-func idempotencyKey(hd http.Header, f Fields) string { return eventKey(hd, f, f.Event()) }
-
-// eventKey is idempotencyKey for a caller that has f.Event() already.
-func eventKey(hd http.Header, f Fields, ev enrol.Event) string {
+// eventKey follows SPEC §4. A delivery id (a header, on unsigned requests,
+// or the event_id field) names the delivery: the same id is the same event
+// whenever it comes. Without one, an event is a state of a subject — its
+// deal, else its student's email — and the same state twice in a row is one
+// event (GetCourse's dealPaid + dealStatusChanged pair, a process run twice),
+// while the same state after another (paid, refunded, paid again) is new:
+// the returned heads make the key relative to the subject's last state.
+// Only an event with neither is keyed by its content alone.
+func eventKey(hd http.Header, f Fields, ev enrol.Event) (string, []store.Head) {
 	for _, name := range []string{"X-GetCourse-Event-Id", "Idempotency-Key", "Webhook-Id"} {
 		if v := strings.TrimSpace(hd.Get(name)); v != "" {
-			return bounded("h:" + v)
+			return bounded("h:" + v), nil
 		}
 	}
 	if ev.EventID != "" {
-		return bounded("e:" + ev.EventID)
+		return bounded("e:" + ev.EventID), nil
 	}
+	email := store.NormalizeEmail(ev.Email)
 	if k := ev.DealKey(); k != "" {
-		return bounded("d:" + ev.Name + ":" + k + ":" + strings.ToLower(ev.Status))
+		state := ev.DealState()
+		heads := []store.Head{{Subject: bounded("d:" + k), State: bounded(state)}}
+		if email != "" {
+			// The student's own subject moves too, so that a payment without
+			// a deal repeated after this deal's refund is not taken for a
+			// repeat of the earlier one.
+			heads = append(heads, store.Head{Subject: bounded("u:" + email), State: bounded("d:" + k + ":" + state)})
+		}
+		return bounded("d:" + k + ":" + state), heads
 	}
 	sum := sha256.Sum256([]byte(ev.Name + "\n" + f.canonical()))
-	return "b:" + hex.EncodeToString(sum[:])
+	content := hex.EncodeToString(sum[:])
+	if email != "" {
+		return "u:" + content, []store.Head{{Subject: bounded("u:" + email), State: content}}
+	}
+	return "b:" + content, nil
 }
 
 // bounded keeps keys index-friendly: long ones are replaced by their hash.

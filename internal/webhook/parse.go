@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"booksmeta/internal/enrol"
 )
@@ -178,33 +180,157 @@ func normKey(k string) string {
 	return strings.TrimSuffix(k, "]")
 }
 
-func (f Fields) first(names ...string) string {
+// maxField bounds one event field: GetCourse's own values are short, and a
+// sender must not be able to store megabytes in a name.
+const maxField = 500
+
+// reader picks event fields, remembering template variables GetCourse sent
+// literally (it could not fill them) so they count as missing with a reason.
+type reader struct {
+	f        Fields
+	unfilled []string
+}
+
+// get returns the first non-empty, filled value among names, as field key.
+func (r *reader) get(key string, names ...string) string {
 	for _, n := range names {
-		if v := strings.TrimSpace(f[n]); v != "" {
-			return v
+		v := strings.TrimSpace(r.f[n])
+		if v == "" {
+			continue
 		}
+		if unfilledVariable(v) {
+			r.note(key, v)
+			continue
+		}
+		return clip(v)
 	}
 	return ""
 }
 
-// Event maps the fields to an enrol.Event, accepting the guide's nested names
-// and the flat ones of SPEC §4.
-func (f Fields) Event() enrol.Event {
-	return enrol.Event{
-		Name:            strings.ToLower(f.first("action", "event", "event_type", "type")),
-		Email:           f.first("user.email", "email", "user_email", "client.email", "client_email", "deal.user.email"),
-		FirstName:       f.first("user.first_name", "first_name", "user.name", "name"),
-		LastName:        f.first("user.last_name", "last_name"),
-		Phone:           f.first("user.phone", "phone"),
-		GetCourseUserID: f.first("user.id", "user.user_id", "user_id", "uid"),
-		DealID:          f.first("deal.id", "deal.deal_id", "deal_id"),
-		DealNumber:      f.first("deal.number", "deal.deal_number", "deal_number", "number"),
-		Status:          f.first("deal.status", "deal.deal_status", "status", "deal_status", "payment_status"),
-		Cost:            f.first("deal.cost", "deal.deal_cost", "cost", "deal_cost", "amount"),
-		ProductTitle:    f.first("deal.product_title", "product_title", "product", "positions"),
-		OfferCode:       f.first("deal.offer_code", "offer_code"),
-		EventID:         f.first("event_id", "id_event"),
+func (r *reader) note(key, v string) {
+	item := key + "=" + clip(v)
+	for _, u := range r.unfilled {
+		if u == item {
+			return
+		}
 	}
+	r.unfilled = append(r.unfilled, item)
+}
+
+// unfilledVariable reports whether v is a GetCourse template variable left
+// as typed, such as "{object.user.email}" or "{object.payed_at format='Y'}".
+func unfilledVariable(v string) bool {
+	return strings.HasPrefix(v, "{") && strings.HasSuffix(v, "}") && strings.Contains(v, "object")
+}
+
+func clip(v string) string {
+	if len(v) <= maxField {
+		return v
+	}
+	cut := maxField
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return v[:cut]
+}
+
+// Tech API event types (GETCOURSE_REALITY §1 B), in GetCourse's spelling;
+// the lowercased form is what a sender's case turns into.
+var techEventNames = map[string]string{
+	"getcourse/dealcreated":       enrol.EventTechDealCreated,
+	"getcourse/dealstatuschanged": enrol.EventTechDealStatusChanged,
+	"getcourse/dealpaid":          enrol.EventTechDealPaid,
+}
+
+// Event maps the fields to an enrol.Event. It reads the three shapes of
+// SPEC §4: a Tech API delivery (eventType, user.gcId, deal.*), a process
+// call with the parameters of ProcessParams, and the guide's nested or flat
+// names.
+func (f Fields) Event() enrol.Event {
+	r := &reader{f: f}
+	ev := enrol.Event{
+		Name:            strings.ToLower(r.get("action", "action", "event", "eventtype", "event_type", "type")),
+		Email:           emailValue(r.get("email", "user.email", "email", "user_email", "client.email", "client_email", "deal.user.email", "object.user.email")),
+		FirstName:       r.get("first_name", "user.first_name", "first_name", "user.name", "name"),
+		LastName:        r.get("last_name", "user.last_name", "last_name"),
+		Phone:           r.get("phone", "user.phone", "phone"),
+		GetCourseUserID: gcUserID(r.get("user_id", "user.gcid", "user.id", "user.user_id", "user_id", "uid")),
+		DealID:          r.get("deal_id", "deal.id", "deal.deal_id", "deal_id"),
+		DealNumber:      r.get("deal_number", "deal.number", "deal.deal_number", "deal_number", "number"),
+		Status:          r.get("status", "deal.status", "deal.deal_status", "status", "deal_status", "payment_status"),
+		Cost:            r.get("cost", "deal.cost", "deal.deal_cost", "cost", "deal_cost", "amount"),
+		PayedValue:      r.get("payed", "deal.payedvalue", "payed", "payed_money", "payed_value", "paid"),
+		Currency:        strings.ToUpper(r.get("currency", "deal.currency", "currency")),
+		IsPayed:         boolValue(r.get("is_payed", "deal.ispayed", "is_payed", "ispayed")),
+		ProductTitle:    r.get("positions", "deal.product_title", "product_title", "product", "positions", "deal.positions"),
+		OfferCode:       r.get("offer_code", "deal.offer_code", "offer_code"),
+		EventID:         r.get("event_id", "event_id", "id_event"),
+		OfferIDs:        offerIDs(r),
+	}
+	if canon, ok := techEventNames[ev.Name]; ok {
+		ev.Name, ev.Source = canon, enrol.SourceTechAPI
+	} else if ev.Name == ProcessEvent {
+		ev.Source = enrol.SourceProcess
+	} else {
+		ev.Source = enrol.SourceGuide
+	}
+	ev.Unfilled = r.unfilled
+	return ev
+}
+
+// offerIDs reads deal.offerIds (a JSON array, flattened to deal.offerids.N)
+// or a list in one parameter ({object.offers} prints ids with commas).
+func offerIDs(r *reader) []string {
+	var ids []string
+	for i := 0; ; i++ {
+		v, ok := r.f["deal.offerids."+strconv.Itoa(i)]
+		if !ok {
+			break
+		}
+		if v = strings.TrimSpace(v); v != "" && len(ids) < 50 {
+			ids = append(ids, clip(v))
+		}
+	}
+	if len(ids) > 0 {
+		return ids
+	}
+	list := r.get("offers", "offers", "offer_ids", "offer_id", "deal.offer_ids", "deal.offerids")
+	for _, v := range strings.FieldsFunc(list, func(c rune) bool { return c == ',' || c == ';' || unicode.IsSpace(c) }) {
+		if len(ids) < 50 {
+			ids = append(ids, v)
+		}
+	}
+	return ids
+}
+
+// gcUserID reads a GetCourse user id: a number, or the Tech API's
+// "<account>:<uid>".
+func gcUserID(v string) string {
+	if i := strings.LastIndexByte(v, ':'); i >= 0 {
+		v = v[i+1:]
+	}
+	return strings.TrimSpace(v)
+}
+
+// emailValue undoes what an unencoded template substitution does to an
+// address: in a query string "+" reads as a space, and no address holds one.
+func emailValue(v string) string {
+	if strings.Contains(v, " ") && !strings.Contains(v, "+") {
+		v = strings.ReplaceAll(strings.TrimSpace(v), " ", "+")
+	}
+	return v
+}
+
+// boolValue normalises GetCourse's 0/1, true/false and "да"/"нет" to "1"
+// or "0"; "" stays "" (absent).
+func boolValue(v string) string {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "":
+		return ""
+	case "1", "true", "yes", "да", "y", "on":
+		return "1"
+	}
+	return "0"
 }
 
 // canonical is a stable text of the fields, used to hash events that carry

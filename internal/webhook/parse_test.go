@@ -3,9 +3,12 @@ package webhook
 import (
 	"bytes"
 	"mime/multipart"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"booksmeta/internal/store"
 )
 
 func TestParse(t *testing.T) {
@@ -80,23 +83,35 @@ func TestParse(t *testing.T) {
 
 func TestIdempotencyKey(t *testing.T) {
 	f := func(s string) Fields { q, _ := url.ParseQuery(s); r, _ := Parse("GET", "", q, nil); return r }
-	h := map[string][]string{"Idempotency-Key": {"abc"}}
-	if k := idempotencyKey(h, f("action=test")); k != "h:abc" {
-		t.Fatalf("header key = %q", k)
+	key := func(h http.Header, fs Fields) (string, []store.Head) { return eventKey(h, fs, fs.Event()) }
+	h := http.Header{"Idempotency-Key": {"abc"}}
+	if k, heads := key(h, f("action=test")); k != "h:abc" || heads != nil {
+		t.Fatalf("header key = %q %v", k, heads)
 	}
-	if k := idempotencyKey(nil, f("action=test&event_id=9")); k != "e:9" {
+	if k, _ := key(nil, f("action=test&event_id=9")); k != "e:9" {
 		t.Fatalf("event_id key = %q", k)
 	}
-	if k := idempotencyKey(nil, f("action=deal_created&deal_id=5&status=payed")); k != "d:deal_created:id:5:payed" {
-		t.Fatalf("deal key = %q", k)
+	// A deal's state is the subject's state: the name of the event does not
+	// matter (dealPaid and dealStatusChanged are one payment).
+	k1, heads := key(nil, f("action=deal_created&deal_id=5&status=payed&email=A@b.ru"))
+	k2, _ := key(nil, f("action=user_payment&deal_id=5&email=a@b.ru"))
+	k3, _ := key(nil, f("action=deal_updated&deal_id=5&status=%D0%97%D0%B0%D0%B2%D0%B5%D1%80%D1%88%D0%B5%D0%BD"))
+	if k1 != "d:id:5:payed||" || k2 != k1 || k3 != k1 {
+		t.Fatalf("deal keys = %q %q %q", k1, k2, k3)
 	}
-	a := idempotencyKey(nil, f("action=user_payment&email=a@b.ru&first_name=A"))
-	b := idempotencyKey(nil, f("first_name=A&email=a@b.ru&action=user_payment"))
-	c := idempotencyKey(nil, f("action=user_payment&email=other@b.ru"))
-	if a != b || a == c || !strings.HasPrefix(a, "b:") {
-		t.Fatalf("hash keys: %q %q %q", a, b, c)
+	if len(heads) != 2 || heads[0].Subject != "d:id:5" || heads[1].Subject != "u:a@b.ru" {
+		t.Fatalf("deal heads = %+v", heads)
 	}
-	if k := idempotencyKey(map[string][]string{"Webhook-Id": {strings.Repeat("x", 500)}}, f("action=test")); len(k) > 200 {
+	a, ha := key(nil, f("action=user_payment&email=a@b.ru&first_name=A"))
+	b, _ := key(nil, f("first_name=A&email=a@b.ru&action=user_payment"))
+	c, _ := key(nil, f("action=user_payment&email=other@b.ru"))
+	if a != b || a == c || !strings.HasPrefix(a, "u:") || len(ha) != 1 || ha[0].Subject != "u:a@b.ru" {
+		t.Fatalf("content keys: %q %q %q %+v", a, b, c, ha)
+	}
+	if k, heads := key(nil, f("action=test&note=x")); !strings.HasPrefix(k, "b:") || heads != nil {
+		t.Fatalf("subjectless key = %q %v", k, heads)
+	}
+	if k, _ := key(http.Header{"Webhook-Id": {strings.Repeat("x", 500)}}, f("action=test")); len(k) > 200 {
 		t.Fatalf("long key not bounded: %d", len(k))
 	}
 }

@@ -94,10 +94,32 @@ func (p *Processor) HandleJob(ctx context.Context, j *store.Job) error {
 // last says whether this is the final attempt, to mark the event failed
 // rather than retrying.
 func (p *Processor) Process(ctx context.Context, id int64, last bool) error {
+	// Events of one deal take effect in the order they arrived, even when
+	// several workers hold them: a refund processed before its payment would
+	// leave the payment to open access again.
+	for {
+		e, err := p.Store.WebhookByID(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return jobs.Permanent(fmt.Errorf("webhook event %d not found", id))
+		}
+		if err != nil {
+			return err
+		}
+		earlier, err := p.Store.EarliestUnfinishedBefore(ctx, e)
+		if err != nil {
+			return err
+		}
+		if earlier == 0 {
+			break
+		}
+		if err := p.Process(ctx, earlier, last); err != nil && !jobs.IsPermanent(err) {
+			return fmt.Errorf("earlier event %d of the same deal: %w", earlier, err)
+		}
+	}
 	var out enrol.Outcome
 	already := false
 	err := p.Store.InTx(ctx, func(tx *store.Tx) error {
-		e, err := tx.WebhookByID(ctx, id)
+		e, err := tx.LockWebhook(ctx, id)
 		if err != nil {
 			return err
 		}
