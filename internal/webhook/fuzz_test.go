@@ -4,7 +4,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"booksmeta/internal/enrol"
 )
 
 // FuzzParse: no body, content type or query makes Parse panic, and what it
@@ -120,6 +125,70 @@ func FuzzRedactBody(f *testing.F) {
 		}
 		if want = red.scrub(want); got != want {
 			t.Fatalf("fast path stored %q, full redaction %q", got, want)
+		}
+	})
+}
+
+// FuzzTechDelivery: a Tech API delivery built from arbitrary values reads
+// back as what was put in — email, GetCourse id in either form, deal id,
+// status, isPayed in any of GetCourse's spellings, offers — and its deal
+// state does not depend on the event type, so the dealPaid +
+// dealStatusChanged pair of one payment is always one event.
+func FuzzTechDelivery(f *testing.F) {
+	f.Add("a@b.ru", int64(12), "5", "payed", "1", 1.5, int64(77))
+	f.Add("x@y.ru", int64(0), "00", "Завершен", "true", 0.0, int64(-1))
+	f.Add("", int64(9), "", "false", "false", 12000.0, int64(0))
+	f.Fuzz(func(t *testing.T, email string, gcID int64, dealID, status, isPayed string, payed float64, offer int64) {
+		var isPayedJSON any = isPayed
+		switch isPayed {
+		case "1", "0":
+			isPayedJSON = isPayed[0] - '0'
+		case "true", "false":
+			isPayedJSON = isPayed == "true"
+		}
+		build := func(eventType string) Fields {
+			body, err := json.Marshal(map[string]any{"json": map[string]any{
+				"eventType": eventType,
+				"user":      map[string]any{"email": email, "gcId": gcID, "id": "school:" + strconv.FormatInt(gcID, 10)},
+				"deal":      map[string]any{"id": dealID, "status": status, "isPayed": isPayedJSON, "payedValue": payed, "offerIds": []int64{offer}},
+				"ts64":      1700000000, "gcSessionId": nil,
+			}})
+			if err != nil {
+				t.Skip()
+			}
+			fs, err := Parse("POST", "application/json", nil, body)
+			if err != nil {
+				t.Fatalf("a Tech API delivery was refused: %v\n%s", err, body)
+			}
+			return fs
+		}
+		paid, changed := build("getcourse/dealPaid").Event(), build("getcourse/dealStatusChanged").Event()
+		if paid.Name != enrol.EventTechDealPaid || paid.Source != enrol.SourceTechAPI {
+			t.Fatalf("name %q source %q", paid.Name, paid.Source)
+		}
+		// GetCourse fires dealPaid only with a status; without one, a
+		// dealPaid is a payment and a status change is not, so they differ.
+		if enrol.StatusKnown(status) && (paid.DealState() != changed.DealState() || paid.DealKey() != changed.DealKey()) {
+			t.Fatalf("the pair differs: %q/%q %q/%q", paid.DealState(), changed.DealState(), paid.DealKey(), changed.DealKey())
+		}
+		trimmed := strings.TrimSpace(email)
+		if utf8.ValidString(email) && trimmed != "" && !unfilledVariable(trimmed) && len(trimmed) <= maxField && !strings.Contains(trimmed, " ") && paid.Email != trimmed {
+			t.Fatalf("email %q read as %q", email, paid.Email)
+		}
+		if gcID != 0 && paid.GetCourseUserID != strconv.FormatInt(gcID, 10) {
+			t.Fatalf("gcId %d read as %q", gcID, paid.GetCourseUserID)
+		}
+		if paid.IsPayed != "" && paid.IsPayed != "0" && paid.IsPayed != "1" {
+			t.Fatalf("isPayed %q read as %q", isPayed, paid.IsPayed)
+		}
+		if (isPayed == "1" || isPayed == "true") && paid.IsPayed != "1" {
+			t.Fatalf("isPayed %q read as %q", isPayed, paid.IsPayed)
+		}
+		if len(paid.OfferIDs) != 1 || paid.OfferIDs[0] != strconv.FormatInt(offer, 10) {
+			t.Fatalf("offerIds [%d] read as %v", offer, paid.OfferIDs)
+		}
+		if code := enrol.StatusCode(paid.Status); enrol.StatusCode(code) != code {
+			t.Fatalf("status code of %q not stable: %q", paid.Status, code)
 		}
 	})
 }

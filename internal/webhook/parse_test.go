@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"booksmeta/internal/store"
 )
@@ -134,5 +135,73 @@ func TestRedaction(t *testing.T) {
 	fb := r.body("secret=zzz&email=a", "application/x-www-form-urlencoded")
 	if strings.Contains(fb, "zzz") {
 		t.Fatalf("form body: %s", fb)
+	}
+}
+
+// TestParseGetCourseShapes reads the two shapes GetCourse really sends
+// (GETCOURSE_REALITY §1) field by field.
+func TestParseGetCourseShapes(t *testing.T) {
+	tech := `{"json":{"eventType":"getcourse/dealStatusChanged","user":{"email":"Olga@Example.ru","gcId":345678,"id":"school:345678","type":"user"},
+		"deal":{"id":"9876543","number":1234,"status":"part_payed","isPayed":0,"cost":12000,"payedValue":4999.99,"currency":"USD",
+		"offerIds":[111,222],"createdAt":"2026-12-01 10:00:00","clientDealNumber":1234},"ts":"2026-12-01T10:00:00Z","ts64":1764572400,
+		"gcAccountId":42,"gcSessionId":null,"gcVisitorId":null}}`
+	f, err := Parse("POST", "application/json", nil, []byte(tech))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := f.Event()
+	want := map[string]string{"name": ev.Name, "source": ev.Source, "email": ev.Email, "gc": ev.GetCourseUserID, "deal": ev.DealID,
+		"number": ev.DealNumber, "status": ev.Status, "is_payed": ev.IsPayed, "cost": ev.Cost, "payed": ev.PayedValue,
+		"currency": ev.Currency, "offers": strings.Join(ev.OfferIDs, ",")}
+	for k, v := range map[string]string{"name": "getcourse/dealStatusChanged", "source": "techapi", "email": "Olga@Example.ru",
+		"gc": "345678", "deal": "9876543", "number": "1234", "status": "part_payed", "is_payed": "0", "cost": "12000",
+		"payed": "4999.99", "currency": "USD", "offers": "111,222"} {
+		if want[k] != v {
+			t.Errorf("%s = %q, want %q", k, want[k], v)
+		}
+	}
+	if ev.EventID != "" {
+		t.Errorf("ts/ts64 or ids taken as an event id: %q", ev.EventID)
+	}
+
+	// A process call: the panel's address with the variables GetCourse
+	// filled in, the status as a Russian label, the phone left unfilled,
+	// the email with "+" unencoded (a space once decoded).
+	q, _ := url.ParseQuery("secret=s&action=deal_updated&deal_id=77&deal_number=501&status=%D0%97%D0%B0%D0%B2%D0%B5%D1%80%D1%88%D0%B5%D0%BD" +
+		"&email=ivan+gc@example.ru&first_name=%D0%98%D0%B2%D0%B0%D0%BD&phone={object.user.phone}&user_id=555&cost=12000" +
+		"&payed=12+000+%D1%80%D1%83%D0%B1.&offers=111,+222&positions=%D0%9A%D1%83%D1%80%D1%81")
+	f, err = Parse("GET", "", q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev = f.Event()
+	if ev.Name != ProcessEvent || ev.Source != "process" || ev.Email != "ivan+gc@example.ru" || ev.Status != "Завершен" ||
+		ev.DealID != "77" || ev.GetCourseUserID != "555" || ev.Phone != "" || ev.ProductTitle != "Курс" ||
+		strings.Join(ev.OfferIDs, ",") != "111,222" || ev.PayedValue != "12 000 руб." {
+		t.Fatalf("process call read as %+v", ev)
+	}
+	if len(ev.Unfilled) != 1 || ev.Unfilled[0] != "phone={object.user.phone}" {
+		t.Fatalf("unfilled = %v", ev.Unfilled)
+	}
+	report := map[string]bool{}
+	for _, r := range ev.FieldReport() {
+		report[r.Key] = r.Present
+		if r.Key == "phone" && r.Unfilled != "{object.user.phone}" {
+			t.Errorf("report does not name the unfilled phone: %+v", r)
+		}
+	}
+	if !report["email"] || report["phone"] || !report["offers"] {
+		t.Fatalf("field report %v", report)
+	}
+
+	// The guide's shape still reads as before.
+	f, _ = Parse("POST", "application/json", nil, []byte(`{"action":"user_payment","user":{"email":"a@b.ru"},"offer_code":"BASE","product_title":"Курс"}`))
+	if ev := f.Event(); ev.Source != "guide" || ev.OfferCode != "BASE" || ev.ProductTitle != "Курс" || ev.Name != "user_payment" {
+		t.Fatalf("guide shape %+v", ev)
+	}
+	// Fields are bounded.
+	f, _ = Parse("POST", "application/json", nil, []byte(`{"action":"user_payment","email":"a@b.ru","first_name":"`+strings.Repeat("Я", 400)+`"}`))
+	if ev := f.Event(); len(ev.FirstName) > maxField || !utf8.ValidString(ev.FirstName) {
+		t.Fatalf("first name of %d bytes kept", len(ev.FirstName))
 	}
 }
