@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 	"time"
 
 	"booksmeta/internal/db"
@@ -111,6 +112,7 @@ var insertAcceptedReturningSQL = insertAcceptedSQL + ` RETURNING id`
 // the one winner: on PostgreSQL a racing insert waits for the first
 // transaction and then does nothing; on SQLite writers are serialised.
 func (t *Tx) InsertAcceptedWebhook(ctx context.Context, e *WebhookEvent) (bool, error) {
+	e.clean()
 	args := []any{ms(e.ReceivedAt), e.Method, e.Path, e.RemoteAddr, e.ContentType, e.Headers, e.Query, e.Body, e.BodySize,
 		e.Auth, e.Outcome, e.HTTPStatus, e.Reason, e.Event, e.Email, e.IdempotencyKey, e.Payload, e.State, nullIfEmpty(e.Subject)}
 	if t.dialect == db.SQLite {
@@ -135,6 +137,7 @@ func (t *Tx) InsertAcceptedWebhook(ctx context.Context, e *WebhookEvent) (bool, 
 // invalid, too large, or a duplicate (DuplicateOf set). It has no
 // idempotency key, so it never blocks a later genuine delivery.
 func (t *Tx) InsertWebhookLog(ctx context.Context, e *WebhookEvent) error {
+	e.clean()
 	var dup any
 	if e.DuplicateOf != 0 {
 		dup = e.DuplicateOf
@@ -272,7 +275,7 @@ func (s *Store) EarliestUnfinishedBefore(ctx context.Context, e *WebhookEvent) (
 		}
 		var id sql.NullInt64
 		if err := s.read().QueryRowContext(ctx, `SELECT MIN(id) FROM webhook_events WHERE `+q.col+` = $1 AND id < $2
-			AND state IN ('pending', 'retry') AND `+q.col+` <> '' AND outcome = 'accepted'`, q.v, e.ID).Scan(&id); err != nil {
+			AND state IN ('pending', 'retrying') AND `+q.col+` <> '' AND outcome = 'accepted'`, q.v, e.ID).Scan(&id); err != nil {
 			return 0, err
 		}
 		if id.Valid && (first == 0 || id.Int64 < first) {
@@ -297,4 +300,25 @@ func nullIfEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+// clean makes every text of a request storable alike on SQLite and
+// PostgreSQL, which refuses NUL and invalid UTF-8 in text: a genuine
+// delivery holding such bytes must be logged and answered 200, never 503 on
+// every retry.
+func (e *WebhookEvent) clean() {
+	for _, f := range []*string{&e.Method, &e.Path, &e.RemoteAddr, &e.ContentType, &e.Headers, &e.Query, &e.Body,
+		&e.Auth, &e.Outcome, &e.Reason, &e.Event, &e.Email, &e.IdempotencyKey, &e.Payload, &e.Subject} {
+		*f = CleanText(*f)
+	}
+}
+
+// CleanText replaces invalid UTF-8 with U+FFFD and NUL with U+2400 (␀), so
+// the text can be stored in either database and still shows where the
+// bytes were.
+func CleanText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\u2400")
 }

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"booksmeta/internal/enrol"
 	"booksmeta/internal/metrics"
@@ -229,9 +230,14 @@ func bounded(k string) string {
 	return k[:2] + "sha256:" + hex.EncodeToString(sum[:])
 }
 
+// truncate keeps at most n bytes, cut at a character boundary so that a
+// Cyrillic letter is never split in two.
 func truncate(b []byte, n int) string {
 	if len(b) <= n {
 		return string(b)
+	}
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
 	}
 	return string(b[:n]) + "…[обрезано]"
 }

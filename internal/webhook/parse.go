@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"booksmeta/internal/enrol"
+	"booksmeta/internal/store"
 )
 
 // ParseError is a body that cannot be read; Message is for the sender.
@@ -223,7 +224,10 @@ func unfilledVariable(v string) bool {
 	return strings.HasPrefix(v, "{") && strings.HasSuffix(v, "}") && strings.Contains(v, "object")
 }
 
+// clip bounds a field and cleans it: an email or a name with NUL or broken
+// UTF-8 would otherwise be accepted and then fail in the database forever.
 func clip(v string) string {
+	v = store.CleanText(v)
 	if len(v) <= maxField {
 		return v
 	}

@@ -19,6 +19,6 @@ CREATE TABLE webhook_heads (
 -- them. The indexes hold only unprocessed events, so they stay small.
 ALTER TABLE webhook_events ADD COLUMN subject TEXT;
 CREATE INDEX webhook_events_unfinished_subject ON webhook_events (subject, id)
-    WHERE state IN ('pending', 'retry') AND subject IS NOT NULL;
+    WHERE state IN ('pending', 'retrying') AND subject IS NOT NULL;
 CREATE INDEX webhook_events_unfinished_email ON webhook_events (email, id)
-    WHERE state IN ('pending', 'retry') AND email <> '';
+    WHERE state IN ('pending', 'retrying') AND email <> '';

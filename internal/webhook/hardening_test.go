@@ -1,0 +1,85 @@
+package webhook_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"booksmeta/internal/apptest"
+	"booksmeta/internal/store"
+	"booksmeta/internal/webhook"
+)
+
+// TestBytesThatAreNotText: NUL and invalid UTF-8 in a genuine delivery are
+// stored cleaned and answered 200 on SQLite and PostgreSQL alike; a JSON
+// \u0000 in the email never makes an event that fails forever; a rejected
+// body cut at 16 KiB inside a Cyrillic letter is still logged.
+func TestBytesThatAreNotText(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{Env: map[string]string{"GETCOURSE_WEBHOOK_SECRET": secret}})
+	ctx := context.Background()
+	send := func(ct, body string) answer {
+		t.Helper()
+		status, raw := s.Do(t, "POST", "/api/getcourse/webhook", hdr("Content-Type", ct, "X-GetCourse-Signature", webhook.Sign(secret, []byte(body))), body)
+		if status != 200 {
+			t.Fatalf("%d %s for %q", status, raw, body)
+		}
+		return decode(t, raw)
+	}
+	// A raw NUL inside a JSON string is not JSON: 400, and logged with the
+	// body cleaned.
+	raw := "{\"action\":\"user_payment\",\"email\":\"nul@example.ru\",\"first_name\":\"Ан\x00на\"}"
+	if status, _ := s.Do(t, "POST", "/api/getcourse/webhook", hdr("Content-Type", "application/json", "X-GetCourse-Signature", webhook.Sign(secret, []byte(raw))), raw); status != 400 {
+		t.Fatalf("raw NUL in JSON: %d", status)
+	}
+	if es, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: store.OutcomeInvalid, Limit: 1}); len(es) != 1 || !strings.Contains(es[0].Body, "Ан␀на") {
+		t.Fatalf("invalid request not logged cleaned: %+v", es)
+	}
+	for _, body := range []string{
+		"{\"action\":\"user_payment\",\"email\":\"nul@example.ru\",\"first_name\":\"Ан\\u0000на\"}",
+		"{\"action\":\"user_payment\",\"email\":\"bad@example.ru\",\"first_name\":\"\xff\xfeИмя\"}",
+		`{"action":"user_payment","email":"esc\u0000aped@example.ru","first_name":"\u0000"}`,
+	} {
+		a := send("application/json", body)
+		e, err := s.Store.WebhookByID(ctx, mustID(t, a.EventID))
+		if err != nil || !utf8.ValidString(e.Body) || strings.ContainsRune(e.Body, 0) || strings.ContainsRune(e.Payload, 0) {
+			t.Fatalf("stored body %q payload %q err %v", e.Body, e.Payload, err)
+		}
+	}
+	form := "action=user_payment&email=form%40example.ru&first_name=%00%FF"
+	send("application/x-www-form-urlencoded", form)
+	apptest.WaitFor(t, 10*time.Second, "events processed", func() bool {
+		es, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: store.OutcomeAccepted, Limit: 10})
+		for _, e := range es {
+			if e.State == store.StatePending || e.State == store.StateRetry {
+				return false
+			}
+		}
+		return len(es) == 4
+	})
+	for _, email := range []string{"nul@example.ru", "bad@example.ru", "form@example.ru"} {
+		if u, err := s.Store.UserByEmail(ctx, email); err != nil || !u.Paid || strings.ContainsRune(u.FirstName, 0) || !utf8.ValidString(u.FirstName) {
+			t.Errorf("%s: %+v %v", email, u, err)
+		}
+	}
+	// The escaped NUL reached the processor as a visible ␀, so the event
+	// ended (applied or refused with a reason), never in a retry loop.
+	es, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: store.OutcomeAccepted, Limit: 10})
+	for _, e := range es {
+		if e.State != store.StateDone && e.State != store.StateFailed {
+			t.Errorf("event #%d ended %s: %s", e.ID, e.State, e.LastError)
+		}
+	}
+
+	// A rejected request whose 16 KiB cut falls inside a letter.
+	big := "{\"action\":\"test\",\"pad\":\"x" + strings.Repeat("Ж", 12<<10) + "\"}"
+	status, _ := s.Do(t, "POST", "/api/getcourse/webhook", hdr("Content-Type", "application/json", "X-GetCourse-Signature", "sha256="+strings.Repeat("0", 64)), big)
+	if status != 401 {
+		t.Fatalf("forged signature: %d", status)
+	}
+	apptest.WaitFor(t, 5*time.Second, "rejected request logged", func() bool {
+		es, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: store.OutcomeRejected, Limit: 1})
+		return len(es) == 1 && utf8.ValidString(es[0].Body) && es[0].Body != ""
+	})
+}
