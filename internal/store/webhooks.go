@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 	"time"
+	"unicode/utf8"
 
 	"booksmeta/internal/db"
 )
