@@ -81,6 +81,13 @@ type Server struct {
 	// Tech API subscriptions (techapi.go).
 	developerKey  string
 	subscriptions map[int]string // event id → URI
+
+	// The fake as a sender (orders.go).
+	orders     []Order
+	processes  []ProcessHook
+	deliverer  *Deliverer
+	techQuirks TechQuirks
+	deliveries []Delivery
 }
 
 // Option configures a Server.
