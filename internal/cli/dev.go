@@ -396,8 +396,8 @@ func printDelivery(w io.Writer, d getcoursetest.Delivery) {
 	if d.ContentType != "" {
 		fmt.Fprintf(w, "  Content-Type: %s\n", d.ContentType)
 	}
-	if len(d.Body) > 0 {
-		fmt.Fprintf(w, "  %s\n", d.Body)
+	if text := strings.TrimRight(d.Text(), "\n"); text != "" {
+		fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(text, "\n", "\n  "))
 	}
 	if d.Error != "" {
 		fmt.Fprintf(w, "← no answer after %d ms: %s\n\n", d.Duration.Milliseconds(), d.Error)

@@ -100,7 +100,7 @@ func TestDevDeliverTechAPIPair(t *testing.T) {
 		t.Fatal("the pair differs beyond eventType")
 	}
 	// Each request and its answer are printed; the secret is not.
-	for _, want := range []string{"→ POST " + in.URL + "/api/getcourse/webhook?secret=***", "[getcourse/dealPaid, deal 5123, payed]", "← HTTP 200", `"event_id":"ev-2"`, `"eventType":"getcourse/dealStatusChanged"`} {
+	for _, want := range []string{"→ POST " + in.URL + "/api/getcourse/webhook?secret=***", "[getcourse/dealPaid, deal 5123, payed]", "← HTTP 200", `"event_id":"ev-2"`, `"eventType": "getcourse/dealStatusChanged"`, `"offerIds": [`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
@@ -160,7 +160,7 @@ func TestDevDeliverProcessShapes(t *testing.T) {
 		form.Get("status") != "cancelled" || form.Get("deal_id") != "777" || form.Has("secret") {
 		t.Fatalf("POST %s ? %s: %v", post.Method, post.URL.RawQuery, form)
 	}
-	if !strings.Contains(out, "process «Вызвать URL»") || !strings.Contains(out, "Content-Type: application/x-www-form-urlencoded") {
+	if !strings.Contains(out, "process «Вызвать URL»") || !strings.Contains(out, "Content-Type: application/x-www-form-urlencoded") || !strings.Contains(out, "  status = cancelled\n") {
 		t.Fatalf("stdout %s", out)
 	}
 }
@@ -294,5 +294,51 @@ func TestDevFakeGetCourseSends(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestDevDeliverIntoServe drives the whole path: booksmeta serve's real
+// intake receives what the fake GetCourse sends, in both shapes.
+func TestDevDeliverIntoServe(t *testing.T) {
+	w := newWorld(t, "BOOKSMETA_ADDR", "127.0.0.1:0", "GETCOURSE_WEBHOOK_SECRET", whSecret)
+	srv := w.serve()
+	hook := "http://" + srv.addr + "/api/getcourse/webhook"
+	deliver := func(args ...string) []webhookAnswer {
+		t.Helper()
+		r := w.run("", append([]string{"dev", "deliver", "--url", hook, "--secret", whSecret}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("dev deliver %v: exit %d\n%s\n%s", args, r.code, r.stdout, r.stderr)
+		}
+		var out []webhookAnswer
+		for _, line := range strings.Split(r.stdout, "\n") {
+			line = strings.TrimSpace(line)
+			if strings.HasPrefix(line, `{"success"`) {
+				var a webhookAnswer
+				if err := json.Unmarshal([]byte(line), &a); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	pay := []string{"--email", "e2e@example.ru", "--status", "payed", "--pair", "--deal-id", "9001", "--offer-id", "3301"}
+	got := deliver(pay...)
+	if len(got) != 2 || !got[0].Success || got[0].Duplicate || !got[1].Success || !got[1].Duplicate || got[1].EventID != got[0].EventID {
+		t.Fatalf("one payment, two deliveries, applied once: %+v", got)
+	}
+	if got := deliver("--email", "e2e@example.ru", "--status", "waiting_for_return", "--deal-id", "9001"); len(got) != 1 || !got[0].Success || got[0].Duplicate {
+		t.Fatalf("refund: %+v", got)
+	}
+	if got := deliver("--shape", "process-get", "--email", "p@example.ru", "--status", "payed", "--deal-id", "9002", "--status-label"); len(got) != 1 || !got[0].Success || got[0].Duplicate {
+		t.Fatalf("process GET: %+v", got)
+	}
+	if got := deliver("--shape", "process-post", "--email", "p@example.ru", "--status", "cancelled", "--deal-id", "9002"); len(got) != 1 || !got[0].Success || got[0].Duplicate {
+		t.Fatalf("process POST: %+v", got)
+	}
+	// A wrong secret is refused, and the command says so.
+	r := w.run("", "dev", "deliver", "--url", hook+"?secret=nope", "--email", "x@example.ru")
+	if r.code != 1 || !strings.Contains(r.stdout, "← HTTP 401") {
+		t.Fatalf("wrong secret: exit %d\n%s", r.code, r.stdout)
 	}
 }

@@ -246,7 +246,7 @@ func (s *Server) consolePage(w http.ResponseWriter, r *http.Request) {
 	for i := len(ds) - 1; i >= 0 && len(deliveries) < 50; i-- {
 		d := ds[i]
 		cd := consoleDelivery{Delivery: d, Where: d.Method + " " + maskSecret(d.URL), When: d.At.In(s.loc).Format("15:04:05"), StatusLabel: DealStatusLabel(d.Status)}
-		cd.Request = requestText(d)
+		cd.Request = d.Text()
 		if d.Error != "" {
 			cd.Answer = "нет ответа: " + d.Error
 		} else {
@@ -282,9 +282,10 @@ func (s *Server) consolePage(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// requestText shows what a delivery carried: JSON indented, process
-// parameters one per line, decoded, as the receiver reads them.
-func requestText(d Delivery) string {
+// Text shows what a delivery carried, for people: Tech API JSON indented,
+// process parameters one per line and decoded, as the receiver reads them,
+// the secret masked.
+func (d Delivery) Text() string {
 	var pretty bytes.Buffer
 	if d.Shape == ShapeTechAPI && json.Indent(&pretty, d.Body, "", "  ") == nil {
 		return pretty.String()
