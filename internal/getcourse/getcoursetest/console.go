@@ -216,7 +216,7 @@ func maskSecret(raw string) string {
 
 type consoleDelivery struct {
 	Delivery
-	Where, Request, Answer, When, StatusLabel string
+	What, Where, Request, Answer, When, StatusLabel string
 }
 
 type consoleOrder struct {
@@ -245,7 +245,10 @@ func (s *Server) consolePage(w http.ResponseWriter, r *http.Request) {
 	ds := s.Deliveries()
 	for i := len(ds) - 1; i >= 0 && len(deliveries) < 50; i-- {
 		d := ds[i]
-		cd := consoleDelivery{Delivery: d, Where: d.Method + " " + maskSecret(d.URL), When: d.At.In(s.loc).Format("15:04:05"), StatusLabel: DealStatusLabel(d.Status)}
+		cd := consoleDelivery{Delivery: d, Where: d.Method + " " + maskSecret(d.URL), When: d.At.In(s.loc).Format("15:04:05"), StatusLabel: DealStatusLabel(d.Status), What: d.Event}
+		if d.Shape != ShapeTechAPI {
+			cd.What = "процесс «Вызвать URL»"
+		}
 		cd.Request = d.Text()
 		if d.Error != "" {
 			cd.Answer = "нет ответа: " + d.Error
@@ -402,7 +405,7 @@ set-uri, и вызовы процессов «Вызвать URL». Внизу �
 
 <h2>Журнал отправок</h2>
 {{if .Deliveries}}<table><tr><th>Когда</th><th>Что и куда</th><th>Запрос</th><th>Ответ</th></tr>
-{{range .Deliveries}}<tr><td>{{.When}}</td><td>{{.Event}}<br><small>заказ ID {{.DealID}}, «{{.StatusLabel}}»</small><br><code>{{.Where}}</code></td>
+{{range .Deliveries}}<tr><td>{{.When}}</td><td>{{.What}}<br><small>заказ ID {{.DealID}}, «{{.StatusLabel}}»</small><br><code>{{.Where}}</code></td>
 <td><pre>{{.Request}}</pre></td><td class="{{if .OK}}ok{{else}}bad{{end}}"><pre>{{.Answer}}</pre></td></tr>{{end}}</table>
 {{else}}<p><small>Пока ничего не отправлено.</small></p>{{end}}
 </body></html>

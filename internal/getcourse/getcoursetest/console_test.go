@@ -89,6 +89,15 @@ func TestConsolePlaysGetCourse(t *testing.T) {
 		t.Error("the page shows the webhook secret")
 	}
 
+	// An intake that does not answer: the reason is shown, the secret not.
+	gone := newReceiver(t)
+	gone.Close()
+	submit("/console/processes", url.Values{"url": {gone.URL + "/?secret=very-secret&id={object.id}"}})
+	page = submit("/console/orders/"+id+"/status", url.Values{"status": {"new"}})
+	if !strings.Contains(page, "нет ответа: ") || !strings.Contains(page, "процесс «Вызвать URL»") || strings.Contains(page, "very-secret") {
+		t.Fatal("a failed delivery is not shown, or shows the secret")
+	}
+
 	// Bad input is explained in Russian, nothing is created.
 	page = submit("/console/orders", url.Values{"email": {"x@example.ru"}, "cost": {"дорого"}})
 	if !strings.Contains(page, "Стоимость должна быть числом") || len(s.Orders()) != 1 {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -306,6 +307,12 @@ func (d *Deliverer) Send(ctx context.Context, method, url, contentType string, b
 	resp, err := d.http.Do(req)
 	out.Duration = d.now().Sub(out.At)
 	if err != nil {
+		// Without the URL: it carries the intake's secret, and Error is shown
+		// on the console page and printed by the CLI.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		out.Error = err.Error()
 		return out
 	}

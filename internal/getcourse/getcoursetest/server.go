@@ -6,6 +6,14 @@
 // filter required (908), a request allowance (903), read-only keys, and
 // Russian money and dates in export rows.
 //
+// It also plays GetCourse towards our webhook intake, faithful to
+// GETCOURSE_REALITY.md: it accepts Tech API subscriptions (POST
+// /pl/api/v1/set-uri), and its orders (CreateOrder, PayOrder, RefundOrder, …)
+// send Tech API deliveries to the subscribed URIs and process «Вызвать URL»
+// calls to registered processes. The builders (TechBody, TechStatusChanged,
+// FillProcessURL) and the Deliverer work without a Server, from tests in any
+// package; ConsoleHandler adds a Russian page to drive it by hand.
+//
 // It depends on the standard library only, so the getcourse package's own
 // tests can use it.
 package getcoursetest

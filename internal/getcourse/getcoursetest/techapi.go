@@ -149,6 +149,8 @@ func (s *Server) serveSetURILocked(w http.ResponseWriter, r *http.Request, body 
 		}
 		subscribe = v
 	}
+	// Unsubscribing names the URI, so a stale request for an old address
+	// leaves the event's current subscription alone.
 	if subscribe {
 		s.subscriptions[int(eventID)] = uri
 	} else if s.subscriptions[int(eventID)] == uri {
