@@ -4,32 +4,65 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
+	"booksmeta/internal/getcourse"
 	"booksmeta/internal/getcourse/getcoursetest"
+	"booksmeta/internal/webhook"
 )
 
-const devUsage = "usage: booksmeta dev fake-getcourse [--addr 127.0.0.1:8091] [--key K] [--read-only-key K] [--ready-after N] [--rate-limit N]"
+const devUsage = `usage: booksmeta dev fake-getcourse [--addr 127.0.0.1:8091] [--key K] [--read-only-key K] [--developer-key K] [--ready-after N] [--rate-limit N] [--process-url URL] [--process-method GET|POST] [--subscribe URL]
+       booksmeta dev deliver [--url URL] --email E [--shape techapi|process-get|process-post] [--status payed] [--pair] [--deal-id N] [--offer-id N] [--cost 12000] [--currency RUB]`
 
 func runDev(ctx context.Context, e *Env, args []string) error {
-	if len(args) == 0 || args[0] != "fake-getcourse" {
+	if len(args) == 0 {
 		return usageError{devUsage}
 	}
+	switch args[0] {
+	case "fake-getcourse":
+		return runFakeGetCourse(ctx, e, args[1:])
+	case "deliver":
+		return runDeliver(ctx, e, args[1:])
+	}
+	return usageError{devUsage}
+}
+
+func runFakeGetCourse(ctx context.Context, e *Env, args []string) error {
 	fs := newFlags("dev fake-getcourse", e)
 	addr := fs.String("addr", "127.0.0.1:8091", "listen address")
 	account := fs.String("account", "school", "account name")
 	key := fs.String("key", "demo-secret-key", "API key with full rights")
 	roKey := fs.String("read-only-key", "demo-read-only-key", "API key created «Только для чтения» (exports only)")
+	devKey := fs.String("developer-key", "demo-developer-key", "developer key the Tech API set-uri accepts (bearer <developer key>_<API key>)")
 	readyAfter := fs.Int("ready-after", 1, "status polls an export answers «not ready» (909) before it is ready")
 	rateLimit := fs.Int("rate-limit", 0, "Export API requests allowed per 2 hours before error 903 (0: no limit)")
-	if err := parse(fs, args[1:]); err != nil {
+	var processURLs []string
+	fs.Func("process-url", "address a process «Вызвать URL» calls on every order status change (repeatable); a plain intake address gets Book Smeta's parameters", func(s string) error {
+		processURLs = append(processURLs, s)
+		return nil
+	})
+	processMethod := fs.String("process-method", "GET", "how the process calls: GET (all in the query) or POST (form body, secret in the query)")
+	statusLabel := fs.Bool("process-status-label", false, "processes print {object.status} in Russian («Завершен») instead of the code (payed)")
+	subscribe := fs.String("subscribe", "", "subscribe this address to the three Tech API order events at start, as set-uri would")
+	timeout := fs.Duration("delivery-timeout", getcoursetest.DefaultDeliveryTimeout, "how long a delivery waits for an answer (one attempt)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	method, err := processMethodFlag(*processMethod)
+	if err != nil {
 		return err
 	}
 	opts := []getcoursetest.Option{
-		getcoursetest.WithAccount(*account), getcoursetest.WithKey(*key),
+		getcoursetest.WithAccount(*account), getcoursetest.WithKey(*key), getcoursetest.WithDeveloperKey(*devKey),
 		getcoursetest.WithExportReadyAfter(*readyAfter), getcoursetest.WithDemoData(),
+		getcoursetest.WithDeliverer(getcoursetest.NewDeliverer(*timeout)),
 	}
 	if *roKey != "" {
 		opts = append(opts, getcoursetest.WithReadOnlyKey(*roKey))
@@ -37,12 +70,32 @@ func runDev(ctx context.Context, e *Env, args []string) error {
 	if *rateLimit > 0 {
 		opts = append(opts, getcoursetest.WithRateLimit(*rateLimit, 2*time.Hour))
 	}
+	var templates []string
+	for _, raw := range processURLs {
+		tmpl, err := processTemplate(raw)
+		if err != nil {
+			return err
+		}
+		templates = append(templates, tmpl)
+		opts = append(opts, getcoursetest.WithProcess(getcoursetest.ProcessHook{URL: tmpl, Method: method, Quirks: getcoursetest.ProcessQuirks{StatusLabel: *statusLabel}}))
+	}
+	if *subscribe != "" {
+		if err := absoluteURL(*subscribe); err != nil {
+			return usageError{"--subscribe: " + err.Error()}
+		}
+	}
 	fake := getcoursetest.NewUnstarted(opts...)
+	if *subscribe != "" {
+		for _, id := range []int{getcoursetest.TechEventDealCreated, getcoursetest.TechEventDealStatusChanged, getcoursetest.TechEventDealPaid} {
+			fake.Subscribe(id, *subscribe)
+		}
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %w (is another program using this port? pass --addr)", *addr, err)
 	}
-	api := "http://" + ln.Addr().String() + getcoursetest.APIPath
+	host := "http://" + ln.Addr().String()
+	api := host + getcoursetest.APIPath
 	fmt.Fprintf(e.Stdout, `Фейковый GetCourse (аккаунт %q с демонстрационными учениками и заказами) слушает %s
 Укажите в настройках Book Smeta (или в .env):
 
@@ -51,9 +104,18 @@ func runDev(ctx context.Context, e *Env, args []string) error {
 
 Ключ только для чтения (импорт отклоняется): %s
 Неверный ключ — любой другой. Проверка: booksmeta getcourse test; синхронизация: booksmeta getcourse sync.
-Остановить: Ctrl+C.
-`, *account, ln.Addr().String(), api, *key, *roKey)
-	srv := &http.Server{Handler: fake.Handler(), ReadHeaderTimeout: 10 * time.Second}
+
+Страница заказов: %s/ — создайте заказ, оплатите или верните его и посмотрите, что ушло в Book Smeta и что она ответила.
+Подписка Tech API: POST %s/v1/set-uri, заголовок Authorization: Bearer %s_%s
+`, *account, ln.Addr().String(), api, *key, *roKey, host, api, *devKey, *key)
+	for _, t := range templates {
+		fmt.Fprintf(e.Stdout, "Процесс «Вызвать URL» (%s) при каждой смене статуса: %s\n", method, t)
+	}
+	if *subscribe != "" {
+		fmt.Fprintf(e.Stdout, "Адрес подписан на события заказов Tech API: %s\n", *subscribe)
+	}
+	fmt.Fprintln(e.Stdout, "Остановить: Ctrl+C.")
+	srv := &http.Server{Handler: fake.ConsoleHandler(), ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	if e.Ready != nil {
@@ -69,4 +131,277 @@ func runDev(ctx context.Context, e *Env, args []string) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+func processMethodFlag(m string) (string, error) {
+	switch strings.ToUpper(strings.TrimSpace(m)) {
+	case "", http.MethodGet:
+		return http.MethodGet, nil
+	case http.MethodPost:
+		return http.MethodPost, nil
+	}
+	return "", usageError{fmt.Sprintf("--process-method %q: want GET or POST", m)}
+}
+
+func absoluteURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
+	}
+	return nil
+}
+
+// processTemplate takes what a newcomer has at hand: the process address from
+// our panel (with {object.…} variables) is used as it is; a bare intake
+// address, secret in its query, becomes the address the panel would give.
+func processTemplate(raw string) (string, error) {
+	if err := absoluteURL(raw); err != nil {
+		return "", usageError{"process URL: " + err.Error()}
+	}
+	if strings.Contains(raw, "{object.") {
+		return raw, nil
+	}
+	u, _ := url.Parse(raw)
+	q := u.Query()
+	secret := q.Get("secret")
+	q.Del("secret")
+	u.RawQuery = q.Encode()
+	return webhook.ProcessURL(u.String(), secret), nil
+}
+
+// deliverFlags are the order a one-shot delivery describes.
+type deliverFlags struct {
+	target, secret, shape, email, status, event, offers, titles, currency string
+	first, last, phone                                                    string
+	dealID, number, userID                                                int64
+	cost, payed                                                           float64
+	pair, statusChangedFirst, isPayedBool, statusLabel                    bool
+	timeout                                                               time.Duration
+}
+
+func runDeliver(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags("dev deliver", e)
+	var f deliverFlags
+	fs.StringVar(&f.target, "url", "", "where to deliver (default BOOKSMETA_BASE_URL + /api/getcourse/webhook with the configured secret); for process shapes also a process address with {object.…} variables")
+	fs.StringVar(&f.secret, "secret", "", "webhook secret to put into the URL's query (default: the configured one when --url is not given)")
+	fs.StringVar(&f.shape, "shape", getcoursetest.ShapeTechAPI, "techapi (JSON POST like a set-uri subscription), process-get or process-post (a process «Вызвать URL»)")
+	fs.StringVar(&f.email, "email", "", "student email (required)")
+	fs.StringVar(&f.first, "first-name", "", "student first name")
+	fs.StringVar(&f.last, "last-name", "", "student last name")
+	fs.StringVar(&f.phone, "phone", "", "student phone (empty: {object.user.phone} stays literal, as GetCourse leaves it)")
+	fs.StringVar(&f.status, "status", "payed", "deal status code: new, payed, part_payed, waiting_for_return, cancelled, false, …")
+	fs.StringVar(&f.event, "event", "", "techapi event without --pair: created, status or paid (default paid for payed, else status)")
+	fs.BoolVar(&f.pair, "pair", false, "techapi: send what GetCourse sends for the status change — for payed both dealPaid and dealStatusChanged")
+	fs.BoolVar(&f.statusChangedFirst, "status-changed-first", false, "with --pair, dealStatusChanged before dealPaid")
+	fs.BoolVar(&f.isPayedBool, "is-payed-bool", false, "techapi: deal.isPayed as true/false instead of 1/0")
+	fs.BoolVar(&f.statusLabel, "status-label", false, "process: {object.status} in Russian («Завершен») instead of the code")
+	fs.Int64Var(&f.dealID, "deal-id", 0, "deal id (default: a new one each run)")
+	fs.Int64Var(&f.number, "number", 0, "deal number (default: derived from the deal id)")
+	fs.Int64Var(&f.userID, "user-id", 0, "GetCourse user id (default: derived from the email, the same each run)")
+	fs.StringVar(&f.offers, "offer-id", "", "offer id(s), comma-separated")
+	fs.StringVar(&f.titles, "offer-title", "", "offer title(s), comma-separated ({object.positions})")
+	fs.Float64Var(&f.cost, "cost", 12000, "deal cost")
+	fs.Float64Var(&f.payed, "payed", -1, "amount paid (default: the cost for payed, waiting_for_return, cancelled and false; else 0)")
+	fs.StringVar(&f.currency, "currency", "RUB", "currency")
+	fs.DurationVar(&f.timeout, "timeout", getcoursetest.DefaultDeliveryTimeout, "how long to wait for the answer (one attempt, as GetCourse)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if strings.TrimSpace(f.email) == "" {
+		return usageError{"--email is required"}
+	}
+	if getcourse.DealStatusLabel(f.status) == "" {
+		return usageError{fmt.Sprintf("--status %q: not a GetCourse deal status code", f.status)}
+	}
+	o, err := f.order(time.Now())
+	if err != nil {
+		return err
+	}
+	if f.target == "" {
+		cfg, err := e.config()
+		if err != nil {
+			return err
+		}
+		f.target = cfg.BaseURL + "/api/getcourse/webhook"
+		if f.secret == "" {
+			f.secret = configuredSecret(ctx, e)
+		}
+	}
+	target, err := withSecret(f.target, f.secret)
+	if err != nil {
+		return err
+	}
+	d := getcoursetest.NewDeliverer(f.timeout)
+	var sent []getcoursetest.Delivery
+	switch f.shape {
+	case getcoursetest.ShapeTechAPI:
+		msgs, err := f.techMessages(o)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			out := d.SendTech(ctx, target, o.DealID, o.Status, m)
+			printDelivery(e.Stdout, out)
+			sent = append(sent, out)
+		}
+	case getcoursetest.ShapeProcessGET, getcoursetest.ShapeProcessPOST:
+		tmpl, err := processTemplate(target)
+		if err != nil {
+			return err
+		}
+		method := http.MethodGet
+		if f.shape == getcoursetest.ShapeProcessPOST {
+			method = http.MethodPost
+		}
+		out := d.SendProcess(ctx, method, tmpl, o, getcoursetest.ProcessQuirks{StatusLabel: f.statusLabel})
+		printDelivery(e.Stdout, out)
+		sent = append(sent, out)
+	default:
+		return usageError{fmt.Sprintf("--shape %q: want techapi, process-get or process-post", f.shape)}
+	}
+	for _, s := range sent {
+		switch {
+		case s.Error != "":
+			return fmt.Errorf("no answer from %s: %s (is booksmeta serve running, and is --url right?)", maskedURL(s.URL), s.Error)
+		case !s.OK():
+			return fmt.Errorf("%s %s answered HTTP %d", s.Method, maskedURL(s.URL), s.HTTPStatus)
+		}
+	}
+	return nil
+}
+
+func (f deliverFlags) order(now time.Time) (getcoursetest.Order, error) {
+	o := getcoursetest.Order{
+		DealID: f.dealID, Number: f.number, Status: f.status, Cost: f.cost, Currency: strings.ToUpper(f.currency),
+		Positions: splitComma(f.titles),
+		// The order was placed a little before it is told about, as in life.
+		CreatedAt: now.Add(-10 * time.Minute).Truncate(time.Second),
+		User:      getcoursetest.OrderUser{ID: f.userID, Email: strings.TrimSpace(f.email), FirstName: f.first, LastName: f.last, Phone: f.phone},
+	}
+	for _, p := range splitComma(f.offers) {
+		id, err := strconv.ParseInt(p, 10, 64)
+		if err != nil || id <= 0 {
+			return o, usageError{fmt.Sprintf("--offer-id %q: want positive integers, comma-separated", p)}
+		}
+		o.OfferIDs = append(o.OfferIDs, id)
+	}
+	if o.DealID == 0 {
+		// Fresh each run, so that a second run is a new order rather than a
+		// duplicate; pass --deal-id to replay one.
+		o.DealID = 100000000 + now.UnixNano()/1e6%900000000
+	}
+	if o.Number == 0 {
+		o.Number = o.DealID % 1000000
+	}
+	if o.User.ID == 0 {
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(strings.ToLower(o.User.Email)))
+		o.User.ID = 10000000 + int64(h.Sum32()%90000000)
+	}
+	o.Payed = f.payed
+	if o.Payed < 0 {
+		o.Payed = 0
+		switch f.status {
+		case "payed", "waiting_for_return", "cancelled", "false":
+			o.Payed = o.Cost
+		}
+	}
+	o.IsPayed = (f.status == "payed" || f.status == "waiting_for_return") && o.Cost > 0
+	if f.status == "payed" || o.Payed > 0 {
+		o.PaidAt = now.Truncate(time.Second)
+	}
+	return o, nil
+}
+
+func (f deliverFlags) techMessages(o getcoursetest.Order) ([]getcoursetest.TechMessage, error) {
+	q := getcoursetest.TechQuirks{IsPayedBool: f.isPayedBool, StatusChangedFirst: f.statusChangedFirst}
+	if f.pair {
+		return getcoursetest.TechStatusChanged(o, q), nil
+	}
+	event := f.event
+	if event == "" {
+		event = "status"
+		if o.Status == "payed" {
+			event = "paid"
+		}
+	}
+	var id int
+	var ev string
+	switch event {
+	case "created":
+		id, ev = getcoursetest.TechEventDealCreated, getcoursetest.EventDealCreated
+	case "status":
+		id, ev = getcoursetest.TechEventDealStatusChanged, getcoursetest.EventDealStatusChanged
+	case "paid":
+		id, ev = getcoursetest.TechEventDealPaid, getcoursetest.EventDealPaid
+	default:
+		return nil, usageError{fmt.Sprintf("--event %q: want created, status or paid", event)}
+	}
+	return []getcoursetest.TechMessage{{EventID: id, EventType: ev, Body: getcoursetest.TechBody(ev, o, q)}}, nil
+}
+
+func splitComma(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// withSecret puts the secret into the query unless the URL has one already;
+// the braces of a process address stay as typed.
+func withSecret(raw, secret string) (string, error) {
+	if err := absoluteURL(raw); err != nil {
+		return "", usageError{"--url: " + err.Error()}
+	}
+	if secret == "" {
+		return raw, nil
+	}
+	u, _ := url.Parse(raw)
+	if u.Query().Has("secret") {
+		return raw, nil
+	}
+	base, query, _ := strings.Cut(raw, "?")
+	param := "secret=" + url.QueryEscape(secret)
+	if query == "" {
+		return base + "?" + param, nil
+	}
+	return base + "?" + param + "&" + query, nil
+}
+
+// maskedURL keeps the webhook secret out of what is printed: terminals end up
+// in screenshots and chats.
+func maskedURL(raw string) string {
+	base, query, ok := strings.Cut(raw, "?")
+	if !ok {
+		return raw
+	}
+	parts := strings.Split(query, "&")
+	for i, p := range parts {
+		if name, _, _ := strings.Cut(p, "="); name == "secret" {
+			parts[i] = "secret=***"
+		}
+	}
+	return base + "?" + strings.Join(parts, "&")
+}
+
+func printDelivery(w io.Writer, d getcoursetest.Delivery) {
+	label := d.Event
+	if d.Shape != getcoursetest.ShapeTechAPI {
+		label = "process «Вызвать URL»"
+	}
+	fmt.Fprintf(w, "→ %s %s  [%s, deal %d, %s]\n", d.Method, maskedURL(d.URL), label, d.DealID, d.Status)
+	if d.ContentType != "" {
+		fmt.Fprintf(w, "  Content-Type: %s\n", d.ContentType)
+	}
+	if text := strings.TrimRight(d.Text(), "\n"); text != "" {
+		fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(text, "\n", "\n  "))
+	}
+	if d.Error != "" {
+		fmt.Fprintf(w, "← no answer after %d ms: %s\n\n", d.Duration.Milliseconds(), d.Error)
+		return
+	}
+	fmt.Fprintf(w, "← HTTP %d (%d ms)\n  %s\n\n", d.HTTPStatus, d.Duration.Milliseconds(), strings.TrimSpace(string(d.Answer)))
 }

@@ -160,6 +160,16 @@ type request struct {
 	query   url.Values // without the key
 	form    url.Values // without the key; POST only
 	metered bool       // counts against the Export API budget
+
+	// The Tech API differs from the legacy API: it lives at a fixed path on
+	// the account's host, authenticates by header and takes JSON.
+	absURL  string      // replaces base+path when set
+	json    []byte      // POST body sent as application/json, with no key field
+	header  http.Header // extra request headers
+	secrets []string    // scrubbed from the record and errors besides the API key
+	// remap rewrites a classified failure (nil: success) by the HTTP status,
+	// for APIs whose errors mean something else than the legacy API's.
+	remap func(status int, e *Error) *Error
 }
 
 // checkFunc inspects a successful envelope; it returns a short Russian summary
@@ -190,7 +200,11 @@ func (c *Client) do(ctx context.Context, rq request, check checkFunc) error {
 		}
 	}
 
-	u, err := url.Parse(c.base + rq.path)
+	target := c.base + rq.path
+	if rq.absURL != "" {
+		target = rq.absURL
+	}
+	u, err := url.Parse(target)
 	if err != nil {
 		return &Error{Kind: KindNotConfigured, Op: rq.op, Err: err}
 	}
@@ -199,33 +213,40 @@ func (c *Client) do(ctx context.Context, rq request, check checkFunc) error {
 		q[k] = v
 	}
 	var body io.Reader
-	if rq.method == http.MethodPost {
+	switch {
+	case rq.json != nil:
+		body = bytes.NewReader(rq.json)
+	case rq.method == http.MethodPost:
 		f := url.Values{}
 		for k, v := range rq.form {
 			f[k] = v
 		}
 		f.Set("key", c.cfg.Key)
 		body = strings.NewReader(f.Encode())
-	} else {
+	case rq.absURL == "":
 		q.Set("key", c.cfg.Key)
 	}
 	u.RawQuery = q.Encode()
-	safeURL := c.redactURL(u)
+	safeURL := c.scrubFor(rq, c.redactURL(u))
 
 	call := Call{Op: rq.op, Method: rq.method, URL: safeURL, Started: c.now()}
 	gcErr, summary := c.exchange(ctx, rq, u, body, safeURL, &call, check)
 	call.Duration = c.now().Sub(call.Started)
 	if gcErr != nil {
 		gcErr.Op = rq.op
-		gcErr.APIMessage = c.scrub(gcErr.APIMessage)
-		gcErr.Location = c.redactLocation(gcErr.Location)
+		gcErr.APIMessage = c.scrubFor(rq, gcErr.APIMessage)
+		gcErr.hint = c.scrubFor(rq, gcErr.hint)
+		gcErr.Location = c.scrubFor(rq, c.redactLocation(gcErr.Location))
+		if len(rq.secrets) > 0 && gcErr.Err != nil {
+			gcErr.Err = sealedErr{scrubbedErr{gcErr.Err, append([]string{c.cfg.Key}, rq.secrets...)}}
+		}
 		call.ErrorKind = gcErr.Kind
 		call.ErrorCode = gcErr.Code
-		call.Message = c.scrub(gcErr.Russian())
-		call.Detail = c.scrub(gcErr.Error())
+		call.Message = c.scrubFor(rq, gcErr.Russian())
+		call.Detail = c.scrubFor(rq, gcErr.Error())
 	} else {
 		call.OK = true
-		call.Message = c.scrub(summary)
+		call.Message = c.scrubFor(rq, summary)
 	}
 	if c.rec != nil {
 		// Detached from cancellation: a call that timed out is exactly the one
@@ -245,12 +266,26 @@ func (c *Client) exchange(ctx context.Context, rq request, u *url.URL, body io.R
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "booksmeta")
-	if rq.method == http.MethodPost {
+	switch {
+	case rq.json != nil:
+		req.Header.Set("Content-Type", "application/json")
+	case rq.method == http.MethodPost:
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, vs := range rq.header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	remap := func(status int, e *Error) *Error {
+		if rq.remap != nil {
+			return rq.remap(status, e)
+		}
+		return e
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return c.transportError(ctx, err, safeURL), ""
+		return remap(0, c.transportError(ctx, err, safeURL)), ""
 	}
 	defer resp.Body.Close()
 	call.HTTPStatus = resp.StatusCode
@@ -258,12 +293,13 @@ func (c *Client) exchange(ctx context.Context, rq request, u *url.URL, body io.R
 	if err != nil {
 		e := c.transportError(ctx, err, safeURL)
 		e.HTTPStatus = resp.StatusCode
-		return e, ""
+		return remap(resp.StatusCode, e), ""
 	}
 	if len(raw) > maxBody {
-		return &Error{Kind: KindBadResponse, HTTPStatus: resp.StatusCode, Err: errors.New("response too large")}, ""
+		return remap(resp.StatusCode, &Error{Kind: KindBadResponse, HTTPStatus: resp.StatusCode, Err: errors.New("response too large")}), ""
 	}
 	e, summary := classify(resp, raw, check)
+	e = remap(resp.StatusCode, e)
 	if e != nil {
 		e.HTTPStatus = resp.StatusCode
 	}
@@ -352,19 +388,25 @@ func (c *Client) transportError(ctx context.Context, err error, safeURL string) 
 func (c *Client) redactErr(err error, safeURL string) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return &url.Error{Op: ue.Op, URL: safeURL, Err: scrubbedErr{ue.Err, c.cfg.Key}}
+		return &url.Error{Op: ue.Op, URL: safeURL, Err: scrubbedErr{ue.Err, []string{c.cfg.Key}}}
 	}
-	return scrubbedErr{err, c.cfg.Key}
+	return scrubbedErr{err, []string{c.cfg.Key}}
 }
 
 // scrubbedErr keeps errors.Is/As working on the inner error while its text
-// never shows the key.
+// never shows the keys.
 type scrubbedErr struct {
-	err error
-	key string
+	err  error
+	keys []string
 }
 
-func (s scrubbedErr) Error() string { return scrubKey(s.err.Error(), s.key) }
+func (s scrubbedErr) Error() string {
+	text := s.err.Error()
+	for _, k := range s.keys {
+		text = scrubKey(text, k)
+	}
+	return text
+}
 func (s scrubbedErr) Unwrap() error { return s.err }
 
 // Timeout keeps net.Error semantics visible through the wrapper.
@@ -372,6 +414,15 @@ func (s scrubbedErr) Timeout() bool {
 	var ne net.Error
 	return errors.As(s.err, &ne) && ne.Timeout()
 }
+
+// sealedErr is a scrubbedErr that cannot be unwrapped: the inner errors of a
+// Tech API call may quote the bearer token (an echoed answer body), and
+// walking the chain would reveal it. errors.Is still sees through it.
+type sealedErr struct{ s scrubbedErr }
+
+func (e sealedErr) Error() string        { return e.s.Error() }
+func (e sealedErr) Is(target error) bool { return errors.Is(e.s.err, target) }
+func (e sealedErr) Timeout() bool        { return e.s.Timeout() }
 
 func (c *Client) redactURL(u *url.URL) string {
 	cp := *u
@@ -393,6 +444,15 @@ func (c *Client) redactLocation(loc string) string {
 }
 
 func (c *Client) scrub(s string) string { return scrubKey(s, c.cfg.Key) }
+
+// scrubFor also removes the secrets of one request, such as the developer key
+// of a Tech API call.
+func (c *Client) scrubFor(rq request, s string) string {
+	for _, k := range rq.secrets {
+		s = scrubKey(s, k)
+	}
+	return c.scrub(s)
+}
 
 // scrubKey removes the key wherever it appears, also percent-encoded, because
 // GetCourse and redirect targets echo request URLs back.

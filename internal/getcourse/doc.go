@@ -1,7 +1,9 @@
 // Package getcourse talks to the GetCourse "legacy" API: the Export API
 // (GET {base}/account/...) used to find paid students and to test the
 // connection, and the Import API (POST {base}/users, {base}/deals) used to push
-// students and deals.
+// students and deals. It also subscribes our intake to order events through
+// the Tech API (POST /pl/api/v1/set-uri: SetURI, SubscribeOrders), which needs
+// a developer key GetCourse issues to integrators.
 //
 // The API has quirks that every caller would otherwise rediscover:
 //
@@ -15,6 +17,6 @@
 //     included, and builds one export at a time.
 //
 // Every failure is an *Error with a Kind; Error() is English for logs and
-// Russian() tells a school owner what to do. The API key never appears in
-// errors or in the Call records handed to a Recorder.
+// Russian() tells a school owner what to do. The API key (and the developer
+// key) never appears in errors or in the Call records handed to a Recorder.
 package getcourse

@@ -6,6 +6,14 @@
 // filter required (908), a request allowance (903), read-only keys, and
 // Russian money and dates in export rows.
 //
+// It also plays GetCourse towards our webhook intake, faithful to
+// GETCOURSE_REALITY.md: it accepts Tech API subscriptions (POST
+// /pl/api/v1/set-uri), and its orders (CreateOrder, PayOrder, RefundOrder, …)
+// send Tech API deliveries to the subscribed URIs and process «Вызвать URL»
+// calls to registered processes. The builders (TechBody, TechStatusChanged,
+// FillProcessURL) and the Deliverer work without a Server, from tests in any
+// package; ConsoleHandler adds a Russian page to drive it by hand.
+//
 // It depends on the standard library only, so the getcourse package's own
 // tests can use it.
 package getcoursetest
@@ -31,6 +39,8 @@ type Request struct {
 	Query  url.Values
 	Form   url.Values     // POST body fields
 	Params map[string]any // decoded base64 "params" of an import, nil otherwise
+	Body   []byte         // raw JSON body of a Tech API call, nil otherwise
+	Auth   string         // Authorization header of a Tech API call
 	At     time.Time
 }
 
@@ -75,6 +85,17 @@ type Server struct {
 
 	requests []Request
 	injected map[string][]Response
+
+	// Tech API subscriptions (techapi.go).
+	developerKey  string
+	subscriptions map[int]string // event id → URI
+
+	// The fake as a sender (orders.go).
+	orders     []Order
+	processes  []ProcessHook
+	deliverer  *Deliverer
+	techQuirks TechQuirks
+	deliveries []Delivery
 }
 
 // Option configures a Server.
@@ -171,6 +192,8 @@ func NewUnstarted(opts ...Option) *Server {
 		nextPaymentID:  7000,
 		nextExportID:   900000,
 		nextGroupID:    10,
+		developerKey:   "developer-key",
+		subscriptions:  map[int]string{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -286,6 +309,8 @@ func opFor(method, path string) string {
 		return "import.users"
 	case p == "/deals" && method == http.MethodPost:
 		return "import.deals"
+	case p == "/v1/set-uri":
+		return "techapi.set_uri"
 	}
 	return "unknown"
 }
@@ -300,6 +325,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		rec.Form = r.PostForm
 		rec.Params = decodeParamsLoose(r.PostForm.Get("params"))
+	}
+	if op == "techapi.set_uri" {
+		rec.Body = readTechBody(r)
+		rec.Auth = r.Header.Get("Authorization")
 	}
 
 	s.mu.Lock()
@@ -331,6 +360,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = w.Write([]byte("<!DOCTYPE html><html><body><h1>Страница не найдена</h1></body></html>"))
+		return
+	case op == "techapi.set_uri":
+		s.serveSetURILocked(w, r, rec.Body)
 		return
 	}
 
