@@ -50,6 +50,7 @@ type App struct {
 	Enrol     *enrol.Service
 	Processor *webhook.Processor
 	Committer *webhook.Committer
+	Rejects   *webhook.RejectLog
 	Web       *web.Server
 	API       *api.Server
 	Auth      *auth.Service
@@ -123,6 +124,7 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 	a.Enrol = &enrol.Service{Defaults: a.Settings}
 	a.Processor = &webhook.Processor{Store: a.Store, Enrol: a.Enrol, Metrics: a.Metrics, Log: a.Log}
 	a.Committer = webhook.NewCommitter(a.Store)
+	a.Rejects = webhook.NewRejectLog(a.Store, a.Store.Now, a.Log)
 	a.Jobs = jobs.New(a.Store, a.Log)
 	if a.DB.Dialect == db.SQLite {
 		// SQLite has one writer: more workers only queue for it and take
@@ -212,13 +214,16 @@ func (a *App) Close() error {
 	if a.Committer != nil {
 		a.Committer.Close()
 	}
+	if a.Rejects != nil {
+		a.Rejects.Close()
+	}
 	return a.DB.Close()
 }
 
 // Handler is the whole HTTP surface.
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
-	wh := &webhook.Handler{Store: a.Store, Secrets: a.Settings, Jobs: a.Jobs, Metrics: a.Metrics, Log: a.Log, Now: a.Store.Now, Committer: a.Committer}
+	wh := &webhook.Handler{Store: a.Store, Secrets: a.Settings, Jobs: a.Jobs, Metrics: a.Metrics, Log: a.Log, Now: a.Store.Now, Committer: a.Committer, Rejects: a.Rejects}
 	mux.Handle("/api/getcourse/webhook", wh)
 	mux.Handle("/api/getcourse_webhook.php", wh)
 	mux.HandleFunc("GET /healthz", a.health)

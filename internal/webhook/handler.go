@@ -25,7 +25,7 @@ const MaxBody = 1 << 20
 
 // rejectedBodyKeep bounds what is kept of a rejected request's body: enough
 // to diagnose, not enough for an anonymous sender to fill the disk.
-const rejectedBodyKeep = 16 << 10
+const rejectedBodyKeep = 2 << 10
 
 // JobKind is the background job that processes an accepted event.
 const JobKind = "process_webhook"
@@ -48,6 +48,8 @@ type Handler struct {
 	Now     func() time.Time
 	// Committer batches commits; nil commits each request on its own.
 	Committer *Committer
+	// Rejects logs refused requests within limits; nil logs each one.
+	Rejects *RejectLog
 }
 
 // commit stores an accepted request durably, through the group committer
@@ -82,13 +84,6 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 		ReceivedAt: h.Now(), Method: r.Method, Path: r.URL.Path, RemoteAddr: r.RemoteAddr,
 		ContentType: r.Header.Get("Content-Type"), Auth: store.AuthFailed,
 	}
-	if r.Method != http.MethodPost && r.Method != http.MethodGet {
-		w.Header().Set("Allow", "GET, POST")
-		writeJSON(w, http.StatusMethodNotAllowed, answer{Error: "method_not_allowed",
-			Message: "Адрес webhook принимает только POST (JSON или форма) и GET (параметры в адресе)."})
-		return store.OutcomeInvalid
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	secret, serr := h.Secrets.WebhookSecret(ctx)
 	if serr != nil {
 		h.Log.Error("webhook: read secret", "err", serr)
@@ -99,12 +94,33 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 	red := newRedactor(secret)
 	query := r.URL.Query()
 	rec.Headers, rec.Query = red.headers(r.Header), red.query(query)
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET, POST")
+		rec.Outcome, rec.HTTPStatus = store.OutcomeInvalid, http.StatusMethodNotAllowed
+		rec.Reason = "Адрес webhook принимает только POST (JSON или форма) и GET (параметры в адресе)."
+		h.refused(ctx, rec, nil)
+		writeJSON(w, rec.HTTPStatus, answer{Error: "method_not_allowed", Message: rec.Reason})
+		return store.OutcomeInvalid
+	}
+	if secret != "" && !hasSignature(r.Header) {
+		// Without a signature header the body plays no part in the verdict:
+		// a request with a wrong or no ?secret= is refused having read only
+		// what the log keeps, so a flood of them costs neither memory nor a
+		// parse of up to 1 MiB each.
+		if auth := Verify(secret, r.Header, query, nil); !auth.OK {
+			prefix, _ := io.ReadAll(io.LimitReader(r.Body, rejectedBodyKeep+1))
+			rec.BodySize = max(len(prefix), int(r.ContentLength))
+			h.reject(ctx, w, rec, red, auth, query, prefix)
+			return store.OutcomeRejected
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			rec.Outcome, rec.HTTPStatus, rec.BodySize = store.OutcomeTooLarge, http.StatusRequestEntityTooLarge, int(r.ContentLength)
 			rec.Reason = "Тело запроса больше 1 МБ: такие события не принимаются. Уберите из запроса лишние поля."
-			h.logOnly(ctx, rec)
+			h.refused(ctx, rec, nil)
 			writeJSON(w, rec.HTTPStatus, answer{Error: "payload_too_large", Message: rec.Reason})
 			return store.OutcomeTooLarge
 		}
@@ -117,11 +133,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 	auth := Verify(secret, r.Header, query, body)
 	rec.Auth = auth.Mode
 	if !auth.OK {
-		rec.Outcome, rec.HTTPStatus, rec.Reason = store.OutcomeRejected, http.StatusUnauthorized, auth.Problem
-		rec.Body = red.body(truncate(body, rejectedBodyKeep), rec.ContentType)
-		h.peek(rec, r.Method, query, body)
-		h.logOnly(ctx, rec)
-		writeJSON(w, rec.HTTPStatus, answer{Error: "invalid_signature", Message: auth.Problem})
+		h.reject(ctx, w, rec, red, auth, query, body)
 		return store.OutcomeRejected
 	}
 	rec.Body = red.body(string(body), rec.ContentType)
@@ -166,13 +178,41 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 	return store.OutcomeAccepted
 }
 
+// reject answers 401 and logs the request with what was read of its body.
+func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, rec *store.WebhookEvent, red redactor, auth AuthResult, query url.Values, body []byte) {
+	rec.Auth, rec.Outcome, rec.HTTPStatus, rec.Reason = auth.Mode, store.OutcomeRejected, http.StatusUnauthorized, auth.Problem
+	h.refused(ctx, rec, func() {
+		rec.Body = red.body(truncate(body, rejectedBodyKeep), rec.ContentType)
+		h.peek(rec, rec.Method, query, body)
+	})
+	writeJSON(w, rec.HTTPStatus, answer{Error: "invalid_signature", Message: auth.Problem})
+}
+
 // peek fills the event name and email of a rejected request for the log
 // filters, when the body happens to parse; it never affects the answer.
 func (h *Handler) peek(rec *store.WebhookEvent, method string, query url.Values, body []byte) {
+	if len(body) > rejectedBodyKeep {
+		return
+	}
 	if f, err := Parse(method, rec.ContentType, query, body); err == nil {
 		ev := f.Event()
 		rec.Event, rec.Email = truncate([]byte(ev.Name), 100), truncate([]byte(store.NormalizeEmail(ev.Email)), 200)
 	}
+}
+
+// refused records a request that is not an accepted event, through the
+// rate-limited RejectLog when there is one; fill, when set, completes the
+// row and runs only if the row is written. A failure to record is logged
+// but does not change the answer: a 401 stays a 401.
+func (h *Handler) refused(ctx context.Context, rec *store.WebhookEvent, fill func()) {
+	if h.Rejects != nil {
+		h.Rejects.Record(ctx, rec, fill)
+		return
+	}
+	if fill != nil {
+		fill()
+	}
+	h.logOnly(ctx, rec)
 }
 
 // logOnly records a request that is not an accepted event. Its failure is
@@ -182,6 +222,16 @@ func (h *Handler) logOnly(ctx context.Context, rec *store.WebhookEvent) {
 	if err != nil {
 		h.Log.Error("webhook: record rejected request", "err", err, "outcome", rec.Outcome)
 	}
+}
+
+// hasSignature reports whether the request carries a signature header.
+func hasSignature(h http.Header) bool {
+	for _, name := range SignatureHeaders {
+		if strings.TrimSpace(h.Get(name)) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // eventKey follows SPEC §4. A delivery id (a header, on unsigned requests,
