@@ -30,10 +30,13 @@ func endpointOf(t *testing.T, f *fixture) string {
 	return strings.TrimRight(f.srv.Web.BaseURL, "/") + "/api/getcourse/webhook"
 }
 
-// inputValue is the value of the input with id on the page, unescaped.
+// inputValue is the value of the input or text area with id on the page, unescaped.
 func inputValue(t *testing.T, p page, id string) string {
 	t.Helper()
 	m := regexp.MustCompile(`id="` + regexp.QuoteMeta(id) + `"[^>]* value="([^"]*)"`).FindStringSubmatch(p.Body)
+	if m == nil {
+		m = regexp.MustCompile(`<textarea id="` + regexp.QuoteMeta(id) + `"[^>]*>([^<]*)</textarea>`).FindStringSubmatch(p.Body)
+	}
 	if m == nil {
 		t.Fatalf("no input #%s on the page:\n%s", id, p.Body)
 	}
@@ -244,7 +247,7 @@ func TestConnectPageShowsDeliveriesAndFieldReport(t *testing.T) {
 		"email": "anna@example.com", "first_name": "Анна", "last_name": "Иванова", "cost": "12000"})
 	p := a.get(connect)
 	expect(t, p, 200, "Последние запросы от GetCourse", "anna@example.com", "принято", "отклонено: подпись или секрет",
-		"Что пришло в последнем принятом запросе", "<td>Email ученика <span class=\"muted\">(обязательно)</span></td>",
+		"Что пришло в последнем принятом запросе", "<td class=\"field-name\">Email ученика <span class=\"muted\">(обязательно)</span></td>",
 		"✓</span> пришло</span></td><td class=\"wrap\">anna@example.com", "пришло</span></td><td class=\"wrap\">Анна</td>",
 		"пришло</span></td><td class=\"wrap\">9001</td>")
 	expectNot(t, p, panelSecret, "Без email ученика Book Smeta не может")
@@ -282,7 +285,7 @@ func TestConnectPageShowsDeliveriesAndFieldReport(t *testing.T) {
 	if status != http.StatusOK {
 		t.Fatalf("signed test: %d", status)
 	}
-	expect(t, a.get(connect), 200, "Борис", "<td>test</td>")
+	expect(t, a.get(connect), 200, "Борис", "<td data-label=\"Событие\">test</td>")
 }
 
 func TestSettingsPointToConnectPage(t *testing.T) {
