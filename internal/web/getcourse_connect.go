@@ -268,8 +268,12 @@ func (s *Server) connectSubscribe(w http.ResponseWriter, r *http.Request, u *sto
 		return
 	}
 	if secret == "" {
-		s.connectPage(w, r, http.StatusConflict, connectView{FormError: "Подписка не оформлена: сначала нажмите «Сгенерировать секрет» выше. " +
-			"Без секрета в адресе Book Smeta принимал бы события заказов от кого угодно, а если задать секрет позже, GetCourse продолжит слать на старый адрес без него и события будут отклоняться."})
+		msg := "Подписка не оформлена: сначала нажмите «Сгенерировать секрет» выше. " +
+			"Без секрета в адресе Book Smeta принимал бы события заказов от кого угодно, а если задать секрет позже, GetCourse продолжит слать на старый адрес без него и события будут отклоняться."
+		if key != "" {
+			msg += " Ключ разработчика сохранён: после секрета просто нажмите кнопку подписки ещё раз."
+		}
+		s.connectPage(w, r, http.StatusConflict, connectView{FormError: msg})
 		return
 	}
 	res := s.GetCourse.SubscribeOrders(ctx, techURI(s.endpoint(), secret))

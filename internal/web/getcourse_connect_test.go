@@ -309,12 +309,20 @@ func TestConnectSubscribeAgainstFakeGetCourse(t *testing.T) {
 	expectNot(t, a.get(connect), "Аккаунт GetCourse или API ключ школы не указаны")
 
 	// No secret yet: refused before asking GetCourse, with the way out.
-	p := a.submit(connect, connect+"/subscribe", url.Values{gcsync.SettingDeveloperKey: {gc.DeveloperKey()}})
+	p := a.submit(connect, connect+"/subscribe", nil)
 	expect(t, p, http.StatusConflict, "Подписка не оформлена: сначала нажмите «Сгенерировать секрет»")
+	expectNot(t, p, "Ключ разработчика сохранён")
 	if len(gc.Subscriptions()) != 0 {
 		t.Fatal("subscribed without a secret")
 	}
 	putSettings(t, f, map[string]string{settings.GetCourseWebhookSecret: panelSecret})
+
+	// No developer key, saved or typed: where to get one, and the other way.
+	p = a.submit(connect, connect+"/subscribe", nil)
+	expect(t, p, 200, `class="error"`, "Не указан ключ разработчика GetCourse", "«Вызвать URL»")
+	if len(gc.Subscriptions()) != 0 {
+		t.Fatal("subscribed without a developer key")
+	}
 
 	// A wrong developer key: GetCourse's refusal in plain words, nothing subscribed.
 	p = a.submit(connect, connect+"/subscribe", url.Values{gcsync.SettingDeveloperKey: {"wrong-developer-key-000"}})
