@@ -154,4 +154,9 @@ func TestConnectPageProcessRoute(t *testing.T) {
 	do(t, ctx, chromedp.Navigate(srv.URL+"/admin/getcourse/connect"))
 	waitH1(t, ctx, "Подключение GetCourse")
 	screenshot(t, ctx, "connect-desktop")
+	// Settings point here instead of describing a GetCourse screen that does not exist.
+	do(t, ctx, chromedp.Navigate(srv.URL+"/admin/settings"))
+	waitH1(t, ctx, "Настройки → GetCourse API")
+	waitText(t, ctx, "#url-h + p", "«Подключение GetCourse»")
+	screenshot(t, ctx, "settings-desktop")
 }

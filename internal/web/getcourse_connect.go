@@ -276,6 +276,10 @@ func (s *Server) connectSubscribe(w http.ResponseWriter, r *http.Request, u *sto
 		s.connectPage(w, r, http.StatusConflict, connectView{FormError: msg})
 		return
 	}
+	if s.GetCourse == nil {
+		s.connectPage(w, r, http.StatusOK, connectView{Subscribe: &gcsync.SubscribeResult{Message: "Подписка через Tech API недоступна в этой сборке. Подключите GetCourse процессом с операцией «Вызвать URL»."}})
+		return
+	}
 	res := s.GetCourse.SubscribeOrders(ctx, techURI(s.endpoint(), secret))
 	s.Log.Info("getcourse tech api subscription", "ok", res.OK, "by", u.ID)
 	// A refusal is GetCourse's verdict shown on the page, as with the
