@@ -40,12 +40,17 @@ const (
 	SettingSyncHours = "getcourse_sync_hours"
 	// SettingSyncFirstDays is how far back the very first sync looks.
 	SettingSyncFirstDays = "getcourse_sync_first_days"
+	// SettingDeveloperKey is the Tech API developer key GetCourse issues to
+	// integrators on request; with the school's API key it authorises a
+	// set-uri subscription. A secret: stored encrypted, shown masked.
+	SettingDeveloperKey = "getcourse_developer_key"
 )
 
 // DefineSettings registers the sync's settings with their defaults.
 func DefineSettings(s *settings.Service) {
 	s.Define(SettingSyncHours, false, "24")
 	s.Define(SettingSyncFirstDays, false, "30")
+	s.Define(SettingDeveloperKey, true, "")
 }
 
 // Processor applies an accepted webhook event now (webhook.Processor).
@@ -151,9 +156,13 @@ func (s *Service) Client(ctx context.Context) (*getcourse.Client, error) {
 	return s.client(c), nil
 }
 
-func (s *Service) client(c getcourse.Config) *getcourse.Client {
+func (s *Service) client(c getcourse.Config) *getcourse.Client { return s.clientWith(c) }
+
+// clientWith is client whose recorder also removes other secrets the
+// request carries (the Tech API's developer key).
+func (s *Service) clientWith(c getcourse.Config, secrets ...string) *getcourse.Client {
 	opts := []getcourse.Option{
-		getcourse.WithRecorder(&recorder{store: s.Store, log: s.Log, account: c.AccountName(), key: c.Key}),
+		getcourse.WithRecorder(&recorder{store: s.Store, log: s.Log, account: c.AccountName(), key: c.Key, extra: secrets}),
 		getcourse.WithBudget(s.Budget),
 	}
 	if s.HTTPClient != nil {

@@ -16,6 +16,7 @@ type recorder struct {
 	log     *slog.Logger
 	account string
 	key     string
+	extra   []string // other secrets of the request, removed like the key
 }
 
 // RecordCall stores the call. The client already removes the key; it is
@@ -34,14 +35,16 @@ func (r *recorder) RecordCall(ctx context.Context, c getcourse.Call) {
 }
 
 func (r *recorder) scrub(s string) string {
-	k := strings.TrimSpace(r.key)
-	// A very short "key" would blank out ordinary words; such a key is a
-	// typo that GetCourse rejects anyway.
-	if len(k) < 4 || s == "" {
-		return s
-	}
-	for _, v := range []string{k, url.QueryEscape(k), url.PathEscape(k)} {
-		s = strings.ReplaceAll(s, v, "[key]")
+	for _, key := range append([]string{r.key}, r.extra...) {
+		k := strings.TrimSpace(key)
+		// A very short "key" would blank out ordinary words; such a key is a
+		// typo that GetCourse rejects anyway.
+		if len(k) < 4 || s == "" {
+			continue
+		}
+		for _, v := range []string{k, url.QueryEscape(k), url.PathEscape(k)} {
+			s = strings.ReplaceAll(s, v, "[key]")
+		}
 	}
 	return s
 }

@@ -80,11 +80,11 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, status int
 	d["WebhookURL"] = base + "/api/getcourse/webhook"
 	d["LegacyURL"] = base + "/api/getcourse_webhook.php"
 	if secret != "" {
-		d["ProcessURLMasked"] = base + "/api/getcourse/webhook?secret=" + fields[settings.GetCourseWebhookSecret].Masked
+		d["ProcessURLMasked"] = maskIn(webhook.ProcessURL(s.endpoint(), secret), secret, fields[settings.GetCourseWebhookSecret].Masked)
 	}
 	if v.OneTime != "" {
 		d["OneTime"] = v.OneTime
-		d["OneTimeURL"] = base + "/api/getcourse/webhook?secret=" + v.OneTime
+		d["OneTimeURL"] = webhook.ProcessURL(s.endpoint(), v.OneTime)
 	}
 	d["RevealedURL"] = v.RevealedURL
 	d["Verdict"], d["KeyEntered"], d["FormError"] = v.Verdict, v.KeyEntered, v.FormError
@@ -191,6 +191,10 @@ func (s *Server) settingsGenerateSecret(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	s.Log.Info("webhook secret generated", "by", u.ID)
+	if r.PostFormValue("return") == "connect" {
+		s.connectPage(w, r, http.StatusOK, connectView{OneTime: secret})
+		return
+	}
 	s.settingsPage(w, r, http.StatusOK, settingsView{OneTime: secret})
 }
 
@@ -203,11 +207,11 @@ func (s *Server) settingsReveal(w http.ResponseWriter, r *http.Request, u *store
 		return
 	}
 	if secret == "" {
-		s.settingsPage(w, r, http.StatusConflict, settingsView{FormError: "Webhook секрет не задан, показывать нечего. Нажмите «Сгенерировать» или введите секрет из GetCourse."})
+		s.settingsPage(w, r, http.StatusConflict, settingsView{FormError: "Webhook секрет не задан, показывать нечего. Нажмите «Сгенерировать» или введите свой секрет."})
 		return
 	}
 	s.Log.Info("webhook process URL revealed", "by", u.ID)
-	s.settingsPage(w, r, http.StatusOK, settingsView{RevealedURL: strings.TrimRight(s.BaseURL, "/") + "/api/getcourse/webhook?secret=" + secret})
+	s.settingsPage(w, r, http.StatusOK, settingsView{RevealedURL: webhook.ProcessURL(s.endpoint(), secret)})
 }
 
 // settingsTest runs the connection test with the values in the form, saved

@@ -106,6 +106,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/mail-templates/{kind}", s.admin(s.templateSave))
 	s.mailAliasRoutes(mux)
 	mux.HandleFunc("GET /admin/getcourse", s.admin(s.gcPage))
+	s.connectRoutes(mux)
 	mux.HandleFunc("GET /admin/backups", s.admin(s.backupsPage))
 	mux.HandleFunc("POST /admin/backups", s.admin(s.backupsNow))
 	mux.HandleFunc("POST /admin/backups/settings", s.admin(s.backupsSettings))
@@ -257,6 +258,10 @@ func flashMessage(q url.Values) string {
 	case "pruned":
 		n, _ := strconv.Atoi(q.Get("n"))
 		return "Удалено записей журнала: " + strconv.Itoa(n) + ". Необработанные и ошибочные события сохранены: они ещё требуют внимания."
+	case "devkey_saved":
+		return "Ключ разработчика сохранён. Теперь нажмите «Подписать Book Smeta на события заказов»."
+	case "devkey_cleared":
+		return "Ключ разработчика удалён. Уже оформленная подписка в GetCourse при этом остаётся."
 	case "user_created":
 		return "Пользователь создан."
 	case "user_saved":

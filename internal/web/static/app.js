@@ -29,30 +29,90 @@
     });
   });
 
-  // Copy buttons: <button data-copy="ID"> copies the value of #ID.
+  // Addresses with a secret: <input data-reveal-form="FORM"> holds the
+  // address with the secret masked, and form#FORM[data-reveal="INPUT"] asks
+  // the server for the full one (a POST carrying the CSRF token). Without
+  // this file the form reloads the page with the address shown.
+  function fetchSecret(form) {
+    return fetch(form.getAttribute("action").split("#")[0], {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-Requested-With": "fetch", "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(new FormData(form))
+    }).then(function (resp) {
+      var type = resp.headers.get("Content-Type") || "";
+      if (type.indexOf("application/json") !== 0) { throw new Error("HTTP " + resp.status); }
+      return resp.json();
+    }).then(function (v) {
+      if (!v.ok || typeof v.value !== "string") { throw new Error(v.message || "refused"); }
+      return v.value;
+    });
+  }
+
+  var revealers = {};
+  document.querySelectorAll("form[data-reveal]").forEach(function (form) {
+    var el = document.getElementById(form.getAttribute("data-reveal"));
+    var btn = form.querySelector("button");
+    if (!el || !btn || !window.fetch) { return; }
+    var masked = el.value;
+    var show = function (value) {
+      el.value = value;
+      el.setAttribute("data-revealed", "1");
+      btn.textContent = "Скрыть";
+    };
+    revealers[el.id] = { form: form, show: show };
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      if (el.hasAttribute("data-revealed")) {
+        el.value = masked;
+        el.removeAttribute("data-revealed");
+        btn.textContent = "Показать";
+        announce("Секрет в адресе снова скрыт");
+        return;
+      }
+      btn.disabled = true;
+      fetchSecret(form).then(function (v) {
+        show(v);
+        announce("Адрес показан полностью, с секретом");
+      }).catch(function () {
+        announce("Не удалось показать адрес: сеанс мог истечь. Обновите страницу и попробуйте снова.");
+      }).then(function () { btn.disabled = false; });
+    });
+  });
+
+  // Copy buttons: <button data-copy="ID"> copies the value of #ID; a masked
+  // address is fetched in full and copied without being shown.
   document.querySelectorAll("button[data-copy]").forEach(function (btn) {
     btn.hidden = false;
     btn.addEventListener("click", function () {
       var el = document.getElementById(btn.getAttribute("data-copy"));
       if (!el) { return; }
-      var text = el.value !== undefined ? el.value : el.textContent;
+      var rev = revealers[el.id];
+      var text = Promise.resolve(el.value !== undefined ? el.value : el.textContent);
+      if (rev && !el.hasAttribute("data-revealed")) { text = fetchSecret(rev.form); }
       var done = function () {
         var old = btn.textContent;
         btn.textContent = "Скопировано";
         announce("Скопировано в буфер обмена");
         window.setTimeout(function () { btn.textContent = old; }, 2000);
       };
-      var failed = function () {
+      var failed = function (value) {
+        // Copying by hand needs the full text in the field.
+        if (rev && typeof value === "string" && !el.hasAttribute("data-revealed")) { rev.show(value); }
         if (fallbackCopy(el)) { done(); return; }
         el.focus();
         el.select();
         announce("Не удалось скопировать автоматически: текст выделен, нажмите Ctrl+C (на телефоне — «Копировать»).");
       };
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(text).then(done, failed);
-      } else {
-        failed();
-      }
+      text.then(function (value) {
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(value).then(done, function () { failed(value); });
+        } else {
+          failed(value);
+        }
+      }, function () {
+        announce("Не удалось получить адрес для копирования: сеанс мог истечь. Обновите страницу и попробуйте снова.");
+      });
     });
   });
 
