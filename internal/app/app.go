@@ -287,7 +287,11 @@ func (a *App) health(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	body := map[string]any{"status": "ok", "version": Version, "database": string(a.DB.Dialect), "time": time.Now().UTC().Format(time.RFC3339)}
 	status := http.StatusOK
-	if err := a.DB.Ping(ctx); err != nil {
+	// Reads through the read pool: SQLite's one write connection may be
+	// waiting on the very lock this check is about, which is the second
+	// question, not the first.
+	var one int
+	if err := a.DB.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		status = http.StatusServiceUnavailable
 		body["status"], body["error"] = "error", "database unavailable"
 		body["reason"] = "База данных не отвечает: проверьте, что она запущена и доступна (BOOKSMETA_DATABASE_URL)."
