@@ -152,6 +152,9 @@ type limitKey struct {
 
 // keys are the counters an attempt is charged to (see the package doc).
 func (s *Service) keys(email string, a Attempt) []limitKey {
+	// No real address is this long; a megabyte "email" must not become three
+	// megabyte keys. Merging the counters of such non-addresses is harmless.
+	email = truncate(email, 320)
 	if dev := s.deviceID(a.Device, email); dev != "" {
 		return []limitKey{{"device:" + dev, MaxClientFailures}}
 	}
