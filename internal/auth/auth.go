@@ -234,16 +234,16 @@ func (s *Service) Login(ctx context.Context, a Attempt) (*Session, *store.User, 
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, nil, errors.Join(err, s.release(ctx, keys))
 	}
-	hash, real := s.dummy, false
+	hash, known := s.dummy, false
 	if u != nil && verifiable(u.PasswordHash) {
-		hash, real = u.PasswordHash, true
+		hash, known = u.PasswordHash, true
 	}
 	var match bool
 	if err := s.Gate.Do(ctx, func() { match = s.Verify(hash, a.Password) }); err != nil {
 		// Not checked, so not a failure.
 		return nil, nil, errors.Join(err, s.release(ctx, keys))
 	}
-	if !real || !match {
+	if !known || !match {
 		// The reserved attempt stays counted: that is the failure.
 		return nil, nil, ErrBadCredentials
 	}
