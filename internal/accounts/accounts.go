@@ -1,6 +1,12 @@
 // Package accounts holds the rules for administrator accounts and password
 // links: the first super-admin, one-time set-password links, and setting a
 // password through one. Nothing here knows HTTP.
+//
+// A link is only as good as the account it was made for: changing the
+// account's email, deactivating it or setting its password by any route
+// uses up every open link, and every password change ends the user's other
+// sessions (revoke below). A link minted for a mail is refused when the mail
+// was addressed to an email the account no longer has.
 package accounts
 
 import (
@@ -28,6 +34,8 @@ var (
 	ErrLinkInvalid = errors.New("Ссылка недействительна: она уже использована, устарела или скопирована не полностью. Попросите новую ссылку у администратора школы.")
 	ErrBadEmail    = errors.New("Email указан с ошибкой: проверьте адрес.")
 	ErrAdminExists = errors.New("Администратор уже создан. Войдите под ним или создайте нового командой booksmeta admin create.")
+	// ErrRecipientChanged refuses a link for a mail addressed to an email the account no longer has.
+	ErrRecipientChanged = errors.New("Письмо со ссылкой не отправлено: email пользователя изменили после того, как письмо попало в очередь, и ссылка на старый адрес дала бы чужому человеку доступ к аккаунту. Выдайте новую ссылку на странице пользователя.")
 )
 
 // Service manages accounts.
@@ -35,6 +43,38 @@ type Service struct {
 	Store *store.Store
 	// Hash hashes passwords; tests swap in a cheap one.
 	Hash func(string) string
+	// Gate bounds concurrent hashing (shared with sign-in); nil does not bound.
+	Gate *password.Gate
+}
+
+// hash hashes pw through the gate; call it outside a transaction, so that a
+// wait for a slot never holds the database's write lock.
+func (s *Service) hash(ctx context.Context, pw string) (string, error) {
+	var h string
+	return h, busy(s.Gate.Do(ctx, func() { h = s.Hash(pw) }))
+}
+
+// verify checks pw through the gate.
+func (s *Service) verify(ctx context.Context, encoded, pw string) (bool, error) {
+	var ok bool
+	return ok, busy(s.Gate.Do(ctx, func() { ok = password.Verify(encoded, pw) }))
+}
+
+// busy turns a full gate into a refusal the HTTP layers answer with 429.
+func busy(err error) error {
+	if errors.Is(err, password.ErrBusy) {
+		return refuse("busy", "password", err.Error())
+	}
+	return err
+}
+
+// revoke uses up the user's open links and ends their sessions except keep
+// (empty ends all): what follows a password change or a deactivation.
+func revoke(ctx context.Context, tx *store.Tx, userID int64, keep string) error {
+	if err := tx.UsePasswordTokens(ctx, userID); err != nil {
+		return err
+	}
+	return tx.DeleteUserSessions(ctx, userID, keep)
 }
 
 // New returns a Service with production hashing.
@@ -63,6 +103,12 @@ func (s *Service) EnsureSuperAdmin(ctx context.Context, email, pw string) (*stor
 			return nil, err
 		}
 	}
+	hash := ""
+	if pw != "" {
+		if hash, err = s.hash(ctx, pw); err != nil {
+			return nil, err
+		}
+	}
 	var u *store.User
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
@@ -74,13 +120,19 @@ func (s *Service) EnsureSuperAdmin(ctx context.Context, email, pw string) (*stor
 			return err
 		}
 		u.Role, u.Active, u.DeactivatedByAdmin = store.RoleSuperAdmin, true, false
-		if pw != "" {
-			u.PasswordHash = s.Hash(pw)
+		if hash != "" {
+			u.PasswordHash = hash
 		}
 		if isNew {
 			return tx.InsertUser(ctx, u)
 		}
-		return tx.UpdateUser(ctx, u)
+		if err := tx.UpdateUser(ctx, u); err != nil {
+			return err
+		}
+		if hash != "" {
+			return revoke(ctx, tx, u.ID, "")
+		}
+		return nil
 	})
 	return u, err
 }
@@ -90,6 +142,28 @@ func (s *Service) EnsureSuperAdmin(ctx context.Context, email, pw string) (*stor
 func (s *Service) IssueLink(ctx context.Context, userID int64, purpose string, ttl time.Duration) (string, error) {
 	tok, hash := password.NewToken()
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		return tx.InsertPasswordToken(ctx, hash, userID, purpose, tx.Now().Add(ttl))
+	})
+	return tok, err
+}
+
+// IssueLinkTo is IssueLink for a mail addressed to toEmail: refused with
+// ErrRecipientChanged when the account's email is no longer toEmail (an
+// admin corrected a mistyped address while the mail waited in the queue),
+// and with ErrLinkInvalid when the account is deactivated.
+func (s *Service) IssueLinkTo(ctx context.Context, userID int64, toEmail, purpose string, ttl time.Duration) (string, error) {
+	tok, hash := password.NewToken()
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		u, err := tx.UserByID(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if u.Email != store.NormalizeEmail(toEmail) {
+			return ErrRecipientChanged
+		}
+		if !u.Active {
+			return ErrLinkInvalid
+		}
 		return tx.InsertPasswordToken(ctx, hash, userID, purpose, tx.Now().Add(ttl))
 	})
 	return tok, err
@@ -115,16 +189,20 @@ func (s *Service) LinkUser(ctx context.Context, token string) (*store.User, erro
 	return u, err
 }
 
-// SetPasswordWithLink sets the password of the token's user and uses up
-// every open link of that user.
+// SetPasswordWithLink sets the password of the token's user, uses up every
+// open link of that user and ends all their sessions: whoever held the old
+// password, or a session opened with it, is out.
 func (s *Service) SetPasswordWithLink(ctx context.Context, token, pw string) (*store.User, error) {
 	if err := password.Validate(pw); err != nil {
 		return nil, err
 	}
-	hash := s.Hash(pw)
+	hash, err := s.hash(ctx, pw)
+	if err != nil {
+		return nil, err
+	}
 	tokenHash := password.HashToken(token)
 	var u *store.User
-	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		usable := func() (*store.PasswordToken, error) {
 			t, err := tx.PasswordTokenByHash(ctx, tokenHash)
 			if errors.Is(err, store.ErrNotFound) {
@@ -159,11 +237,14 @@ func (s *Service) SetPasswordWithLink(ctx context.Context, token, pw string) (*s
 		if u, err = tx.UserByID(ctx, t.UserID); err != nil {
 			return err
 		}
+		if !u.Active {
+			return ErrLinkInvalid
+		}
 		u.PasswordHash = hash
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		return tx.UsePasswordTokens(ctx, u.ID)
+		return revoke(ctx, tx, u.ID, "")
 	})
 	return u, err
 }

@@ -35,6 +35,9 @@ type UserInput struct {
 	Active       *bool
 	BookingLimit *int
 	Password     *string
+	// KeepSession is the actor's own session: when they set their own
+	// password it stays signed in while every other session ends.
+	KeepSession string
 }
 
 var phoneRe = regexp.MustCompile(`^\+?[0-9 ()\-]{5,25}$`)
@@ -43,8 +46,21 @@ func validRole(r string) bool {
 	return r == store.RoleStudent || r == store.RoleAdmin || r == store.RoleSuperAdmin
 }
 
-// apply copies in onto u, checking each value and the actor's rights.
-func (s *Service) apply(actor, u *store.User, in UserInput) error {
+// newHash validates and hashes in.Password ("" when none is set), before
+// any transaction opens.
+func (s *Service) newHash(ctx context.Context, in UserInput) (string, error) {
+	if in.Password == nil || *in.Password == "" {
+		return "", nil
+	}
+	if err := password.Validate(*in.Password); err != nil {
+		return "", refuse("invalid", "password", err.Error())
+	}
+	return s.hash(ctx, *in.Password)
+}
+
+// apply copies in onto u, checking each value and the actor's rights; hash
+// is newHash's result.
+func (s *Service) apply(actor, u *store.User, in UserInput, hash string) error {
 	if in.Email != nil {
 		e, err := ValidEmail(*in.Email)
 		if err != nil {
@@ -97,11 +113,8 @@ func (s *Service) apply(actor, u *store.User, in UserInput) error {
 		// Remember an admin's decision so that a payment or sync does not undo it.
 		u.DeactivatedByAdmin = !*in.Active
 	}
-	if in.Password != nil && *in.Password != "" {
-		if err := password.Validate(*in.Password); err != nil {
-			return refuse("invalid", "password", err.Error())
-		}
-		u.PasswordHash = s.Hash(*in.Password)
+	if hash != "" {
+		u.PasswordHash = hash
 	}
 	return nil
 }
@@ -120,13 +133,17 @@ func (s *Service) AdminCreate(ctx context.Context, actor *store.User, in UserInp
 		return nil, refuse("invalid", "email", "Укажите email: по нему ученик входит и получает письма.")
 	}
 	u := &store.User{Role: store.RoleStudent, Active: true, BookingLimit: defaultLimit}
-	if err := s.apply(actor, u, in); err != nil {
+	hash, err := s.newHash(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.apply(actor, u, in, hash); err != nil {
 		return nil, err
 	}
 	if u.Paid {
 		u.PaidAt = s.Store.Now()
 	}
-	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.UserByEmail(ctx, u.Email); err == nil {
 			return refuse("conflict", "email", "Пользователь с таким email уже есть: найдите его в списке и отредактируйте.")
 		} else if !errors.Is(err, store.ErrNotFound) {
@@ -139,8 +156,12 @@ func (s *Service) AdminCreate(ctx context.Context, actor *store.User, in UserInp
 
 // AdminUpdate changes a user on an admin's behalf.
 func (s *Service) AdminUpdate(ctx context.Context, actor *store.User, id int64, in UserInput) (*store.User, error) {
+	hash, err := s.newHash(ctx, in)
+	if err != nil {
+		return nil, err
+	}
 	var u *store.User
-	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if u, err = tx.UserByID(ctx, id); err != nil {
 			return notFound(err)
@@ -148,20 +169,20 @@ func (s *Service) AdminUpdate(ctx context.Context, actor *store.User, id int64, 
 		if err := canManage(actor, u); err != nil {
 			return err
 		}
-		wasSuper, wasActive, oldHash := u.Role == store.RoleSuperAdmin && u.Active, u.Active, u.PasswordHash
+		wasSuper, wasActive, oldHash, oldEmail := u.Role == store.RoleSuperAdmin && u.Active, u.Active, u.PasswordHash, u.Email
 		if in.Email != nil && store.NormalizeEmail(*in.Email) != u.Email {
 			if other, err := tx.UserByEmail(ctx, *in.Email); err == nil && other.ID != u.ID {
 				return refuse("conflict", "email", "Этот email уже занят другим пользователем.")
 			}
 		}
-		if err := s.apply(actor, u, in); err != nil {
+		if err := s.apply(actor, u, in, hash); err != nil {
 			return err
 		}
 		if actor.ID == u.ID && (!u.Active || (wasSuper && u.Role != store.RoleSuperAdmin)) {
 			return refuse("conflict", "", "Нельзя отключить себя или снять с себя права главного администратора: попросите об этом другого главного администратора.")
 		}
 		if wasSuper && (u.Role != store.RoleSuperAdmin || !u.Active) {
-			if n, err := tx.CountRole(ctx, store.RoleSuperAdmin); err != nil {
+			if n, err := tx.CountRoleLocked(ctx, store.RoleSuperAdmin); err != nil {
 				return err
 			} else if n <= 1 {
 				return refuse("conflict", "", "Это последний главный администратор: сначала назначьте другого.")
@@ -170,9 +191,19 @@ func (s *Service) AdminUpdate(ctx context.Context, actor *store.User, id int64, 
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		// A deactivated user or a changed password ends other sessions at once.
-		if (wasActive && !u.Active) || u.PasswordHash != oldHash {
-			return tx.DeleteUserSessions(ctx, u.ID, "")
+		// A deactivated user or a changed password ends other sessions at
+		// once; those and a changed email kill the open links, which were
+		// mailed to the old address or promise the old password's account.
+		deactivated, newPassword := wasActive && !u.Active, u.PasswordHash != oldHash
+		switch {
+		case deactivated || newPassword:
+			keep := ""
+			if newPassword && !deactivated && actor.ID == u.ID {
+				keep = in.KeepSession
+			}
+			return revoke(ctx, tx, u.ID, keep)
+		case u.Email != oldEmail:
+			return tx.UsePasswordTokens(ctx, u.ID)
 		}
 		return nil
 	})
@@ -195,7 +226,7 @@ func (s *Service) AdminDelete(ctx context.Context, actor *store.User, id int64) 
 			return err
 		}
 		if u.Role == store.RoleSuperAdmin {
-			if n, err := tx.CountRole(ctx, store.RoleSuperAdmin); err != nil {
+			if n, err := tx.CountRoleLocked(ctx, store.RoleSuperAdmin); err != nil {
 				return err
 			} else if n <= 1 && u.Active {
 				return refuse("conflict", "", "Это последний главный администратор: его нельзя удалить.")

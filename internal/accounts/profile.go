@@ -19,7 +19,7 @@ func (s *Service) UpdateProfile(ctx context.Context, userID int64, first, last, 
 			return notFound(err)
 		}
 		in := UserInput{FirstName: &first, LastName: &last, Phone: &phone}
-		if err := s.apply(u, u, in); err != nil {
+		if err := s.apply(u, u, in, ""); err != nil {
 			return err
 		}
 		return tx.UpdateUser(ctx, u)
@@ -36,20 +36,36 @@ func (s *Service) ChangePassword(ctx context.Context, userID int64, current, nex
 	if err := password.Validate(next); err != nil {
 		return refuse("invalid", "password", err.Error())
 	}
-	hash := s.Hash(next)
+	// Both hashes are computed before the transaction, so that waiting for
+	// a hashing slot never holds the write lock.
+	u, err := s.Store.UserByID(ctx, userID)
+	if err != nil {
+		return notFound(err)
+	}
+	checked := u.PasswordHash
+	if ok, err := s.verify(ctx, checked, current); err != nil {
+		return err
+	} else if !ok {
+		return ErrWrongCurrentPassword
+	}
+	hash, err := s.hash(ctx, next)
+	if err != nil {
+		return err
+	}
 	return s.Store.InTx(ctx, func(tx *store.Tx) error {
 		u, err := tx.UserByID(ctx, userID)
 		if err != nil {
 			return notFound(err)
 		}
-		if !password.Verify(u.PasswordHash, current) {
+		// The password checked above must still be the current one.
+		if u.PasswordHash != checked {
 			return ErrWrongCurrentPassword
 		}
 		u.PasswordHash = hash
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
-		return tx.DeleteUserSessions(ctx, u.ID, keepSession)
+		return revoke(ctx, tx, u.ID, keepSession)
 	})
 }
 

@@ -124,7 +124,7 @@ func (s *Server) failErr(w http.ResponseWriter, err error) {
 	var th *auth.ThrottledError
 	switch {
 	case errors.As(err, &ae):
-		status := map[string]int{"forbidden": 403, "conflict": 409, "invalid": 422, "not_found": 404}[ae.Code]
+		status := map[string]int{"forbidden": 403, "conflict": 409, "invalid": 422, "not_found": 404, "busy": 429}[ae.Code]
 		if status == 0 {
 			status = 400
 		}

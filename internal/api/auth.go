@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"booksmeta/internal/auth"
+	"booksmeta/internal/password"
 	"booksmeta/internal/store"
 )
 
@@ -16,8 +17,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &in) {
 		return
 	}
-	sess, u, err := s.Auth.Login(r.Context(), in.Email, in.Password, auth.ClientIP(r), r.UserAgent())
+	sess, u, err := s.Auth.Login(r.Context(), s.Auth.AttemptFrom(r, in.Email, in.Password))
 	switch {
+	case errors.Is(err, password.ErrBusy):
+		w.Header().Set("Retry-After", "5")
+		fail(w, http.StatusTooManyRequests, "busy", err.Error())
+		return
 	case errors.Is(err, auth.ErrBadCredentials), errors.Is(err, auth.ErrDisabled):
 		fail(w, http.StatusUnauthorized, "invalid_credentials", err.Error())
 		return
@@ -26,6 +31,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	auth.SetCookie(w, sess, s.SecureCookies)
+	auth.SetDeviceCookie(w, sess.Device, s.SecureCookies)
 	writeJSON(w, http.StatusOK, map[string]any{"user": s.userJSON(r, u), "csrf_token": sess.CSRFToken})
 }
 

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"booksmeta/internal/accounts"
+	"booksmeta/internal/auth"
 	"booksmeta/internal/store"
 )
 
@@ -132,7 +133,10 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, actor *store.
 	if !decode(w, r, &in) {
 		return
 	}
-	u, err := s.Accounts.AdminUpdate(r.Context(), actor, id, in.input())
+	upd := in.input()
+	_, sess := auth.FromContext(r.Context())
+	upd.KeepSession = sess.ID
+	u, err := s.Accounts.AdminUpdate(r.Context(), actor, id, upd)
 	if err != nil {
 		s.failErr(w, err)
 		return

@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -91,6 +92,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool
 }
 
 func (a *App) init(ctx context.Context, migrate bool) error {
+	for _, w := range a.Config.Warnings {
+		a.Log.Warn("configuration: " + w)
+	}
 	if migrate {
 		n, err := a.DB.Migrate(ctx)
 		if err != nil {
@@ -156,8 +160,15 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 		DatabaseURL: a.Config.DatabaseURL, DefaultFolder: filepath.Join(DataDir(a.Config), "backups")}
 	a.Jobs.Handle(backup.JobKind, a.Backups.HandleJob)
 	a.Jobs.Every(backup.JobKind, backup.JobEvery)
+	// One gate for all password hashing: sign-in, password changes and
+	// links share the memory it bounds.
+	gate := password.NewGate(password.DefaultSlots(), 3*time.Second)
 	a.Accounts = accounts.New(a.Store)
+	a.Accounts.Gate = gate
 	a.Auth = auth.New(a.Store, password.Hash)
+	a.Auth.Gate, a.Auth.Devices, a.Auth.TrustedProxies = gate, a.Box, a.Config.TrustedProxies
+	a.Jobs.Handle(PruneSessionsJob, a.pruneSessions)
+	a.Jobs.Every(PruneSessionsJob, time.Hour)
 	secure := strings.HasPrefix(a.Config.BaseURL, "https://")
 	a.Web = &web.Server{Store: a.Store, Accounts: a.Accounts, Booking: a.Booking, Box: a.Box, Auth: a.Auth, Settings: a.Settings, Jobs: a.Jobs, Log: a.Log,
 		BaseURL: a.Config.BaseURL, Version: Version, SecureCookies: secure, GetCourseTest: a.testGetCourse}
@@ -228,7 +239,7 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("/api/getcourse_webhook.php", wh)
 	mux.HandleFunc("GET /healthz", a.health)
 	mux.HandleFunc("GET /api/health.php", a.health)
-	mux.Handle("GET /metrics", a.Metrics.Handler())
+	mux.Handle("GET /metrics", metricsAuth(a.Config.MetricsToken, a.Metrics.Handler()))
 	a.API.Routes(mux)
 	a.Web.Routes(mux)
 	return recoverer(a.Log, a.Auth.Middleware(mux))
@@ -273,17 +284,67 @@ func (a *App) Run(ctx context.Context, ln net.Listener, grace time.Duration) err
 	return err
 }
 
+// health answers ok only when the database both answers and takes a
+// committed write: a read-only file or a lock held by another process lets
+// a ping through while every payment would fail.
 func (a *App) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	body := map[string]any{"status": "ok", "version": Version, "database": string(a.DB.Dialect), "time": time.Now().UTC().Format(time.RFC3339)}
 	status := http.StatusOK
-	if err := a.DB.Ping(ctx); err != nil {
+	// Reads through the read pool: SQLite's one write connection may be
+	// waiting on the very lock this check is about, which is the second
+	// question, not the first.
+	var one int
+	if err := a.DB.Read.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		status = http.StatusServiceUnavailable
 		body["status"], body["error"] = "error", "database unavailable"
+		body["reason"] = "База данных не отвечает: проверьте, что она запущена и доступна (BOOKSMETA_DATABASE_URL)."
 		a.Log.Error("health: database ping failed", "err", err)
+	} else if err := a.Store.Heartbeat(ctx); err != nil {
+		status = http.StatusServiceUnavailable
+		body["status"], body["error"] = "error", "database not writable"
+		body["reason"] = "База данных отвечает, но не принимает записи: проверьте права на файл базы и свободное место на диске, и не держит ли её другой процесс."
+		a.Log.Error("health: database write failed", "err", err)
 	}
 	web.WriteJSON(w, status, body)
+}
+
+// PruneSessionsJob deletes expired sessions and stale sign-in counters.
+const PruneSessionsJob = "prune_sessions"
+
+func (a *App) pruneSessions(ctx context.Context, _ *store.Job) error {
+	var sessions, counters int64
+	err := a.Store.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if sessions, err = tx.PruneSessions(ctx); err != nil {
+			return err
+		}
+		counters, err = tx.PruneLoginFailures(ctx, tx.Now().Add(-auth.ThrottleWindow))
+		return err
+	})
+	if err == nil && sessions+counters > 0 {
+		a.Log.Info("pruned expired sessions", "sessions", sessions, "login_counters", counters)
+	}
+	return err
+}
+
+// metricsAuth requires "Authorization: Bearer token" when token is set;
+// without one /metrics stays open, as before (bind it to a private address
+// or let nginx refuse it).
+func metricsAuth(token string, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "Нужен токен: передайте заголовок Authorization: Bearer и значение BOOKSMETA_METRICS_TOKEN.", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func recoverer(log *slog.Logger, next http.Handler) http.Handler {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -60,18 +61,75 @@ func SubmittedCSRF(r *http.Request) string {
 	return r.PostFormValue("csrf_token")
 }
 
-// ClientIP is the address throttling keys on. X-Forwarded-For is honoured
-// only from a loopback proxy (nginx on the same machine, as the README sets up).
-func ClientIP(r *http.Request) string {
+// DeviceCookie marks a browser that signed in to an account before (see
+// the package doc on throttling).
+const DeviceCookie = "booksmeta_device"
+
+// SetDeviceCookie gives the browser its device cookie; an empty value sets nothing.
+func SetDeviceCookie(w http.ResponseWriter, value string, secure bool) {
+	if value == "" {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: value, Path: "/", HttpOnly: true, Secure: secure,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(DeviceTTL.Seconds())})
+}
+
+// DeviceFrom reads the device cookie of a request.
+func DeviceFrom(r *http.Request) string {
+	if c, err := r.Cookie(DeviceCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// AttemptFrom collects what throttling needs from a sign-in request.
+func (s *Service) AttemptFrom(r *http.Request, email, pw string) Attempt {
+	return Attempt{Email: email, Password: pw, IP: s.ClientIP(r), UserAgent: r.UserAgent(), Device: DeviceFrom(r)}
+}
+
+// ClientIP is the address throttling keys on: the connection's address, or,
+// when the connection comes from a trusted proxy, the X-Forwarded-For entry
+// it added. Entries are read from the right, passing over further trusted
+// proxies; what a client wrote itself (left of the first untrusted entry)
+// is never believed.
+func (s *Service) ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			parts := strings.Split(xff, ",")
-			return strings.TrimSpace(parts[len(parts)-1])
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	cur := addr.Unmap()
+	if !s.trusted(cur) {
+		return cur.String()
+	}
+	var hops []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(h, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		cur = a.Unmap()
+		if !s.trusted(cur) {
+			break
 		}
 	}
-	return host
+	return cur.String()
+}
+
+func (s *Service) trusted(a netip.Addr) bool {
+	if s.TrustedProxies == nil {
+		return a.IsLoopback()
+	}
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

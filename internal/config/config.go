@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -54,6 +55,16 @@ type Config struct {
 	DefaultBookingLimit int
 	SlotDurationMinutes int
 
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client
+	// (sign-in throttling keys on it); empty trusts no proxy.
+	TrustedProxies []netip.Prefix
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
+
+	// Warnings are problems that did not stop loading (malformed .env
+	// lines); they name a file and line, never a value.
+	Warnings []string
+
 	// Sources records, per variable name of SPEC §2, where the value came from.
 	Sources map[string]Source
 }
@@ -87,6 +98,8 @@ var names = []struct {
 	{"MAIL_FROM_NAME", []string{"MAIL_FROM_NAME"}, "", false},
 	{"DEFAULT_BOOKING_LIMIT", []string{"DEFAULT_BOOKING_LIMIT"}, "3", false},
 	{"SLOT_DURATION_MINUTES", []string{"SLOT_DURATION_MINUTES"}, "60", false},
+	{"BOOKSMETA_TRUSTED_PROXIES", []string{"BOOKSMETA_TRUSTED_PROXIES"}, "127.0.0.0/8,::1/128", false},
+	{"BOOKSMETA_METRICS_TOKEN", []string{"BOOKSMETA_METRICS_TOKEN"}, "", false},
 }
 
 // Load reads configuration: a real environment variable wins over the .env
@@ -94,7 +107,7 @@ var names = []struct {
 // An empty environment variable counts as unset: the PHP installer wrote
 // empty keys into .env and its `??` then hid the real value (OLD_PHP §4).
 func Load(getenv Getenv, dotenvPath string) (Config, error) {
-	dot, err := ReadDotenv(dotenvPath)
+	dot, warnings, err := readDotenv(dotenvPath)
 	if err != nil {
 		return Config{}, err
 	}
@@ -129,7 +142,9 @@ func Load(getenv Getenv, dotenvPath string) (Config, error) {
 		MailEncryption:         raw["MAIL_ENCRYPTION"],
 		MailFromEmail:          raw["MAIL_FROM_EMAIL"],
 		MailFromName:           raw["MAIL_FROM_NAME"],
+		MetricsToken:           raw["BOOKSMETA_METRICS_TOKEN"],
 		Sources:                src,
+		Warnings:               warnings,
 	}
 	var errs []error
 	loc, err := time.LoadLocation(c.Timezone)
@@ -144,6 +159,9 @@ func Load(getenv Getenv, dotenvPath string) (Config, error) {
 		errs = append(errs, err)
 	}
 	if c.SlotDurationMinutes, err = optionalInt(raw["SLOT_DURATION_MINUTES"], from["SLOT_DURATION_MINUTES"], 15, 480); err != nil {
+		errs = append(errs, err)
+	}
+	if c.TrustedProxies, err = parseProxies(raw["BOOKSMETA_TRUSTED_PROXIES"], from["BOOKSMETA_TRUSTED_PROXIES"]); err != nil {
 		errs = append(errs, err)
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
@@ -188,6 +206,27 @@ func describeURL(u string) string {
 	return fmt.Sprintf("%q (a path needs the sqlite: prefix)", u)
 }
 
+// parseProxies reads a list of CIDRs or single addresses separated by
+// commas or spaces; "none" trusts no proxy at all.
+func parseProxies(s, name string) ([]netip.Prefix, error) {
+	out := []netip.Prefix{}
+	if strings.EqualFold(strings.TrimSpace(s), "none") {
+		return out, nil
+	}
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("%s: %q is neither an address nor a CIDR range; write e.g. 127.0.0.1/32,172.16.0.0/12 (or none)", name, f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
 func optionalInt(s, name string, lo, hi int) (int, error) {
 	if s == "" {
 		return 0, nil
@@ -206,22 +245,36 @@ func optionalInt(s, name string, lo, hi int) (int, error) {
 // a UTF-8 byte order mark is ignored, so every .env the PHP version read
 // works unchanged. A missing file is not an error.
 func ReadDotenv(path string) (map[string]string, error) {
+	out, _, err := readDotenv(path)
+	return out, err
+}
+
+// readDotenv is ReadDotenv that also reports the lines it could not use.
+// A warning names the file and line only: a malformed line may well be a
+// pasted secret, so no part of it is repeated.
+func readDotenv(path string) (map[string]string, []string, error) {
 	out := map[string]string{}
+	var warnings []string
 	if path == "" {
-		return out, nil
+		return out, nil, nil
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return out, nil
+		return out, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	warn := func(line int, what string) {
+		warnings = append(warnings, fmt.Sprintf("%s line %d: %s", path, line, what))
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	first := true
+	line := 0
 	for sc.Scan() {
+		line++
 		s := sc.Text()
 		if first {
 			s, first = strings.TrimPrefix(s, "\ufeff"), false
@@ -235,18 +288,58 @@ func ReadDotenv(path string) (map[string]string, error) {
 		}
 		k, v, ok := strings.Cut(s, "=")
 		if !ok {
+			warn(line, "not NAME=VALUE (no \"=\"), ignored")
 			continue
 		}
 		k = strings.TrimSpace(k)
-		if k == "" {
+		if !validName(k) {
+			warn(line, "the text before \"=\" is not a variable name (letters, digits and _), ignored")
 			continue
 		}
-		out[k] = dotenvValue(strings.TrimSpace(v))
+		v = strings.TrimSpace(v)
+		if q := firstQuote(v); q != 0 && !closedQuote(v, q) {
+			warn(line, k+": the opening quote is never closed, the value is used as written")
+		}
+		out[k] = dotenvValue(v)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	return out, nil
+	return out, warnings, nil
+}
+
+func validName(k string) bool {
+	if k == "" || (k[0] >= '0' && k[0] <= '9') {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func firstQuote(v string) byte {
+	if v != "" && (v[0] == '"' || v[0] == '\'') {
+		return v[0]
+	}
+	return 0
+}
+
+// closedQuote reports whether a value opening with quote q has its closing quote.
+func closedQuote(v string, q byte) bool {
+	for i := 1; i < len(v); i++ {
+		if q == '"' && v[i] == '\\' {
+			i++
+			continue
+		}
+		if v[i] == q {
+			return true
+		}
+	}
+	return false
 }
 
 var unescapeDQ = strings.NewReplacer(`\n`, "\n", `\"`, `"`, `\\`, `\`)

@@ -71,6 +71,14 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 			return nil, fmt.Errorf("create data folder %s: %w", dir, err)
 		}
 	}
+	// The file holds password hashes and sealed secrets: create it 0600.
+	// SQLite gives the -wal and -shm files the database file's mode, so
+	// they follow; left to SQLite the file would be 0644 under the usual umask.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("create SQLite database %s: %w", path, err)
+	}
 	// synchronous(FULL): every commit is fsynced before we answer 200.
 	// _txlock=immediate: a write transaction takes the write lock at BEGIN,
 	// so two writers never deadlock on a lock upgrade.

@@ -159,6 +159,19 @@ func (s *Service) SendOne(ctx context.Context, id int64) error {
 	}
 }
 
+// linkRefusal words why no link could be minted for the admin panel.
+func linkRefusal(err error) error {
+	switch {
+	case errors.Is(err, accounts.ErrRecipientChanged):
+		return russianError{err.Error()}
+	case errors.Is(err, accounts.ErrLinkInvalid):
+		return russianError{"Аккаунт отключён: письмо со ссылкой для входа не отправлено."}
+	case errors.Is(err, store.ErrNotFound):
+		return russianError{"Пользователь удалён, письмо со ссылкой отправить некому."}
+	}
+	return err
+}
+
 type russianError struct{ ru string }
 
 func (e russianError) Error() string { return e.ru }
@@ -213,9 +226,9 @@ func (s *Service) render(ctx context.Context, m *store.OutboxMail) (mail.Message
 			return mail.Message{}, russianError{"Ученик удалён, письмо со ссылкой отправить некому."}
 		}
 		// The link is minted now, when the mail leaves; only its hash is stored.
-		tok, ierr := s.Accounts.IssueLink(ctx, m.UserID, store.TokenSetPassword, accounts.WelcomeLinkTTL)
+		tok, ierr := s.Accounts.IssueLinkTo(ctx, m.UserID, m.ToEmail, store.TokenSetPassword, accounts.WelcomeLinkTTL)
 		if ierr != nil {
-			return mail.Message{}, ierr
+			return mail.Message{}, linkRefusal(ierr)
 		}
 		name := d.FirstName
 		if name == "" {
@@ -227,9 +240,9 @@ func (s *Service) render(ctx context.Context, m *store.OutboxMail) (mail.Message
 		if m.UserID == 0 {
 			return mail.Message{}, russianError{"Пользователь удалён, письмо со ссылкой отправить некому."}
 		}
-		tok, ierr := s.Accounts.IssueLink(ctx, m.UserID, store.TokenReset, PasswordResetTTL)
+		tok, ierr := s.Accounts.IssueLinkTo(ctx, m.UserID, m.ToEmail, store.TokenReset, PasswordResetTTL)
 		if ierr != nil {
-			return mail.Message{}, ierr
+			return mail.Message{}, linkRefusal(ierr)
 		}
 		msg, err = render(mail.KindPasswordReset, mail.PasswordResetData{Name: m.ToName, Email: m.ToEmail,
 			ResetURL: "/set-password?token=" + url.QueryEscape(tok), ValidFor: PasswordResetTTL})

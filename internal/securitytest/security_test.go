@@ -18,6 +18,22 @@
 //	§8.13 weak password generation      → no passwords are generated; tokens come from crypto/rand (password TestValidateAndTokens)
 //	§8.14 races on capacity and limit   → booking TestNoOverbooking, TestLimitUnderRace; crashtest
 //	§8.15 drifting booking counter      → crashtest TestKillDuringBookings (counter equals active bookings)
+//
+// Issue 13 (attack and fault review), the sign-in, session and operations parts:
+//
+//	1  hashing exhausts memory          → api TestLoginHashingBounded
+//	2  throttle raced                   → api TestLoginThrottleHoldsUnderRace (both databases)
+//	3  throttle locks out the owner     → api TestThrottleDoesNotLockOutOwner, TestUntrustedForwardedForIgnored, auth TestClientIP, config TestTrustedProxies
+//	6  password links and sessions      → web TestWelcomeLinkDeadAfterEmailCorrected, TestDeactivationKillsLinks,
+//	                                      TestAdminSetPasswordRevokes, TestProfilePasswordChangeRevokes, TestResetLinkEndsSessions
+//	7  timing oracle                    → api TestEveryPathVerifiesOnce
+//	   super-admins demote each other   → api TestSuperAdminsDemotingEachOther (both databases)
+//	   /healthz ok while unwritable     → TestHealthzNeedsWrites here
+//	   database file 0644               → db TestSQLiteFilesPrivate
+//	   .env lines ignored silently      → config TestDotenvWarnsAboutMalformedLines
+//	   /metrics unprotectable           → TestMetricsToken here
+//	   ?secret= in nginx's access log   → TestNginxLogKeepsNoQuery here
+//	9  expired sessions never deleted   → TestExpiredSessionsPruned here
 package securitytest
 
 import (

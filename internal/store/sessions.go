@@ -56,35 +56,38 @@ func (t *Tx) DeleteUserSessions(ctx context.Context, userID int64, except string
 	return err
 }
 
-// PruneSessions deletes expired sessions.
-func (t *Tx) PruneSessions(ctx context.Context) error {
-	_, err := t.q.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, ms(t.now))
-	return err
+// PruneSessions deletes expired sessions and says how many.
+func (t *Tx) PruneSessions(ctx context.Context) (int64, error) {
+	res, err := t.q.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, ms(t.now))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
-// LoginFailures returns the failures recorded for key since windowStart.
-func (s *Store) LoginFailures(ctx context.Context, key string, windowStart time.Time) (int, time.Time, error) {
+// ReserveLoginAttempt counts one sign-in attempt for key before the
+// password is checked and returns the count in the current window and when
+// that window began. Counting first, in one statement, is what makes the
+// limit hold under parallel guesses: the row is locked from the upsert to
+// the end of the transaction, so of many concurrent attempts each sees its
+// own number. A caller that refuses the attempt rolls the transaction back,
+// so refused attempts do not count.
+func (t *Tx) ReserveLoginAttempt(ctx context.Context, key string, windowStart time.Time) (int, time.Time, error) {
 	var n int
 	var start int64
-	err := s.read().QueryRowContext(ctx, `SELECT failures, window_start FROM login_failures WHERE key = $1 AND window_start > $2`,
-		key, ms(windowStart)).Scan(&n, &start)
-	if err != nil {
-		if notFound(err) == ErrNotFound {
-			return 0, time.Time{}, nil
-		}
-		return 0, time.Time{}, err
-	}
-	return n, fromMS(start), nil
-}
-
-// AddLoginFailure counts one failure for key, starting a new window when the
-// old one is older than windowStart.
-func (t *Tx) AddLoginFailure(ctx context.Context, key string, windowStart time.Time) error {
-	_, err := t.q.ExecContext(ctx, `INSERT INTO login_failures (key, failures, window_start) VALUES ($1, 1, $2)
+	err := t.q.QueryRowContext(ctx, `INSERT INTO login_failures (key, failures, window_start) VALUES ($1, 1, $2)
 		ON CONFLICT (key) DO UPDATE SET
 			failures = CASE WHEN login_failures.window_start > $3 THEN login_failures.failures + 1 ELSE 1 END,
-			window_start = CASE WHEN login_failures.window_start > $3 THEN login_failures.window_start ELSE $2 END`,
-		key, ms(t.now), ms(windowStart))
+			window_start = CASE WHEN login_failures.window_start > $3 THEN login_failures.window_start ELSE $2 END
+		RETURNING failures, window_start`,
+		key, ms(t.now), ms(windowStart)).Scan(&n, &start)
+	return n, fromMS(start), err
+}
+
+// ReleaseLoginAttempt takes back one reserved attempt of key (the password
+// was right, or it was never checked).
+func (t *Tx) ReleaseLoginAttempt(ctx context.Context, key string) error {
+	_, err := t.q.ExecContext(ctx, `UPDATE login_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0`, key)
 	return err
 }
 
@@ -92,6 +95,15 @@ func (t *Tx) AddLoginFailure(ctx context.Context, key string, windowStart time.T
 func (t *Tx) ClearLoginFailures(ctx context.Context, key string) error {
 	_, err := t.q.ExecContext(ctx, `DELETE FROM login_failures WHERE key = $1`, key)
 	return err
+}
+
+// PruneLoginFailures deletes counters whose window began before windowStart.
+func (t *Tx) PruneLoginFailures(ctx context.Context, windowStart time.Time) (int64, error) {
+	res, err := t.q.ExecContext(ctx, `DELETE FROM login_failures WHERE window_start <= $1`, ms(windowStart))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // prefixed qualifies every column of a column list with p (a table alias).

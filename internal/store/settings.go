@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"strconv"
 )
 
 // Setting is one stored panel value. Secret values are stored encrypted by
@@ -56,4 +57,16 @@ func (t *Tx) PutSetting(ctx context.Context, st Setting, by int64) error {
 func (t *Tx) DeleteSetting(ctx context.Context, key string) error {
 	_, err := t.q.ExecContext(ctx, "DELETE FROM settings WHERE key = $1", key)
 	return err
+}
+
+// heartbeatKey is the row health checks write.
+const heartbeatKey = "_heartbeat"
+
+// Heartbeat writes and commits one tiny row: a ping answers even when the
+// database cannot be written (a read-only file, a lock held elsewhere, a full
+// disk), and then the service is not healthy.
+func (s *Store) Heartbeat(ctx context.Context) error {
+	return s.InTx(ctx, func(tx *Tx) error {
+		return tx.PutSetting(ctx, Setting{Key: heartbeatKey, Value: strconv.FormatInt(ms(tx.now), 10)}, 0)
+	})
 }

@@ -50,8 +50,9 @@ func (s *Store) PasswordTokenValid(ctx context.Context, tokenHash string) (bool,
 	return n > 0, err
 }
 
-// UsePasswordTokens marks every open token of the user for purpose as used,
-// so an older link stops working once a newer one (or this one) is used.
+// UsePasswordTokens marks every open token of the user as used: an older
+// link stops working once a newer one (or this one) is used, and every open
+// link dies when the account's email, password or active state changes.
 func (t *Tx) UsePasswordTokens(ctx context.Context, userID int64) error {
 	_, err := t.q.ExecContext(ctx, `UPDATE password_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL`, userID, ms(t.now))
 	return err

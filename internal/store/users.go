@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"booksmeta/internal/db"
 )
 
 // Roles.
@@ -197,6 +199,28 @@ func (t *Tx) CountRole(ctx context.Context, role string) (int, error) {
 	var n int
 	err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = $1 AND active = TRUE`, role).Scan(&n)
 	return n, err
+}
+
+// CountRoleLocked counts active users with a role and, on PostgreSQL, locks
+// their rows until the transaction ends. Two super-admins demoting each other
+// at the same moment would otherwise each count two under READ COMMITTED and
+// leave none; with the lock the second waits, and its count no longer
+// includes the one the first demoted. SQLite needs no lock: its write
+// transactions run one at a time.
+func (t *Tx) CountRoleLocked(ctx context.Context, role string) (int, error) {
+	if t.dialect != db.Postgres {
+		return t.CountRole(ctx, role)
+	}
+	rows, err := t.q.QueryContext(ctx, `SELECT id FROM users WHERE role = $1 AND active = TRUE ORDER BY id FOR UPDATE`, role)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	return n, rows.Err()
 }
 
 // DeleteUser removes a user; their bookings, sessions and notices go with them.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"booksmeta/internal/auth"
+	"booksmeta/internal/password"
 	"booksmeta/internal/store"
 )
 
@@ -91,9 +92,14 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusUnprocessableEntity, "login", d)
 		return
 	}
-	sess, u, err := s.Auth.Login(r.Context(), email, pw, auth.ClientIP(r), r.UserAgent())
+	sess, u, err := s.Auth.Login(r.Context(), s.Auth.AttemptFrom(r, email, pw))
 	var th *auth.ThrottledError
 	switch {
+	case errors.Is(err, password.ErrBusy):
+		w.Header().Set("Retry-After", "5")
+		d["Error"] = err.Error()
+		s.render(w, http.StatusTooManyRequests, "login", d)
+		return
 	case errors.As(err, &th):
 		w.Header().Set("Retry-After", strconv.Itoa(int(time.Until(th.Until).Seconds())+1))
 		d["Error"] = th.Error()
@@ -114,6 +120,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	auth.SetCookie(w, sess, s.SecureCookies)
+	auth.SetDeviceCookie(w, sess.Device, s.SecureCookies)
 	s.Log.Info("signed in", "user_id", u.ID, "role", u.Role)
 	http.Redirect(w, r, landing(u, next), http.StatusSeeOther)
 }

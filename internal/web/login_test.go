@@ -83,7 +83,7 @@ func TestLoginFailureAndDisabled(t *testing.T) {
 func TestLoginThrottled(t *testing.T) {
 	f := start(t, nil)
 	b := newBrowser(t, f.srv)
-	for i := 0; i < auth.MaxEmailFailures; i++ {
+	for i := 0; i < auth.MaxClientFailures; i++ {
 		expect(t, b.login(f.admin.Email, "wrong password!"), http.StatusUnauthorized)
 	}
 	p := b.login(f.admin.Email, testPassword)

@@ -3,6 +3,8 @@ package web
 import (
 	"net/http"
 	"strings"
+
+	"booksmeta/internal/auth"
 )
 
 // The first-admin page: reachable only with the token serve printed, and
@@ -67,6 +69,9 @@ func (s *Server) setPasswordSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusUnprocessableEntity, "set_password", data)
 		return
 	}
+	// Whoever used the emailed link owns the address: this browser signs
+	// in even while strangers' guesses pause new clients (package auth).
+	auth.SetDeviceCookie(w, s.Auth.NewDevice(u.Email), s.SecureCookies)
 	s.render(w, http.StatusOK, "message", map[string]any{"Title": "Пароль установлен",
 		"Message": "Пароль сохранён. Теперь войдите с email " + u.Email + " и новым паролем.", "Link": "/login", "LinkText": "Войти"})
 }

@@ -61,7 +61,7 @@ func accountsStatus(err error) (int, *accounts.Error, bool) {
 		return 0, nil, false
 	}
 	st := map[string]int{"forbidden": http.StatusForbidden, "conflict": http.StatusConflict,
-		"invalid": http.StatusUnprocessableEntity, "not_found": http.StatusNotFound}[ae.Code]
+		"invalid": http.StatusUnprocessableEntity, "not_found": http.StatusNotFound, "busy": http.StatusTooManyRequests}[ae.Code]
 	if st == 0 {
 		st = http.StatusBadRequest
 	}
@@ -338,17 +338,12 @@ func (s *Server) userSetPassword(w http.ResponseWriter, r *http.Request, actor *
 		s.userEditPage(w, r, http.StatusUnprocessableEntity, target, editView{PwErr: "Пароли не совпадают: введите один и тот же пароль дважды."})
 		return
 	}
-	if _, err := s.Accounts.AdminUpdate(r.Context(), actor, target.ID, accounts.UserInput{Password: &pw}); err != nil {
+	_, sess := auth.FromContext(r.Context())
+	if _, err := s.Accounts.AdminUpdate(r.Context(), actor, target.ID, accounts.UserInput{Password: &pw, KeepSession: sess.ID}); err != nil {
 		s.afterRefusal(w, r, target, err, editView{}, "set user password")
 		return
 	}
 	s.Log.Info("password set by admin", "user_id", target.ID, "by", actor.ID)
-	if actor.ID == target.ID {
-		// Every session of the user ended, this one included.
-		auth.ClearCookie(w, s.SecureCookies)
-		http.Redirect(w, r, "/login?ok=relogin", http.StatusSeeOther)
-		return
-	}
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(target.ID, 10)+"?ok=password_set", http.StatusSeeOther)
 }
 
