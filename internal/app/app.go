@@ -144,6 +144,15 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 		return err
 	})
 	a.Jobs.Every("prune_jobs", 24*time.Hour)
+	a.Jobs.Handle("prune_webhook_log", func(ctx context.Context, _ *store.Job) error {
+		days := a.Settings.Int(ctx, settings.WebhookLogKeepDays, 90)
+		n, err := webhook.PruneLog(ctx, a.Store, days)
+		if n > 0 {
+			a.Log.Info("webhook log pruned", "deleted", n, "keep_days", days)
+		}
+		return err
+	})
+	a.Jobs.Every("prune_webhook_log", time.Hour)
 	booking.DefineSettings(a.Settings)
 	a.Booking = &booking.Service{Store: a.Store, Settings: a.Settings, Box: a.Box}
 	a.Jobs.Handle("finish_bookings", func(ctx context.Context, _ *store.Job) error {

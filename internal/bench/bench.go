@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -138,6 +139,30 @@ func WebhookRequests(url, secret, runID string) Request {
 		return req, nil
 	}
 }
+
+// FloodRequests builds what an anonymous sender floods the intake with:
+// unsigned POSTs without ?secret=, each with a 16 KiB JSON body in the
+// shape of a payment, half of them with a wrong signature header (which
+// makes the intake read and hash the body) and half with none.
+func FloodRequests(url string) Request {
+	pad := bytes.Repeat([]byte("x"), 16<<10)
+	return func(w, i int) (*http.Request, error) {
+		body := append([]byte(`{"action":"user_payment","email":"flood-`+strconv.Itoa(w)+`-`+strconv.Itoa(i)+`@example.ru","pad":"`), pad...)
+		body = append(body, `"}`...)
+		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if i%2 == 1 {
+			req.Header.Set("X-GetCourse-Signature", "sha256="+strings.Repeat("0", 64))
+		}
+		return req, nil
+	}
+}
+
+// Refused401 counts a 401 as the expected answer to a flood request.
+func Refused401(status int, _ []byte) bool { return status == http.StatusUnauthorized }
 
 // Accepted200 counts a 200 as accepted.
 func Accepted200(status int, _ []byte) bool { return status == http.StatusOK }

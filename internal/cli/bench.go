@@ -27,7 +27,7 @@ import (
 
 func runBench(ctx context.Context, e *Env, args []string) error {
 	if len(args) == 0 || (args[0] != "webhook" && args[0] != "booking") {
-		return usageError{"usage: booksmeta bench webhook|booking [--url U --secret S] [--concurrency N] [--duration D] [--baseline]"}
+		return usageError{"usage: booksmeta bench webhook|booking [--url U --secret S] [--concurrency N] [--duration D] [--baseline] [--flood N]"}
 	}
 	fs := newFlags("bench "+args[0], e)
 	url := fs.String("url", "", "server base URL, e.g. http://127.0.0.1:8080 (default: start a temporary in-process server)")
@@ -38,6 +38,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (load generator and temporary server) to this file")
 	noProc := fs.Bool("no-processing", false, "temporary server: accept and store events but run no background processing (isolates the intake)")
 	dbURL := fs.String("database", "", "for the temporary server: database URL (default: a fresh SQLite file in a temp folder)")
+	flood := fs.Int("flood", 0, "webhook, temporary server: also measure the intake while N connections flood it with unsigned requests, and how much the database grows")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -66,8 +67,13 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 		if args[0] == "booking" {
 			return benchBooking(ctx, e, srv, *conc, *dur)
 		}
+		if *flood > 0 {
+			return benchFlood(ctx, e, srv, *conc, *flood, *dur)
+		}
 	} else if args[0] == "booking" {
 		return usageError{"bench booking runs against a temporary in-process server (it creates its own students and slots); omit --url"}
+	} else if *flood > 0 {
+		return usageError{"--flood measures the database of a temporary in-process server; omit --url"}
 	}
 	return benchWebhook(ctx, e, strings.TrimRight(*url, "/"), *secret, *conc, *dur, *baseline)
 }
@@ -224,6 +230,53 @@ func benchBooking(ctx context.Context, e *Env, srv *benchServer, conc int, dur t
 	fmt.Fprintf(e.Stdout, "bookings made: %d (%.0f/s); slots over capacity: %d\n", booked, float64(booked)/r.Elapsed.Seconds(), over)
 	if over > 0 {
 		return fmt.Errorf("%d slots are over capacity", over)
+	}
+	return nil
+}
+
+// benchFlood measures the valid intake alone, then again while flood
+// connections send unsigned requests, and the database's growth due to the
+// flood (issue 13: at least half the rate kept, at most 1 MB a minute).
+func benchFlood(ctx context.Context, e *Env, srv *benchServer, conc, flood int, dur time.Duration) error {
+	client, fclient := bench.Client(conc), bench.Client(flood)
+	url := srv.url + "/api/getcourse/webhook"
+	size := func() int64 { n, _ := srv.app.Store.DatabaseSize(ctx); return n }
+	fmt.Fprintf(e.Stdout, "webhook intake under flood: %d signed senders, %d flooding connections (unsigned, 16 KiB bodies), %s per run\n", conc, flood, dur)
+	// The flood alone first, on the fresh database with nothing else being
+	// written, for what it costs the disk.
+	s0 := size()
+	only := bench.Run(ctx, "flood", fclient, flood, dur, bench.FloodRequests(url), bench.Refused401)
+	srv.app.Rejects.Flush()
+	s1 := size()
+	fmt.Fprintln(e.Stdout, only)
+	alone := bench.Run(ctx, "alone", client, conc, dur, bench.WebhookRequests(url, srv.secret, randomID()), bench.Accepted200)
+	fmt.Fprintln(e.Stdout, alone)
+	if alone.OK == 0 {
+		return fmt.Errorf("no valid event was accepted: %s", alone.FirstError)
+	}
+
+	// Let the background processing of the run alone finish, so that the
+	// flooded run competes with the flood and not with that work.
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if es, err := srv.app.Store.ListWebhooks(ctx, store.WebhookFilter{State: store.StatePending, Limit: 1}); err != nil || len(es) == 0 {
+			break
+		}
+	}
+	var flooded bench.Result
+	done := make(chan struct{})
+	go func() {
+		flooded = bench.Run(ctx, "flood", fclient, flood, dur, bench.FloodRequests(url), bench.Refused401)
+		close(done)
+	}()
+	during := bench.Run(ctx, "flooded", client, conc, dur, bench.WebhookRequests(url, srv.secret, randomID()), bench.Accepted200)
+	<-done
+	fmt.Fprintln(e.Stdout, during)
+	fmt.Fprintln(e.Stdout, flooded)
+	fmt.Fprintf(e.Stdout, "valid intake kept under flood: %.0f%% (%.0f/s of %.0f/s alone)\n", 100*during.PerSecond()/alone.PerSecond(), during.PerSecond(), alone.PerSecond())
+	fmt.Fprintf(e.Stdout, "database growth from %d refused requests in %s: %.3f MB (%.3f MB per minute of flood)\n",
+		only.OK, dur, float64(s1-s0)/1e6, float64(s1-s0)/1e6/dur.Minutes())
+	if during.OK == 0 {
+		return fmt.Errorf("no valid event was accepted under flood: %s", during.FirstError)
 	}
 	return nil
 }

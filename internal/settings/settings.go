@@ -33,6 +33,9 @@ const (
 	MailFromEmail          = "mail_from_email"
 	MailFromName           = "mail_from_name"
 	SlotDurationMinutes    = "slot_duration_minutes"
+	// WebhookLogKeepDays is how long refused and duplicate requests stay in
+	// the webhook log; accepted events stay at least store.AcceptedKept.
+	WebhookLogKeepDays = "webhook_log_keep_days"
 )
 
 // Def describes one setting.
@@ -56,6 +59,7 @@ func defs() []Def {
 		{GetCourseAccount, "GETCOURSE_ACCOUNT", false, func(c config.Config) string { return c.GetCourseAccount }},
 		{GetCourseAPIKey, "GETCOURSE_API_KEY", true, func(c config.Config) string { return c.GetCourseAPIKey }},
 		{GetCourseWebhookSecret, "GETCOURSE_WEBHOOK_SECRET", true, func(c config.Config) string { return c.GetCourseWebhookSecret }},
+		{WebhookLogKeepDays, "", false, func(config.Config) string { return "90" }},
 		{DefaultBookingLimit, "DEFAULT_BOOKING_LIMIT", false, func(c config.Config) string { return strconv.Itoa(c.DefaultBookingLimit) }},
 		{Timezone, "BOOKSMETA_TIMEZONE", false, func(c config.Config) string { return c.Timezone }},
 		{MailHost, "MAIL_HOST", false, func(c config.Config) string { return c.MailHost }},

@@ -51,6 +51,10 @@ func Validate(key, value string) error {
 		if a, err := mail.ParseAddress(v); err != nil || a.Address != v {
 			return fmt.Errorf("Адрес отправителя записан с ошибкой")
 		}
+	case WebhookLogKeepDays:
+		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 3650 {
+			return fmt.Errorf("Срок хранения журнала webhook — число дней от 1 до 3650 (обычно 90); принятые события хранятся не меньше 90 дней в любом случае")
+		}
 	case DefaultBookingLimit:
 		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 100 {
 			return fmt.Errorf("Лимит бронирований — число от 0 до 100")

@@ -226,3 +226,17 @@ func (c *conds) where() string {
 	}
 	return strings.Join(c.list, " AND ")
 }
+
+// DatabaseSize is the space the database takes, in bytes: on SQLite the
+// pages of the file (those still in the WAL included), on PostgreSQL the
+// tables of the current schema with their indexes and TOAST.
+func (s *Store) DatabaseSize(ctx context.Context) (int64, error) {
+	var n sql.NullInt64
+	q := `SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()`
+	if s.db.Dialect == db.Postgres {
+		q = `SELECT SUM(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace
+			WHERE ns.nspname = current_schema() AND c.relkind = 'r'`
+	}
+	err := s.read().QueryRowContext(ctx, q).Scan(&n)
+	return n.Int64, err
+}

@@ -235,11 +235,18 @@ func (s *Store) CountWebhooksByOutcome(ctx context.Context, since time.Time) (ma
 	return countBy(s.read().QueryContext(ctx, `SELECT outcome, COUNT(*) FROM webhook_events WHERE received_at >= $1 GROUP BY outcome`, ms(since)))
 }
 
+// AcceptedKept is how long accepted events stay in the log whatever an
+// admin or the retention setting asks: they are the record of payments and
+// refunds a school may need to look up (issue 13).
+const AcceptedKept = 90 * 24 * time.Hour
+
 // PruneWebhooks deletes log entries received before t, keeping accepted
-// events that are still pending or failed: they are work, not history.
+// events that are still pending or failed (they are work, not history) and
+// accepted events younger than AcceptedKept.
 func (t *Tx) PruneWebhooks(ctx context.Context, before time.Time) (int64, error) {
 	res, err := t.q.ExecContext(ctx, `DELETE FROM webhook_events WHERE received_at < $1
-		AND NOT (outcome = 'accepted' AND state IN ('pending','retrying','failed'))`, ms(before))
+		AND NOT (outcome = 'accepted' AND (state IN ('pending','retrying','failed') OR received_at >= $2))`,
+		ms(before), ms(t.now.Add(-AcceptedKept)))
 	if err != nil {
 		return 0, err
 	}

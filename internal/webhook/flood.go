@@ -172,3 +172,23 @@ func sourceOf(remote string) string {
 	}
 	return remote
 }
+
+// PruneLog applies the retention of the webhook log: entries older than
+// keepDays go, except accepted events younger than store.AcceptedKept and
+// events still to be processed. It runs hourly, so a flood's rows do not
+// wait a day to be cleared.
+func PruneLog(ctx context.Context, s *store.Store, keepDays int) (int64, error) {
+	if keepDays < 1 {
+		keepDays = 90
+	}
+	var n int64
+	err := s.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		n, err = tx.PruneWebhooks(ctx, tx.Now().AddDate(0, 0, -keepDays))
+		return err
+	})
+	return n, err
+}
+
+// Flush writes the summaries of the current window now (tests, shutdown).
+func (l *RejectLog) Flush() { l.flush(true) }

@@ -93,12 +93,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 	}
 	red := newRedactor(secret)
 	query := r.URL.Query()
-	rec.Headers, rec.Query = red.headers(r.Header), red.query(query)
+	// The redacted headers and query are rendered only for rows that are
+	// written: most refused requests of a flood are only counted.
+	describe := func() { rec.Headers, rec.Query = red.headers(r.Header), red.query(query) }
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET, POST")
 		rec.Outcome, rec.HTTPStatus = store.OutcomeInvalid, http.StatusMethodNotAllowed
 		rec.Reason = "Адрес webhook принимает только POST (JSON или форма) и GET (параметры в адресе)."
-		h.refused(ctx, rec, nil)
+		h.refused(ctx, rec, describe)
 		writeJSON(w, rec.HTTPStatus, answer{Error: "method_not_allowed", Message: rec.Reason})
 		return store.OutcomeInvalid
 	}
@@ -110,7 +112,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 		if auth := Verify(secret, r.Header, query, nil); !auth.OK {
 			prefix, _ := io.ReadAll(io.LimitReader(r.Body, rejectedBodyKeep+1))
 			rec.BodySize = max(len(prefix), int(r.ContentLength))
-			h.reject(ctx, w, rec, red, auth, query, prefix)
+			h.reject(ctx, w, rec, red, auth, query, prefix, describe)
 			return store.OutcomeRejected
 		}
 	}
@@ -120,7 +122,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 		if errors.As(err, &tooBig) {
 			rec.Outcome, rec.HTTPStatus, rec.BodySize = store.OutcomeTooLarge, http.StatusRequestEntityTooLarge, int(r.ContentLength)
 			rec.Reason = "Тело запроса больше 1 МБ: такие события не принимаются. Уберите из запроса лишние поля."
-			h.refused(ctx, rec, nil)
+			h.refused(ctx, rec, describe)
 			writeJSON(w, rec.HTTPStatus, answer{Error: "payload_too_large", Message: rec.Reason})
 			return store.OutcomeTooLarge
 		}
@@ -133,9 +135,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 	auth := Verify(secret, r.Header, query, body)
 	rec.Auth = auth.Mode
 	if !auth.OK {
-		h.reject(ctx, w, rec, red, auth, query, body)
+		h.reject(ctx, w, rec, red, auth, query, body, describe)
 		return store.OutcomeRejected
 	}
+	describe()
 	rec.Body = red.body(string(body), rec.ContentType)
 	// A signature covers the body and nothing else (SPEC §4 "Signed
 	// requests"): a captured signed delivery replayed with ?email=… or a
@@ -179,9 +182,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 }
 
 // reject answers 401 and logs the request with what was read of its body.
-func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, rec *store.WebhookEvent, red redactor, auth AuthResult, query url.Values, body []byte) {
+func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, rec *store.WebhookEvent, red redactor, auth AuthResult, query url.Values, body []byte, describe func()) {
 	rec.Auth, rec.Outcome, rec.HTTPStatus, rec.Reason = auth.Mode, store.OutcomeRejected, http.StatusUnauthorized, auth.Problem
 	h.refused(ctx, rec, func() {
+		describe()
 		rec.Body = red.body(truncate(body, rejectedBodyKeep), rec.ContentType)
 		h.peek(rec, rec.Method, query, body)
 	})

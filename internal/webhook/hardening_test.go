@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -82,4 +83,100 @@ func TestBytesThatAreNotText(t *testing.T) {
 		es, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: store.OutcomeRejected, Limit: 1})
 		return len(es) == 1 && utf8.ValidString(es[0].Body) && es[0].Body != ""
 	})
+}
+
+// TestRefusedFloodIsBounded: a flood of unsigned requests from one address
+// gets 401 every time but only a few rows of its own, then one summary row
+// with the count; bodies of refused requests are kept short; a genuine
+// delivery in the middle of the flood is accepted and applied.
+func TestRefusedFloodIsBounded(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{Env: map[string]string{"GETCOURSE_WEBHOOK_SECRET": secret}})
+	ctx := context.Background()
+	pad := strings.Repeat("Ж", 4<<10) // 8 KiB
+	for i := 0; i < 150; i++ {
+		path := "/api/getcourse/webhook"
+		if i%2 == 1 {
+			path += "?secret=wrong-secret-value"
+		}
+		status, _ := s.Do(t, "POST", path, hdr("Content-Type", "application/json"), `{"action":"user_payment","email":"flood@example.ru","pad":"`+pad+`"}`)
+		if status != 401 {
+			t.Fatalf("request %d: %d", i, status)
+		}
+		if i == 75 {
+			status, raw := s.Do(t, "GET", "/api/getcourse/webhook?secret="+secret+"&action=user_payment&email=genuine@example.ru", nil, "")
+			if status != 200 || decode(t, raw).Duplicate {
+				t.Fatalf("genuine delivery during the flood: %d %s", status, raw)
+			}
+		}
+	}
+	rows, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: store.OutcomeRejected, Limit: 200})
+	if len(rows) == 0 || len(rows) > 10 {
+		t.Fatalf("%d refused rows for one address, want 1..10", len(rows))
+	}
+	for _, r := range rows {
+		if len(r.Body) > 2<<10+64 || r.BodySize < 8<<10 {
+			t.Fatalf("refused row keeps %d bytes of body (size recorded %d)", len(r.Body), r.BodySize)
+		}
+	}
+	s.Rejects.Flush()
+	rows, _ = s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: store.OutcomeRejected, Limit: 200})
+	if !strings.Contains(rows[0].Reason, "ещё 140") || !strings.Contains(rows[0].Reason, "Поток") {
+		t.Fatalf("summary row: %q", rows[0].Reason)
+	}
+	apptest.WaitFor(t, 10*time.Second, "genuine payment applied", func() bool {
+		u, err := s.Store.UserByEmail(ctx, "genuine@example.ru")
+		return err == nil && u.Paid
+	})
+}
+
+// TestWebhookLogRetention: the retention keeps accepted events for 90 days
+// whatever the setting says, and unprocessed work forever; refused and
+// duplicate rows go after the setting's days.
+func TestWebhookLogRetention(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{NoJobs: true})
+	ctx := context.Background()
+	now := s.Store.Now()
+	day := 24 * time.Hour
+	rows := []struct {
+		age      time.Duration
+		outcome  string
+		state    string
+		keptWant bool
+	}{
+		{10 * day, store.OutcomeRejected, "", false},
+		{3 * day, store.OutcomeRejected, "", true},
+		{10 * day, store.OutcomeDuplicate, "", false},
+		{30 * day, store.OutcomeAccepted, store.StateDone, true},
+		{100 * day, store.OutcomeAccepted, store.StateDone, false},
+		{100 * day, store.OutcomeAccepted, store.StateFailed, true},
+	}
+	ids := make([]int64, len(rows))
+	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		for i, r := range rows {
+			e := &store.WebhookEvent{ReceivedAt: now.Add(-r.age), Method: "POST", Path: "/api/getcourse/webhook", Outcome: r.outcome,
+				HTTPStatus: 200, Headers: "{}", Auth: store.AuthQuerySecret}
+			if r.outcome == store.OutcomeAccepted {
+				e.IdempotencyKey, e.State, e.Payload = fmt.Sprintf("test:%d", i), r.state, "{}"
+				if _, err := tx.InsertAcceptedWebhook(ctx, e); err != nil {
+					return err
+				}
+			} else if err := tx.InsertWebhookLog(ctx, e); err != nil {
+				return err
+			}
+			ids[i] = e.ID
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := webhook.PruneLog(ctx, s.Store, 7); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rows {
+		_, err := s.Store.WebhookByID(ctx, ids[i])
+		if kept := err == nil; kept != r.keptWant {
+			t.Errorf("%s/%s aged %s: kept=%v, want %v", r.outcome, r.state, r.age, kept, r.keptWant)
+		}
+	}
 }

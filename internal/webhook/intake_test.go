@@ -353,4 +353,7 @@ func TestMethodNotAllowed(t *testing.T) {
 	if status != 405 || !strings.Contains(raw, "POST") {
 		t.Fatalf("%d %s", status, raw)
 	}
+	if e := lastLog(t, s); e.HTTPStatus != 405 || e.Method != "PUT" || e.Outcome != store.OutcomeInvalid {
+		t.Fatalf("405 not logged: %+v", e)
+	}
 }
