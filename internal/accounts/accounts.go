@@ -17,6 +17,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 
 	"booksmeta/internal/password"
 	"booksmeta/internal/store"
@@ -33,7 +36,10 @@ const (
 var (
 	ErrLinkInvalid = errors.New("Ссылка недействительна: она уже использована, устарела или скопирована не полностью. Попросите новую ссылку у администратора школы.")
 	ErrBadEmail    = errors.New("Email указан с ошибкой: проверьте адрес.")
-	ErrAdminExists = errors.New("Администратор уже создан. Войдите под ним или создайте нового командой booksmeta admin create.")
+	// ErrLookAlikeEmail refuses an address with characters that pass for
+	// others, which would let one person's address impersonate another's.
+	ErrLookAlikeEmail = errors.New("В email есть буквы, похожие на другие (например, латиница вперемешку с кириллицей или особые символы Unicode): введите адрес обычными буквами.")
+	ErrAdminExists    = errors.New("Администратор уже создан. Войдите под ним или создайте нового командой booksmeta admin create.")
 	// ErrRecipientChanged refuses a link for a mail addressed to an email the account no longer has.
 	ErrRecipientChanged = errors.New("Письмо со ссылкой не отправлено: email пользователя изменили после того, как письмо попало в очередь, и ссылка на старый адрес дала бы чужому человеку доступ к аккаунту. Выдайте новую ссылку на странице пользователя.")
 )
@@ -80,14 +86,44 @@ func revoke(ctx context.Context, tx *store.Tx, userID int64, keep string) error 
 // New returns a Service with production hashing.
 func New(s *store.Store) *Service { return &Service{Store: s, Hash: password.Hash} }
 
-// ValidEmail normalises and checks an email.
+// ValidEmail normalises and checks an email: a plain address with a dot in
+// its domain, and no look-alike characters (lookAlike).
 func ValidEmail(e string) (string, error) {
 	e = store.NormalizeEmail(e)
 	a, err := mail.ParseAddress(e)
 	if err != nil || a.Address != e || !strings.Contains(e[strings.IndexByte(e, '@'):], ".") {
 		return "", ErrBadEmail
 	}
+	if lookAlike(e) {
+		return "", ErrLookAlikeEmail
+	}
 	return e, nil
+}
+
+// lookAlike reports whether an address holds characters made to pass for
+// others: compatibility forms that Unicode itself maps to ordinary letters
+// (the Kelvin sign, fullwidth letters, ligatures, "ſ"), or a part of the
+// address that mixes Latin with Cyrillic or Greek letters ("аnna" with a
+// Cyrillic "а"). Wholly Cyrillic addresses (иван@почта.рф) are fine.
+func lookAlike(e string) bool {
+	if norm.NFKC.String(e) != e {
+		return true
+	}
+	for _, part := range strings.FieldsFunc(e, func(r rune) bool { return r == '@' || r == '.' }) {
+		latin, other := false, false
+		for _, r := range part {
+			switch {
+			case unicode.Is(unicode.Latin, r):
+				latin = true
+			case unicode.Is(unicode.Cyrillic, r) || unicode.Is(unicode.Greek, r):
+				other = true
+			}
+		}
+		if latin && other {
+			return true
+		}
+	}
+	return false
 }
 
 // EnsureSuperAdmin creates the account as super_admin or, when the email

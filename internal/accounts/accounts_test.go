@@ -388,3 +388,37 @@ func TestSetupTokenDiesWhenAdminCreatedOtherwiseOrExpires(t *testing.T) {
 		t.Fatalf("CreateFirstAdmin: %v", err)
 	}
 }
+
+// TestLookAlikeEmails: addresses made to pass for others are refused, and
+// normalising never merges one into an ASCII address (issue 13: the Kelvin
+// sign lowercased to "k" merged "Kate" with "kate").
+func TestLookAlikeEmails(t *testing.T) {
+	for _, e := range []string{"\u212Aate@example.ru", "ａｎｎａ@example.ru", "ﬁlip@example.ru", "аnna@example.ru", "anna@ехample.ru", "miſha@example.ru"} {
+		if _, err := accounts.ValidEmail(e); !errors.Is(err, accounts.ErrLookAlikeEmail) {
+			t.Errorf("%q: %v, want a look-alike refusal", e, err)
+		}
+		if n := store.NormalizeEmail(e); isASCII(n) {
+			t.Errorf("%q normalises to the ASCII address %q", e, n)
+		}
+	}
+	if n := store.NormalizeEmail(" \u212Aate@Example.RU "); n != "\u212Aate@example.ru" {
+		t.Errorf("Kelvin sign normalised to %q", n)
+	}
+	for _, e := range []string{"Anna.Petrova+kurs@Example.ru", "иван@почта.рф", "ИВАН@ПОЧТА.РФ", "o'brien@example.com"} {
+		if _, err := accounts.ValidEmail(e); err != nil {
+			t.Errorf("%q refused: %v", e, err)
+		}
+	}
+	if got, _ := accounts.ValidEmail("ИВАН@ПОЧТА.РФ"); got != "иван@почта.рф" {
+		t.Errorf("Cyrillic address normalised to %q", got)
+	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

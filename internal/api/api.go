@@ -134,6 +134,9 @@ func (s *Server) failErr(w http.ResponseWriter, err error) {
 		fail(w, http.StatusTooManyRequests, "too_many_attempts", th.Error())
 	case errors.Is(err, store.ErrNotFound):
 		fail(w, http.StatusNotFound, "not_found", "Запись не найдена: возможно, её уже удалили.")
+	case errors.Is(err, settings.ErrInvalidValue):
+		k, msg, _ := settings.Refusal(err)
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: "invalid", Message: msg, Field: k})
 	default:
 		s.Log.Error("api error", "err", err)
 		fail(w, http.StatusInternalServerError, "internal", "Внутренняя ошибка сервера. Повторите позже; если ошибка повторяется, сообщите администратору.")

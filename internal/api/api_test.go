@@ -316,8 +316,11 @@ func TestAdminSettingsAndConnectionTest(t *testing.T) {
 	}
 	// Saving another field keeps the secrets; sending the mask back keeps them too.
 	masked := m["values"].(map[string]any)["getcourse_api_key"].(string)
-	if st, _ := a.do("PATCH", "/api/v1/admin/settings", map[string]string{"getcourse_account": "school", "getcourse_api_key": masked}); st != 200 {
-		t.Fatal("save account")
+	if st, m := a.do("PATCH", "/api/v1/admin/settings", map[string]string{"getcourse_account": "school", "getcourse_api_key": masked}); st != 422 || m["field"] != "getcourse_api_key" {
+		t.Fatalf("a new account with the stored key: %d %v, want 422 asking for the key again", st, m)
+	}
+	if st, _ := a.do("PATCH", "/api/v1/admin/settings", map[string]string{"mail_from_name": "Школа", "getcourse_api_key": masked}); st != 200 {
+		t.Fatal("save another field")
 	}
 	if got, _ := s.Settings.Get(context.Background(), "getcourse_api_key"); got.Value != "super-secret-api-key-123" {
 		t.Fatalf("api key lost: %q", got.Value)
@@ -338,5 +341,32 @@ func TestAdminSettingsAndConnectionTest(t *testing.T) {
 	st, m = a.do("POST", "/api/v1/admin/getcourse/test", map[string]string{"getcourse_api_url": fake.URL(), "getcourse_api_key": "wrong-key"})
 	if st != 200 || m["ok"] != false || !strings.Contains(strings.ToLower(m["message"].(string)), "ключ") {
 		t.Fatalf("wrong key: %d %v", st, m)
+	}
+}
+
+// TestConnectionTestKeepsKeyAtItsHost: an admin is shown the API key only
+// masked; pointing the connection test at another address must not send
+// the stored key there (issue 13), while a test with the key typed in works.
+func TestConnectionTestKeepsKeyAtItsHost(t *testing.T) {
+	real := getcoursetest.New()
+	t.Cleanup(real.Close)
+	evil := getcoursetest.New()
+	t.Cleanup(evil.Close)
+	s := apptest.Start(t, apptest.Options{})
+	mkUser(t, s, "adm@example.ru", store.RoleAdmin, false)
+	a := newClient(t, s)
+	a.login("adm@example.ru", "password123")
+	if st, m := a.do("PATCH", "/api/v1/admin/settings", map[string]string{"getcourse_api_url": real.URL(), "getcourse_api_key": real.Key()}); st != 200 {
+		t.Fatalf("save: %d %v", st, m)
+	}
+	st, m := a.do("POST", "/api/v1/admin/getcourse/test", map[string]string{"getcourse_api_url": evil.URL(), "getcourse_api_key": "••••••••"})
+	if st != 200 || m["ok"] != false || !strings.Contains(m["message"].(string), "введите API ключ заново") {
+		t.Fatalf("test against another host with the stored key: %d %v", st, m)
+	}
+	if n := len(evil.Requests()); n != 0 {
+		t.Fatalf("the other host received %d requests", n)
+	}
+	if st, m := a.do("POST", "/api/v1/admin/getcourse/test", nil); st != 200 || m["ok"] != true {
+		t.Fatalf("test of the saved settings: %d %v", st, m)
 	}
 }

@@ -85,7 +85,10 @@ func (s *Server) getcourseTest(w http.ResponseWriter, r *http.Request, _ *store.
 	}
 	var override *getcourse.Config
 	if in.APIURL != nil || in.Account != nil || (in.Key != nil && !strings.HasPrefix(*in.Key, "••••")) {
+		// The key stays empty unless typed: the GetCourse service fills in the
+		// saved one only for the saved address.
 		c := s.savedGetCourse(r)
+		c.Key = ""
 		if in.APIURL != nil {
 			c.APIURL = *in.APIURL
 		}

@@ -9,9 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/mail"
 	"strings"
 
+	"booksmeta/internal/accounts"
 	"booksmeta/internal/store"
 )
 
@@ -164,10 +164,15 @@ func checkEmail(ev Event) (string, error) {
 		}
 		return "", &RuleError{"В событии нет email ученика, поэтому аккаунт не создан. Проверьте, что в настройках вызова в GetCourse передаётся поле email (например, {object.user.email}), затем нажмите «Повторить»."}
 	}
-	if a, err := mail.ParseAddress(e); err != nil || a.Address != e {
+	// One rule for every address an account gets, whoever creates it.
+	valid, err := accounts.ValidEmail(e)
+	switch {
+	case errors.Is(err, accounts.ErrLookAlikeEmail):
+		return "", &RuleError{fmt.Sprintf("Email «%s» в событии содержит буквы, похожие на другие (латиница вперемешку с кириллицей или особые символы Unicode), поэтому аккаунт не создан: такой адрес может выдавать себя за чужой. Проверьте email ученика в GetCourse.", ev.Email)}
+	case err != nil:
 		return "", &RuleError{fmt.Sprintf("Email «%s» в событии записан с ошибкой, поэтому аккаунт не создан. Исправьте email ученика в GetCourse и повторите событие.", ev.Email)}
 	}
-	return e, nil
+	return valid, nil
 }
 
 // findStudent finds who an event is about: by GetCourse user id first (it

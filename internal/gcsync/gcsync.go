@@ -51,6 +51,7 @@ func DefineSettings(s *settings.Service) {
 	s.Define(SettingSyncHours, false, "24")
 	s.Define(SettingSyncFirstDays, false, "30")
 	s.Define(SettingDeveloperKey, true, "")
+	s.BindSecret(SettingDeveloperKey, settings.GetCourseAPIURL, settings.GetCourseAccount)
 }
 
 // Processor applies an accepted webhook event now (webhook.Processor).
@@ -181,6 +182,12 @@ func (s *Service) TestConnection(ctx context.Context, override *getcourse.Config
 	if override != nil {
 		c = *override
 		if k := strings.TrimSpace(c.Key); k == "" || strings.HasPrefix(k, "••••") {
+			if err == nil && saved.Key != "" && !strings.EqualFold(c.BaseURL(), saved.BaseURL()) {
+				// The saved key goes only where it was saved for: a test
+				// against another address must bring its own key, or an
+				// admin could point it at their server and read the key.
+				return getcourse.Verdict{Kind: getcourse.KindNotConfigured, Message: "Вы проверяете другой адрес GetCourse, чем сохранён: введите API ключ заново — сохранённый ключ отправляется только на сохранённый адрес."}
+			}
 			c.Key = saved.Key
 		} else {
 			err = nil // the saved values are not needed

@@ -85,15 +85,11 @@ type Value struct {
 // as "unchanged", so a form that sends a masked value back keeps the secret.
 const maskPrefix = "••••"
 
-// Masked shows a secret as "••••••••1234" (last four characters for
-// recognition, only when the secret is long enough that four characters
-// reveal little).
+// Masked shows a secret as "••••••••": no character of it, because any
+// part of a key helps whoever tries to guess or confirm it (issue 13).
 func (v Value) Masked() string {
 	if !v.Secret || v.Value == "" {
 		return v.Value
-	}
-	if r := []rune(v.Value); len(r) >= 16 {
-		return maskPrefix + maskPrefix + string(r[len(r)-4:])
 	}
 	return maskPrefix + maskPrefix
 }
@@ -106,6 +102,10 @@ type Service struct {
 	defs  map[string]Def
 	order []string
 
+	// boundTo lists, for a secret, the settings that say where it is sent:
+	// changing one of them requires entering the secret again.
+	boundTo map[string][]string
+
 	mu       sync.Mutex
 	cache    map[string]store.Setting
 	cachedAt time.Time
@@ -115,7 +115,9 @@ type Service struct {
 
 // New returns a Service.
 func New(s *store.Store, box *secretbox.Box, cfg config.Config) *Service {
-	svc := &Service{store: s, box: box, cfg: cfg, defs: map[string]Def{}, TTL: 2 * time.Second}
+	svc := &Service{store: s, box: box, cfg: cfg, defs: map[string]Def{}, TTL: 2 * time.Second, boundTo: map[string][]string{}}
+	svc.BindSecret(GetCourseAPIKey, GetCourseAPIURL, GetCourseAccount)
+	svc.BindSecret(MailPassword, MailHost)
 	for _, d := range defs() {
 		svc.defs[d.Key] = d
 		svc.order = append(svc.order, d.Key)
@@ -129,6 +131,14 @@ func (s *Service) Define(key string, secret bool, def string) {
 		s.order = append(s.order, key)
 	}
 	s.defs[key] = Def{Key: key, Secret: secret, fromConfig: func(config.Config) string { return def }}
+}
+
+// BindSecret says that secret is sent to the server the hosts settings name.
+// Put then refuses to change a host while keeping the stored secret: an
+// admin who points the connection test or the mail server at their own
+// machine would otherwise receive the key they are not shown.
+func (s *Service) BindSecret(secret string, hosts ...string) {
+	s.boundTo[secret] = append(s.boundTo[secret], hosts...)
 }
 
 // Keys lists known keys in display order.
@@ -228,6 +238,16 @@ type invalidValue struct{ key, msg string }
 func (e invalidValue) Error() string        { return e.key + ": " + e.msg }
 func (e invalidValue) Is(target error) bool { return target == ErrInvalidValue }
 
+// Refusal returns the setting and the Russian reason of a value Put
+// refused, for a form to show beside the field.
+func Refusal(err error) (key, message string, ok bool) {
+	var iv invalidValue
+	if errors.As(err, &iv) {
+		return iv.key, iv.msg, true
+	}
+	return "", "", false
+}
+
 // Put saves panel values; keys not in values are left as they are, so saving
 // one field never wipes another (the PHP version wiped the secret on save).
 // A secret given as its mask (what Masked shows, sent back by a form or an
@@ -254,6 +274,9 @@ func (s *Service) Put(ctx context.Context, values map[string]string, by int64) e
 	if len(save) == 0 {
 		return nil
 	}
+	if err := s.checkBound(ctx, save); err != nil {
+		return err
+	}
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
 		for k, v := range save {
 			d := s.defs[k]
@@ -269,6 +292,37 @@ func (s *Service) Put(ctx context.Context, values map[string]string, by int64) e
 	})
 	s.invalidate()
 	return err
+}
+
+// checkBound refuses a save that moves a stored secret to another host
+// without the secret being entered again (BindSecret).
+func (s *Service) checkBound(ctx context.Context, save map[string]string) error {
+	for secret, hosts := range s.boundTo {
+		if _, entered := save[secret]; entered {
+			continue
+		}
+		cur, err := s.Get(ctx, secret)
+		if err != nil {
+			return err
+		}
+		if cur.Value == "" {
+			continue
+		}
+		for _, h := range hosts {
+			v, changing := save[h]
+			if !changing {
+				continue
+			}
+			old, err := s.Get(ctx, h)
+			if err != nil {
+				return err
+			}
+			if !strings.EqualFold(strings.TrimSpace(old.Value), v) {
+				return invalidValue{secret, "Вы меняете адрес сервера, поэтому введите этот секрет заново: сохранённый секрет отправляется только на тот адрес, для которого его ввели."}
+			}
+		}
+	}
+	return nil
 }
 
 // Reset removes panel values so env/.env/default apply again. Only known

@@ -236,11 +236,11 @@ func TestMasked(t *testing.T) {
 		v    settings.Value
 		want string
 	}{
-		{settings.Value{Value: "abcdef0123456789XYZW", Secret: true}, "••••••••XYZW"},
+		{settings.Value{Value: "abcdef0123456789XYZW", Secret: true}, "••••••••"},
 		{settings.Value{Value: "short", Secret: true}, "••••••••"},
 		{settings.Value{Value: "", Secret: true}, ""},
 		{settings.Value{Value: "smtp.example.ru", Secret: false}, "smtp.example.ru"},
-		{settings.Value{Value: "длинный-секретный-пароль-почты", Secret: true}, "••••••••очты"},
+		{settings.Value{Value: "длинный-секретный-пароль-почты", Secret: true}, "••••••••"},
 	}
 	for _, c := range cases {
 		got := c.v.Masked()
@@ -261,8 +261,9 @@ func TestPutOneKeyNeverWipesAnother(t *testing.T) {
 	f := newFixture(t, nil, "")
 	const key = "key-0123456789abcdef-0123"
 	f.put(t, map[string]string{settings.GetCourseAPIKey: key, settings.GetCourseWebhookSecret: "webhook-secret-value-1234", settings.GetCourseAccount: "school"})
-	f.put(t, map[string]string{settings.GetCourseAccount: "school2"})
+	f.put(t, map[string]string{settings.MailFromName: "Школа"})
 	f.put(t, map[string]string{settings.MailHost: "smtp.example.ru"})
+	f.put(t, map[string]string{settings.GetCourseAccount: "school2", settings.GetCourseAPIKey: key})
 	if v := f.get(t, settings.GetCourseAPIKey); v.Value != key || v.Source != config.SourcePanel {
 		t.Fatalf("API key after saving other fields: %+v", v)
 	}
@@ -276,15 +277,15 @@ func TestPutOneKeyNeverWipesAnother(t *testing.T) {
 	// A form or API client that sends the settings back as it got them —
 	// secrets masked — keeps the secrets.
 	masked := f.get(t, settings.GetCourseAPIKey).Masked()
-	f.put(t, map[string]string{settings.GetCourseAPIKey: masked, settings.GetCourseWebhookSecret: "••••••••", settings.GetCourseAccount: "school3"})
+	f.put(t, map[string]string{settings.GetCourseAPIKey: masked, settings.GetCourseWebhookSecret: "••••••••", settings.MailFromName: "Школа 3"})
 	if v := f.get(t, settings.GetCourseAPIKey); v.Value != key {
 		t.Fatalf("API key replaced by its mask: %q", v.Value)
 	}
 	if v := f.get(t, settings.GetCourseWebhookSecret); v.Value != "webhook-secret-value-1234" {
 		t.Fatalf("webhook secret replaced by a mask: %q", v.Value)
 	}
-	if v := f.get(t, settings.GetCourseAccount); v.Value != "school3" {
-		t.Fatalf("account %+v", v)
+	if v := f.get(t, settings.MailFromName); v.Value != "Школа 3" {
+		t.Fatalf("mail from name %+v", v)
 	}
 	// Clearing on purpose stores an explicit empty value (the panel's
 	// "очистить"), shown as coming from the panel; Reset brings env back.
@@ -429,13 +430,13 @@ func TestConcurrentPutsOfDifferentKeys(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil, "")
 	want := map[string]string{
-		settings.MailHost:         "smtp.example.ru",
-		settings.MailUsername:     "user",
-		settings.MailFromName:     "Школа",
-		settings.MailFromEmail:    "noreply@example.ru",
-		settings.GetCourseAccount: "school",
-		settings.GetCourseAPIURL:  "https://school.getcourse.ru/pl/api",
-		settings.GetCourseAPIKey:  "api-key-concurrent-0123456789",
+		settings.MailHost:               "smtp.example.ru",
+		settings.MailUsername:           "user",
+		settings.MailFromName:           "Школа",
+		settings.MailFromEmail:          "noreply@example.ru",
+		settings.GetCourseAccount:       "school",
+		settings.GetCourseAPIURL:        "https://school.getcourse.ru/pl/api",
+		settings.GetCourseWebhookSecret: "webhook-secret-concurrent-0123",
 	}
 	var wg sync.WaitGroup
 	for k, v := range want {
@@ -474,5 +475,35 @@ func TestPutRecordsWhoChanged(t *testing.T) {
 	var by int64
 	if err := f.st.DB().Read.QueryRowContext(f.ctx, "SELECT updated_by FROM settings WHERE key = $1", settings.MailHost).Scan(&by); err != nil || by != uid {
 		t.Fatalf("updated_by %d %v, want %d", by, err, uid)
+	}
+}
+
+// TestSecretBoundToItsHost: an admin who cannot see a stored secret must not
+// be able to send it to a server of their choice by changing the address
+// it goes to (issue 13): the change needs the secret entered again.
+func TestSecretBoundToItsHost(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil, "")
+	f.put(t, map[string]string{settings.GetCourseAccount: "school", settings.GetCourseAPIKey: "key-0123456789abcdef",
+		settings.MailHost: "smtp.example.ru", settings.MailPassword: "mail-password-1"})
+	for _, change := range []map[string]string{
+		{settings.GetCourseAccount: "evil"},
+		{settings.GetCourseAPIURL: "https://evil.example.com/pl/api"},
+		{settings.GetCourseAPIKey: "••••••••", settings.GetCourseAPIURL: "https://evil.example.com/pl/api"},
+		{settings.MailHost: "smtp.evil.example.com"},
+	} {
+		err := f.svc.Put(f.ctx, change, 0)
+		if !errors.Is(err, settings.ErrInvalidValue) || !strings.Contains(err.Error(), "введите этот секрет заново") {
+			t.Errorf("Put %v: %v, want a refusal asking for the secret", change, err)
+		}
+	}
+	if v := f.get(t, settings.GetCourseAccount); v.Value != "school" {
+		t.Fatalf("the refused change was saved: %+v", v)
+	}
+	// The same host again, or a new host with the secret re-entered, is fine.
+	f.put(t, map[string]string{settings.GetCourseAccount: "school", settings.MailHost: "SMTP.example.ru"})
+	f.put(t, map[string]string{settings.MailHost: "smtp.new.example.ru", settings.MailPassword: "mail-password-2"})
+	if v := f.get(t, settings.MailPassword); v.Value != "mail-password-2" {
+		t.Fatalf("mail password %+v", v)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"booksmeta/internal/db"
 )
@@ -49,8 +51,21 @@ func (u *User) Name() string {
 	return n
 }
 
-// NormalizeEmail is how emails are compared and stored.
-func NormalizeEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
+// NormalizeEmail is how emails are compared and stored: spaces trimmed and
+// letters lowercased, except that a character outside ASCII never becomes
+// an ASCII one. strings.ToLower turns the Kelvin sign "K" (U+212A) into "k",
+// which would merge "\u212Aate@x.ru" with "kate@x.ru"; such an address stays
+// apart here, and accounts.ValidEmail refuses it as a look-alike.
+func NormalizeEmail(e string) string {
+	e = strings.TrimSpace(e)
+	return strings.Map(func(r rune) rune {
+		l := unicode.ToLower(r)
+		if r >= utf8.RuneSelf && l < utf8.RuneSelf {
+			return r
+		}
+		return l
+	}, e)
+}
 
 const userCols = `id, email, first_name, last_name, phone, role, password_hash, paid, active,
 	deactivated_by_admin, booking_limit, getcourse_user_id, paid_at, last_login_at, created_at, updated_at`

@@ -121,6 +121,11 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request, u *store.U
 		return
 	}
 	if err := s.Settings.Put(r.Context(), values, u.ID); err != nil {
+		if k, msg, ok := settings.Refusal(err); ok {
+			s.settingsPage(w, r, http.StatusUnprocessableEntity, settingsView{Entered: entered, Errors: map[string]string{k: msg},
+				FormError: "Настройки не сохранены: исправьте отмеченные поля. Секретные поля из соображений безопасности не показываются повторно — если вы их вводили, введите ещё раз."})
+			return
+		}
 		s.internalError(w, r, "save settings", err)
 		return
 	}
@@ -139,6 +144,14 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request, u *store.U
 func (s *Server) collectSettings(r *http.Request, keys []string) (values, entered, errs map[string]string, err error) {
 	ctx := r.Context()
 	values, entered, errs = map[string]string{}, map[string]string{}, map[string]string{}
+	retyped := map[string]string{}
+	defer func() {
+		if len(values) > 0 {
+			for k, v := range retyped {
+				values[k] = v
+			}
+		}
+	}()
 	for _, k := range keys {
 		cur, err := s.Settings.Get(ctx, k)
 		if err != nil {
@@ -155,7 +168,13 @@ func (s *Server) collectSettings(r *http.Request, keys []string) (values, entere
 				}
 				continue
 			}
-			if keepsSecret(v) || v == cur.Value {
+			if keepsSecret(v) {
+				continue
+			}
+			if v == cur.Value {
+				// Typed again as it is: saved only alongside a change, where
+				// it proves the admin knows the secret a new host will get.
+				retyped[k] = v
 				continue
 			}
 		} else {
@@ -219,10 +238,11 @@ func (s *Server) settingsReveal(w http.ResponseWriter, r *http.Request, u *store
 // typed key stays in its field); without, the page is shown again.
 func (s *Server) settingsTest(w http.ResponseWriter, r *http.Request, u *store.User) {
 	ctx := r.Context()
+	// The key stays empty unless typed: the GetCourse service fills in the
+	// saved one only for the saved address.
 	cfg := getcourse.Config{
 		APIURL:  s.Settings.String(ctx, settings.GetCourseAPIURL),
 		Account: s.Settings.String(ctx, settings.GetCourseAccount),
-		Key:     s.Settings.String(ctx, settings.GetCourseAPIKey),
 	}
 	entered := map[string]string{}
 	if _, ok := r.PostForm[settings.GetCourseAPIURL]; ok {

@@ -125,6 +125,10 @@ func (s *Server) generalSave(w http.ResponseWriter, r *http.Request, u *store.Us
 	}
 	if len(values) > 0 {
 		if err := s.Settings.Put(r.Context(), values, u.ID); err != nil {
+			if k, msg, ok := settings.Refusal(err); ok {
+				s.generalPage(w, r, http.StatusUnprocessableEntity, entered, map[string]string{k: msg}, "Настройки не сохранены: исправьте отмеченные поля.", "")
+				return
+			}
 			s.internalError(w, r, "save settings", err)
 			return
 		}

@@ -62,7 +62,7 @@ func TestSettingsPageShowsSourcesAndNeverSecrets(t *testing.T) {
 		"Сгенерированный секрет — рекомендуется", "API ключ как секрет", "Пустой секрет")
 	expectNot(t, p, envKey, panelSecret)
 	// The process URL is masked; revealing it is a deliberate POST.
-	expect(t, p, 200, "/api/getcourse/webhook?secret=••••••••3210")
+	expect(t, p, 200, "/api/getcourse/webhook?secret=••••••••&amp;")
 	r := a.submit("/admin/settings", "/admin/settings/reveal", nil)
 	expect(t, r, 200, "/api/getcourse/webhook?secret="+panelSecret)
 	expectNot(t, r, envKey)
@@ -78,11 +78,20 @@ func TestSettingsSaveKeepsOtherFields(t *testing.T) {
 	putSettings(t, f, map[string]string{settings.GetCourseAPIKey: panelKey, settings.GetCourseWebhookSecret: panelSecret})
 	a := f.as(t, f.admin)
 
-	// The form as the page shows it, with only the API URL changed: secret
-	// fields come back empty, the account unchanged.
+	// A new API address without the key entered again is refused: the
+	// stored key goes only where it was saved for.
 	p := a.submit("/admin/settings", "/admin/settings", url.Values{
 		settings.GetCourseAPIURL: {"https://school.example.ru/pl/api"}, settings.GetCourseAccount: {"envschool"},
 		settings.GetCourseAPIKey: {""}, settings.GetCourseWebhookSecret: {""}})
+	expect(t, p, http.StatusUnprocessableEntity, "введите этот секрет заново", "Настройки не сохранены")
+	if v := setting(t, f, settings.GetCourseAPIURL); v.Value == "https://school.example.ru/pl/api" {
+		t.Fatal("the refused address was saved")
+	}
+	// The form as the page shows it, with the API URL changed and the key
+	// entered again: the webhook secret comes back empty, the account unchanged.
+	p = a.submit("/admin/settings", "/admin/settings", url.Values{
+		settings.GetCourseAPIURL: {"https://school.example.ru/pl/api"}, settings.GetCourseAccount: {"envschool"},
+		settings.GetCourseAPIKey: {panelKey}, settings.GetCourseWebhookSecret: {""}})
 	if p.Status != http.StatusSeeOther || p.location() != "/admin/settings?ok=settings_saved" {
 		t.Fatalf("save: %d → %q\n%s", p.Status, p.location(), p.Body)
 	}
@@ -162,7 +171,8 @@ func TestGenerateSecretShownOnce(t *testing.T) {
 	expect(t, p, 200, "/api/getcourse/webhook?secret="+secret)
 	expectNot(t, p, "Webhook секрет не задан: кто угодно")
 	again := a.get("/admin/settings")
-	expect(t, again, 200, "Секрет длинный и случайный", "••••••••"+secret[60:])
+	expect(t, again, 200, "Секрет длинный и случайный", "••••••••")
+	expectNot(t, again, secret[60:])
 	expectNot(t, again, secret)
 	// A second generation replaces it; the page asks first (data-confirm).
 	expect(t, again, 200, `data-confirm="Сгенерировать новый секрет?`)
@@ -207,8 +217,12 @@ func TestConnectionTest(t *testing.T) {
 	p = a.submit("/admin/settings", "/admin/settings/test", url.Values{settings.GetCourseAPIURL: {""}, settings.GetCourseAccount: {""}})
 	expect(t, p, 200, "Не указан аккаунт GetCourse")
 
-	// With JavaScript the page asks for JSON; an empty key field uses the saved key.
-	putSettings(t, f, map[string]string{settings.GetCourseAPIKey: gc.Key()})
+	// With JavaScript the page asks for JSON; an empty key field uses the
+	// saved key, for the saved address only.
+	putSettings(t, f, map[string]string{settings.GetCourseAPIURL: gc.URL(), settings.GetCourseAPIKey: gc.Key()})
+	p = a.submit("/admin/settings", "/admin/settings/test", url.Values{
+		settings.GetCourseAPIURL: {"https://other.example.com/pl/api"}, settings.GetCourseAPIKey: {""}})
+	expect(t, p, 200, "введите API ключ заново")
 	form := url.Values{settings.GetCourseAPIURL: {gc.URL()}, settings.GetCourseAPIKey: {""}, "csrf_token": {a.token("/admin/settings")}}
 	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/admin/settings/test", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
