@@ -48,6 +48,13 @@ func chromiumPath(t *testing.T) string {
 // viewport, and accepts every confirm() dialog the pages show.
 func newTab(t *testing.T) context.Context {
 	t.Helper()
+	return newTabFor(t, 3*time.Minute)
+}
+
+// newTabFor is newTab for a walk that may take longer than three minutes
+// on a slow machine: everything in the tab must be done within timeout.
+func newTabFor(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.Flag("headless", true),
@@ -66,11 +73,17 @@ func newTab(t *testing.T) context.Context {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
-	ctx, cancelTime := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancelTime := context.WithTimeout(ctx, timeout)
 	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(phoneWidth, 844, chromedp.EmulateMobile)); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
+	acceptDialogs(ctx)
+	return ctx
+}
+
+// acceptDialogs answers every JavaScript dialog of the tab with OK.
+func acceptDialogs(ctx context.Context) {
 	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
 	go func() {
 		for _, err := range dialogs {
@@ -80,7 +93,6 @@ func newTab(t *testing.T) context.Context {
 			chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
 		}
 	}()
-	return ctx
 }
 
 func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
