@@ -58,6 +58,9 @@ var generalSections = []struct {
 		{settings.MailFromName, "Имя отправителя", "", "text"},
 		{booking.ReminderMinutesBefore, "Напоминание до начала, минут", "0 — не напоминать.", "number"},
 	}},
+	{"log", "Журнал webhook", "Сколько хранить запросы к адресу webhook. Принятые события (оплаты, возвраты) хранятся не меньше 90 дней при любом значении.", []fieldDef{
+		{settings.WebhookLogKeepDays, "Хранить отклонённые и повторные запросы, дней", "От 1 до 3650, обычно 90. Очистка идёт раз в час.", "number"},
+	}},
 	{"maintenance", "Технические работы", "Пока включено, ученики видят сообщение вместо календаря и не могут бронировать. Оплаты из GetCourse принимаются как обычно.", []fieldDef{
 		{booking.MaintenanceMode, "Режим обслуживания", "1 — включён, 0 — выключен.", "text"},
 		{booking.MaintenanceMessage, "Сообщение ученикам", "", "textarea"},

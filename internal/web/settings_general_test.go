@@ -41,6 +41,14 @@ func TestGeneralSettings(t *testing.T) {
 	p = a.submit("/admin/settings/general", "/admin/settings/mail-test", url.Values{"to": {"owner@example.com"}})
 	expect(t, p, 200, "Тестовое письмо отправлено на owner@example.com")
 	srv.WaitMessages(1, 5*time.Second)
+
+	// The webhook log's retention.
+	p = a.submit("/admin/settings/general", "/admin/settings/general", url.Values{"webhook_log_keep_days": {"abc"}})
+	expect(t, p, http.StatusUnprocessableEntity, "Срок хранения журнала webhook")
+	p = a.submit("/admin/settings/general", "/admin/settings/general", url.Values{"webhook_log_keep_days": {"30"}})
+	if p.Status != http.StatusSeeOther || f.srv.Settings.Int(ctx, "webhook_log_keep_days", 0) != 30 {
+		t.Fatalf("retention not saved: %d", p.Status)
+	}
 }
 
 func TestOutboxPage(t *testing.T) {
