@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"booksmeta"
+
 	"context"
 	"encoding/json"
 	"net/http"
@@ -209,7 +211,7 @@ func TestGetCoursePathInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !student.Paid || !student.Active || student.FirstName != "Ирина" || student.Role != store.RoleStudent {
+	if !student.Paid || !student.Active || student.FirstName != "Ирина" || student.Role != booksmeta.RoleStudent {
 		t.Fatalf("student after the payment: %+v", student)
 	}
 	// One welcome mail for the two deliveries; the outbox records it as sent
@@ -272,7 +274,7 @@ func TestGetCoursePathInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(bookings) != 1 || bookings[0].SlotID != slot.ID || bookings[0].Status != store.BookingActive {
+	if len(bookings) != 1 || bookings[0].SlotID != slot.ID || bookings[0].Status != booksmeta.BookingActive {
 		t.Fatalf("bookings of the student: %+v", bookings)
 	}
 }

@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"booksmeta"
+
 	"context"
 	"strings"
 	"testing"
@@ -13,7 +15,6 @@ import (
 	"booksmeta/internal/accounts"
 	"booksmeta/internal/apptest"
 	"booksmeta/internal/booking"
-	"booksmeta/internal/store"
 )
 
 // TestBookingInBrowser: a paid student signs in, books a free hour from the
@@ -27,7 +28,7 @@ func TestBookingInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	email, pw, role, paid, active, limit := "student@example.com", "student-password-1", store.RoleStudent, true, true, 3
+	email, pw, role, paid, active, limit := "student@example.com", "student-password-1", booksmeta.RoleStudent, true, true, 3
 	if _, err := srv.Accounts.AdminCreate(bg, owner, accounts.UserInput{Email: &email, Password: &pw, Role: &role, Paid: &paid,
 		Active: &active, BookingLimit: &limit}, 3); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@
 package accounts
 
 import (
+	"booksmeta"
+
 	"context"
 	"errors"
 	"fmt"
@@ -129,7 +131,7 @@ func lookAlike(e string) bool {
 // EnsureSuperAdmin creates the account as super_admin or, when the email
 // exists, promotes and re-activates it. A non-empty pw is set as the
 // password (validated); otherwise the current password is left alone.
-func (s *Service) EnsureSuperAdmin(ctx context.Context, email, pw string) (*store.User, error) {
+func (s *Service) EnsureSuperAdmin(ctx context.Context, email, pw string) (*booksmeta.User, error) {
 	email, err := ValidEmail(email)
 	if err != nil {
 		return nil, err
@@ -145,17 +147,17 @@ func (s *Service) EnsureSuperAdmin(ctx context.Context, email, pw string) (*stor
 			return nil, err
 		}
 	}
-	var u *store.User
+	var u *booksmeta.User
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		u, err = tx.UserByEmail(ctx, email)
 		isNew := errors.Is(err, store.ErrNotFound)
 		if isNew {
-			u = &store.User{Email: email, BookingLimit: 0}
+			u = &booksmeta.User{Email: email, BookingLimit: 0}
 		} else if err != nil {
 			return err
 		}
-		u.Role, u.Active, u.DeactivatedByAdmin = store.RoleSuperAdmin, true, false
+		u.Role, u.Active, u.DeactivatedByAdmin = booksmeta.RoleSuperAdmin, true, false
 		if hash != "" {
 			u.PasswordHash = hash
 		}
@@ -206,8 +208,8 @@ func (s *Service) IssueLinkTo(ctx context.Context, userID int64, toEmail, purpos
 }
 
 // LinkUser returns the user a still-valid token belongs to.
-func (s *Service) LinkUser(ctx context.Context, token string) (*store.User, error) {
-	var u *store.User
+func (s *Service) LinkUser(ctx context.Context, token string) (*booksmeta.User, error) {
+	var u *booksmeta.User
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
 		t, err := tx.PasswordTokenByHash(ctx, password.HashToken(token))
 		if errors.Is(err, store.ErrNotFound) {
@@ -228,7 +230,7 @@ func (s *Service) LinkUser(ctx context.Context, token string) (*store.User, erro
 // SetPasswordWithLink sets the password of the token's user, uses up every
 // open link of that user and ends all their sessions: whoever held the old
 // password, or a session opened with it, is out.
-func (s *Service) SetPasswordWithLink(ctx context.Context, token, pw string) (*store.User, error) {
+func (s *Service) SetPasswordWithLink(ctx context.Context, token, pw string) (*booksmeta.User, error) {
 	if err := password.Validate(pw); err != nil {
 		return nil, err
 	}
@@ -237,7 +239,7 @@ func (s *Service) SetPasswordWithLink(ctx context.Context, token, pw string) (*s
 		return nil, err
 	}
 	tokenHash := password.HashToken(token)
-	var u *store.User
+	var u *booksmeta.User
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		usable := func() (*store.PasswordToken, error) {
 			t, err := tx.PasswordTokenByHash(ctx, tokenHash)
@@ -315,7 +317,7 @@ func (s *Service) SetupTokenValid(ctx context.Context, token string) bool {
 }
 
 // CreateFirstAdmin creates the first super-admin with the setup token.
-func (s *Service) CreateFirstAdmin(ctx context.Context, token, email, pw string) (*store.User, error) {
+func (s *Service) CreateFirstAdmin(ctx context.Context, token, email, pw string) (*booksmeta.User, error) {
 	if !s.SetupTokenValid(ctx, token) {
 		n, _ := s.Store.CountAdmins(ctx)
 		if n > 0 {

@@ -1,6 +1,8 @@
 package accounts_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"errors"
 	"fmt"
@@ -39,7 +41,7 @@ func newFixture(t *testing.T) *fixture {
 	return &fixture{st: st, acc: acc, clk: clk, ctx: context.Background()}
 }
 
-func (f *fixture) user(t *testing.T, email string) *store.User {
+func (f *fixture) user(t *testing.T, email string) *booksmeta.User {
 	t.Helper()
 	u, err := f.st.UserByEmail(f.ctx, email)
 	if err != nil {
@@ -48,9 +50,9 @@ func (f *fixture) user(t *testing.T, email string) *store.User {
 	return u
 }
 
-func (f *fixture) student(t *testing.T, email string, mutate func(*store.User)) *store.User {
+func (f *fixture) student(t *testing.T, email string, mutate func(*booksmeta.User)) *booksmeta.User {
 	t.Helper()
-	u := &store.User{Email: email, Role: store.RoleStudent, Active: true, Paid: true, BookingLimit: 3, FirstName: "Иван"}
+	u := &booksmeta.User{Email: email, Role: booksmeta.RoleStudent, Active: true, Paid: true, BookingLimit: 3, FirstName: "Иван"}
 	if mutate != nil {
 		mutate(u)
 	}
@@ -68,7 +70,7 @@ func TestEnsureSuperAdminCreates(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := f.user(t, "admin@smeta-school.ru")
-	if got.ID != u.ID || got.Email != "admin@smeta-school.ru" || got.Role != store.RoleSuperAdmin || !got.Active || !got.IsAdmin() {
+	if got.ID != u.ID || got.Email != "admin@smeta-school.ru" || got.Role != booksmeta.RoleSuperAdmin || !got.Active || !got.IsAdmin() {
 		t.Fatalf("admin %+v", got)
 	}
 	if !password.Verify(got.PasswordHash, "correct horse battery") || password.Verify(got.PasswordHash, "wrong password") {
@@ -80,7 +82,7 @@ func TestEnsureSuperAdminCreates(t *testing.T) {
 
 	// No password: the account exists with none (a link sets it later).
 	u2, err := f.acc.EnsureSuperAdmin(f.ctx, "second@smeta-school.ru", "")
-	if err != nil || u2.PasswordHash != "" || u2.Role != store.RoleSuperAdmin {
+	if err != nil || u2.PasswordHash != "" || u2.Role != booksmeta.RoleSuperAdmin {
 		t.Fatalf("no-password admin %+v %v", u2, err)
 	}
 }
@@ -89,7 +91,7 @@ func TestEnsureSuperAdminPromotesAndResets(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	old := f.acc.Hash("old password 1")
-	s := f.student(t, "teacher@smeta-school.ru", func(u *store.User) {
+	s := f.student(t, "teacher@smeta-school.ru", func(u *booksmeta.User) {
 		u.Active, u.DeactivatedByAdmin, u.PasswordHash = false, true, old
 	})
 
@@ -99,7 +101,7 @@ func TestEnsureSuperAdminPromotesAndResets(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := f.user(t, "teacher@smeta-school.ru")
-	if u.ID != s.ID || got.Role != store.RoleSuperAdmin || !got.Active || got.DeactivatedByAdmin || got.PasswordHash != old {
+	if u.ID != s.ID || got.Role != booksmeta.RoleSuperAdmin || !got.Active || got.DeactivatedByAdmin || got.PasswordHash != old {
 		t.Fatalf("promoted %+v", got)
 	}
 	if got.FirstName != "Иван" || !got.Paid || got.BookingLimit != 3 {
@@ -336,7 +338,7 @@ func TestSetupToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Role != store.RoleSuperAdmin || u.Email != "owner@example.ru" || !password.Verify(f.user(t, "owner@example.ru").PasswordHash, "owner password 1") {
+	if u.Role != booksmeta.RoleSuperAdmin || u.Email != "owner@example.ru" || !password.Verify(f.user(t, "owner@example.ru").PasswordHash, "owner password 1") {
 		t.Fatalf("first admin %+v", u)
 	}
 	// Consumed: invalid, gone from the table, and a second use says an admin exists.

@@ -1,6 +1,8 @@
 package accounts
 
 import (
+	"booksmeta"
+
 	"context"
 	"errors"
 	"regexp"
@@ -43,7 +45,7 @@ type UserInput struct {
 var phoneRe = regexp.MustCompile(`^\+?[0-9 ()\-]{5,25}$`)
 
 func validRole(r string) bool {
-	return r == store.RoleStudent || r == store.RoleAdmin || r == store.RoleSuperAdmin
+	return r == booksmeta.RoleStudent || r == booksmeta.RoleAdmin || r == booksmeta.RoleSuperAdmin
 }
 
 // newHash validates and hashes in.Password ("" when none is set), before
@@ -60,7 +62,7 @@ func (s *Service) newHash(ctx context.Context, in UserInput) (string, error) {
 
 // apply copies in onto u, checking each value and the actor's rights; hash
 // is newHash's result.
-func (s *Service) apply(actor, u *store.User, in UserInput, hash string) error {
+func (s *Service) apply(actor, u *booksmeta.User, in UserInput, hash string) error {
 	if in.Email != nil {
 		e, err := ValidEmail(*in.Email)
 		if err != nil {
@@ -100,7 +102,7 @@ func (s *Service) apply(actor, u *store.User, in UserInput, hash string) error {
 		}
 		// Only a super-admin hands out or takes away admin rights (the PHP
 		// version let any admin create super-admins).
-		if actor.Role != store.RoleSuperAdmin && (*in.Role != store.RoleStudent || u.Role != store.RoleStudent) {
+		if actor.Role != booksmeta.RoleSuperAdmin && (*in.Role != booksmeta.RoleStudent || u.Role != booksmeta.RoleStudent) {
 			return refuse("forbidden", "role", "Назначать и снимать права администратора может только главный администратор (super_admin).")
 		}
 		u.Role = *in.Role
@@ -120,19 +122,19 @@ func (s *Service) apply(actor, u *store.User, in UserInput, hash string) error {
 }
 
 // canManage says whether actor may change target at all.
-func canManage(actor, target *store.User) error {
-	if target.IsAdmin() && actor.Role != store.RoleSuperAdmin && actor.ID != target.ID {
+func canManage(actor, target *booksmeta.User) error {
+	if target.IsAdmin() && actor.Role != booksmeta.RoleSuperAdmin && actor.ID != target.ID {
 		return refuse("forbidden", "", "Изменять других администраторов может только главный администратор (super_admin).")
 	}
 	return nil
 }
 
 // AdminCreate creates a user on an admin's behalf.
-func (s *Service) AdminCreate(ctx context.Context, actor *store.User, in UserInput, defaultLimit int) (*store.User, error) {
+func (s *Service) AdminCreate(ctx context.Context, actor *booksmeta.User, in UserInput, defaultLimit int) (*booksmeta.User, error) {
 	if in.Email == nil || strings.TrimSpace(*in.Email) == "" {
 		return nil, refuse("invalid", "email", "Укажите email: по нему ученик входит и получает письма.")
 	}
-	u := &store.User{Role: store.RoleStudent, Active: true, BookingLimit: defaultLimit}
+	u := &booksmeta.User{Role: booksmeta.RoleStudent, Active: true, BookingLimit: defaultLimit}
 	hash, err := s.newHash(ctx, in)
 	if err != nil {
 		return nil, err
@@ -155,12 +157,12 @@ func (s *Service) AdminCreate(ctx context.Context, actor *store.User, in UserInp
 }
 
 // AdminUpdate changes a user on an admin's behalf.
-func (s *Service) AdminUpdate(ctx context.Context, actor *store.User, id int64, in UserInput) (*store.User, error) {
+func (s *Service) AdminUpdate(ctx context.Context, actor *booksmeta.User, id int64, in UserInput) (*booksmeta.User, error) {
 	hash, err := s.newHash(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	var u *store.User
+	var u *booksmeta.User
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if u, err = tx.UserByID(ctx, id); err != nil {
@@ -169,7 +171,7 @@ func (s *Service) AdminUpdate(ctx context.Context, actor *store.User, id int64, 
 		if err := canManage(actor, u); err != nil {
 			return err
 		}
-		wasSuper, wasActive, oldHash, oldEmail := u.Role == store.RoleSuperAdmin && u.Active, u.Active, u.PasswordHash, u.Email
+		wasSuper, wasActive, oldHash, oldEmail := u.Role == booksmeta.RoleSuperAdmin && u.Active, u.Active, u.PasswordHash, u.Email
 		if in.Email != nil && store.NormalizeEmail(*in.Email) != u.Email {
 			if other, err := tx.UserByEmail(ctx, *in.Email); err == nil && other.ID != u.ID {
 				return refuse("conflict", "email", "Этот email уже занят другим пользователем.")
@@ -178,11 +180,11 @@ func (s *Service) AdminUpdate(ctx context.Context, actor *store.User, id int64, 
 		if err := s.apply(actor, u, in, hash); err != nil {
 			return err
 		}
-		if actor.ID == u.ID && (!u.Active || (wasSuper && u.Role != store.RoleSuperAdmin)) {
+		if actor.ID == u.ID && (!u.Active || (wasSuper && u.Role != booksmeta.RoleSuperAdmin)) {
 			return refuse("conflict", "", "Нельзя отключить себя или снять с себя права главного администратора: попросите об этом другого главного администратора.")
 		}
-		if wasSuper && (u.Role != store.RoleSuperAdmin || !u.Active) {
-			if n, err := tx.CountRoleLocked(ctx, store.RoleSuperAdmin); err != nil {
+		if wasSuper && (u.Role != booksmeta.RoleSuperAdmin || !u.Active) {
+			if n, err := tx.CountRoleLocked(ctx, booksmeta.RoleSuperAdmin); err != nil {
 				return err
 			} else if n <= 1 {
 				return refuse("conflict", "", "Это последний главный администратор: сначала назначьте другого.")
@@ -213,7 +215,7 @@ func (s *Service) AdminUpdate(ctx context.Context, actor *store.User, id int64, 
 // AdminDelete deletes a user. Refused for oneself, for the last super-admin,
 // for admins unless the actor is a super-admin, and for a student with
 // upcoming bookings (cancel them first, so the student is told).
-func (s *Service) AdminDelete(ctx context.Context, actor *store.User, id int64) error {
+func (s *Service) AdminDelete(ctx context.Context, actor *booksmeta.User, id int64) error {
 	return s.Store.InTx(ctx, func(tx *store.Tx) error {
 		u, err := tx.UserByID(ctx, id)
 		if err != nil {
@@ -225,8 +227,8 @@ func (s *Service) AdminDelete(ctx context.Context, actor *store.User, id int64) 
 		if err := canManage(actor, u); err != nil {
 			return err
 		}
-		if u.Role == store.RoleSuperAdmin {
-			if n, err := tx.CountRoleLocked(ctx, store.RoleSuperAdmin); err != nil {
+		if u.Role == booksmeta.RoleSuperAdmin {
+			if n, err := tx.CountRoleLocked(ctx, booksmeta.RoleSuperAdmin); err != nil {
 				return err
 			} else if n <= 1 && u.Active {
 				return refuse("conflict", "", "Это последний главный администратор: его нельзя удалить.")

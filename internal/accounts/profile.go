@@ -1,6 +1,8 @@
 package accounts
 
 import (
+	"booksmeta"
+
 	"context"
 	"errors"
 	"strings"
@@ -11,8 +13,8 @@ import (
 
 // UpdateProfile changes what a user may change about themself: names and
 // phone. Email, role, payment and limit stay with the school.
-func (s *Service) UpdateProfile(ctx context.Context, userID int64, first, last, phone string) (*store.User, error) {
-	var u *store.User
+func (s *Service) UpdateProfile(ctx context.Context, userID int64, first, last, phone string) (*booksmeta.User, error) {
+	var u *booksmeta.User
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if u, err = tx.UserByID(ctx, userID); err != nil {

@@ -4,6 +4,8 @@
 package api
 
 import (
+	"booksmeta"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,7 +73,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	})
 }
 
-type handler func(w http.ResponseWriter, r *http.Request, u *store.User)
+type handler func(w http.ResponseWriter, r *http.Request, u *booksmeta.User)
 
 // user requires a signed-in user, and the CSRF token on anything that changes state.
 func (s *Server) user(h handler) http.Handler {
@@ -91,7 +93,7 @@ func (s *Server) user(h handler) http.Handler {
 
 // admin additionally requires an admin role, re-read on every request.
 func (s *Server) admin(h handler) http.Handler {
-	return s.user(func(w http.ResponseWriter, r *http.Request, u *store.User) {
+	return s.user(func(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 		if !u.IsAdmin() {
 			fail(w, http.StatusForbidden, "forbidden", "Это действие доступно только администраторам.")
 			return

@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"booksmeta"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -67,7 +69,7 @@ func (c *client) login(email, pw string) {
 	c.csrf = m["csrf_token"].(string)
 }
 
-func mkUser(t *testing.T, s *apptest.Server, email, role string, paid bool) *store.User {
+func mkUser(t *testing.T, s *apptest.Server, email, role string, paid bool) *booksmeta.User {
 	t.Helper()
 	u, err := s.Accounts.EnsureSuperAdmin(context.Background(), email, "password123")
 	if err != nil {
@@ -82,7 +84,7 @@ func mkUser(t *testing.T, s *apptest.Server, email, role string, paid bool) *sto
 
 func TestLoginMeLogoutAndCSRF(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
-	mkUser(t, s, "stud@example.ru", store.RoleStudent, true)
+	mkUser(t, s, "stud@example.ru", booksmeta.RoleStudent, true)
 	c := newClient(t, s)
 	if st, m := c.do("GET", "/api/v1/me", nil); st != 401 || m["error"] != "unauthorized" {
 		t.Fatalf("signed out me: %d %v", st, m)
@@ -117,7 +119,7 @@ func TestLoginMeLogoutAndCSRF(t *testing.T) {
 
 func TestLoginThrottling(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
-	mkUser(t, s, "victim@example.ru", store.RoleStudent, true)
+	mkUser(t, s, "victim@example.ru", booksmeta.RoleStudent, true)
 	c := newClient(t, s)
 	for i := 0; i < 5; i++ {
 		if st, _ := c.do("POST", "/api/v1/auth/login", map[string]string{"email": "victim@example.ru", "password": "guess" + strconv.Itoa(i)}); st != 401 {
@@ -129,14 +131,14 @@ func TestLoginThrottling(t *testing.T) {
 		t.Fatalf("after 5 failures even the right password waits: %d %v", st, m)
 	}
 	// Another account is not locked by this one's failures.
-	mkUser(t, s, "other@example.ru", store.RoleStudent, true)
+	mkUser(t, s, "other@example.ru", booksmeta.RoleStudent, true)
 	c.login("other@example.ru", "password123")
 }
 
 func TestSessionRenewedAndAccessLostAtOnce(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
-	boss := mkUser(t, s, "boss@example.ru", store.RoleSuperAdmin, false)
-	adm := mkUser(t, s, "adm@example.ru", store.RoleAdmin, false)
+	boss := mkUser(t, s, "boss@example.ru", booksmeta.RoleSuperAdmin, false)
+	adm := mkUser(t, s, "adm@example.ru", booksmeta.RoleAdmin, false)
 	a := newClient(t, s)
 	a.login("adm@example.ru", "password123")
 	first := a.csrf
@@ -171,7 +173,7 @@ func TestSessionRenewedAndAccessLostAtOnce(t *testing.T) {
 
 func TestStudentGets403OnAdminAPI(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
-	mkUser(t, s, "s@example.ru", store.RoleStudent, true)
+	mkUser(t, s, "s@example.ru", booksmeta.RoleStudent, true)
 	c := newClient(t, s)
 	c.login("s@example.ru", "password123")
 	for _, p := range []struct{ m, path string }{{"GET", "/api/v1/admin/users"}, {"GET", "/api/v1/admin/webhooks"},
@@ -189,8 +191,8 @@ func TestStudentGets403OnAdminAPI(t *testing.T) {
 
 func TestAdminUsers(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
-	boss := mkUser(t, s, "boss@example.ru", store.RoleSuperAdmin, false)
-	mkUser(t, s, "adm@example.ru", store.RoleAdmin, false)
+	boss := mkUser(t, s, "boss@example.ru", booksmeta.RoleSuperAdmin, false)
+	mkUser(t, s, "adm@example.ru", booksmeta.RoleAdmin, false)
 	a := newClient(t, s)
 	a.login("adm@example.ru", "password123")
 
@@ -253,7 +255,7 @@ func TestAdminUsers(t *testing.T) {
 
 func TestAdminWebhooksAndRerun(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
-	mkUser(t, s, "adm@example.ru", store.RoleAdmin, false)
+	mkUser(t, s, "adm@example.ru", booksmeta.RoleAdmin, false)
 	a := newClient(t, s)
 	a.login("adm@example.ru", "password123")
 	// An event without email fails; after the admin fixes the data a rerun works.
@@ -296,7 +298,7 @@ func TestAdminSettingsAndConnectionTest(t *testing.T) {
 	fake := getcoursetest.New()
 	t.Cleanup(fake.Close)
 	s := apptest.Start(t, apptest.Options{Env: map[string]string{"GETCOURSE_ACCOUNT": "fromenv"}})
-	mkUser(t, s, "adm@example.ru", store.RoleAdmin, false)
+	mkUser(t, s, "adm@example.ru", booksmeta.RoleAdmin, false)
 	a := newClient(t, s)
 	a.login("adm@example.ru", "password123")
 
@@ -353,7 +355,7 @@ func TestConnectionTestKeepsKeyAtItsHost(t *testing.T) {
 	evil := getcoursetest.New()
 	t.Cleanup(evil.Close)
 	s := apptest.Start(t, apptest.Options{})
-	mkUser(t, s, "adm@example.ru", store.RoleAdmin, false)
+	mkUser(t, s, "adm@example.ru", booksmeta.RoleAdmin, false)
 	a := newClient(t, s)
 	a.login("adm@example.ru", "password123")
 	if st, m := a.do("PATCH", "/api/v1/admin/settings", map[string]string{"getcourse_api_url": real.URL(), "getcourse_api_key": real.Key()}); st != 200 {

@@ -1,12 +1,13 @@
 package api
 
 import (
+	"booksmeta"
+
 	"errors"
 	"net/http"
 
 	"booksmeta/internal/auth"
 	"booksmeta/internal/password"
-	"booksmeta/internal/store"
 )
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -35,7 +36,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"user": s.userJSON(r, u), "csrf_token": sess.CSRFToken})
 }
 
-func (s *Server) logout(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	_, sess := auth.FromContext(r.Context())
 	if err := s.Auth.Logout(r.Context(), sess.Token); err != nil {
 		s.failErr(w, err)
@@ -45,7 +46,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, u *store.User) {
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }
 
-func (s *Server) me(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) me(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	out, err := s.userWithCounts(r, u)
 	if err != nil {
 		s.failErr(w, err)

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"booksmeta"
+
 	"errors"
 	"net/http"
 	"strings"
@@ -51,11 +53,11 @@ type bookingOut struct {
 	UserName     string `json:"user_name,omitempty"`
 }
 
-func (s *Server) bookingJSON(r *http.Request, b *store.Booking) bookingOut {
+func (s *Server) bookingJSON(r *http.Request, b *booksmeta.Booking) bookingOut {
 	ctx := r.Context()
 	o := bookingOut{ID: b.ID, SlotID: b.SlotID, Start: s.timeJSON(ctx, b.StartsAt), End: s.timeJSON(ctx, b.EndsAt), Status: b.Status,
 		CreatedAt: s.timeJSON(ctx, b.CreatedAt), CancelReason: b.CancelReason, UserEmail: b.UserEmail, UserName: b.UserName}
-	if b.Status == store.BookingActive {
+	if b.Status == booksmeta.BookingActive {
 		opens, _ := s.Booking.Window(ctx, b)
 		o.AccessOpens = s.timeJSON(ctx, opens)
 	}
@@ -94,7 +96,7 @@ func (s *Server) dateRange(w http.ResponseWriter, r *http.Request) (time.Time, t
 	return from, to, true
 }
 
-func (s *Server) listSlots(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) listSlots(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	from, to, ok := s.dateRange(w, r)
 	if !ok {
 		return
@@ -122,7 +124,7 @@ func (s *Server) listSlots(w http.ResponseWriter, r *http.Request, u *store.User
 	writeJSON(w, http.StatusOK, map[string]any{"slots": out, "timezone": s.Settings.Location(r.Context()).String()})
 }
 
-func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	bs, err := s.Store.BookingsByUser(r.Context(), u.ID)
 	if err != nil {
 		s.failErr(w, err)
@@ -135,7 +137,7 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *store.Use
 	writeJSON(w, http.StatusOK, map[string]any{"bookings": out})
 }
 
-func (s *Server) book(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) book(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	var in struct {
 		SlotID int64 `json:"slot_id"`
 	}
@@ -155,7 +157,7 @@ func (s *Server) book(w http.ResponseWriter, r *http.Request, u *store.User) {
 	writeJSON(w, http.StatusCreated, s.bookingJSON(r, b))
 }
 
-func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -169,7 +171,7 @@ func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request, u *store.
 	writeJSON(w, http.StatusOK, s.bookingJSON(r, b))
 }
 
-func (s *Server) access(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) access(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -183,7 +185,7 @@ func (s *Server) access(w http.ResponseWriter, r *http.Request, u *store.User) {
 		"instructions": a.Instructions, "opens_at": s.timeJSON(r.Context(), a.OpensAt), "closes_at": s.timeJSON(r.Context(), a.ClosesAt)})
 }
 
-func (s *Server) adminBookings(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) adminBookings(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	f := store.BookingFilter{Status: r.URL.Query().Get("status"), User: r.URL.Query().Get("user")}
 	if r.URL.Query().Get("from") != "" || r.URL.Query().Get("to") != "" {
 		from, to, ok := s.dateRange(w, r)
@@ -206,7 +208,7 @@ func (s *Server) adminBookings(w http.ResponseWriter, r *http.Request, _ *store.
 	writeJSON(w, http.StatusOK, map[string]any{"bookings": out})
 }
 
-func (s *Server) adminCancel(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) adminCancel(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return

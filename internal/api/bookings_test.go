@@ -1,18 +1,19 @@
 package api_test
 
 import (
+	"booksmeta"
+
 	"strconv"
 	"testing"
 	"time"
 
 	"booksmeta/internal/apptest"
-	"booksmeta/internal/store"
 )
 
 func TestStudentBookingFlow(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
-	mkUser(t, s, "st@example.ru", store.RoleStudent, true)
-	mkUser(t, s, "unpaid@example.ru", store.RoleStudent, false)
+	mkUser(t, s, "st@example.ru", booksmeta.RoleStudent, true)
+	mkUser(t, s, "unpaid@example.ru", booksmeta.RoleStudent, false)
 	loc, _ := time.LoadLocation("Europe/Moscow")
 	start := time.Now().In(loc).Add(72 * time.Hour).Truncate(time.Hour)
 	var slotID int64

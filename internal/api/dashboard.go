@@ -1,6 +1,8 @@
 package api
 
 import (
+	"booksmeta"
+
 	"context"
 	"time"
 
@@ -52,7 +54,7 @@ func Dashboard(ctx context.Context, st *store.Store, set *settings.Service) (Das
 	if d.WebhooksToday, err = st.CountWebhooksByOutcome(ctx, midnight); err != nil {
 		return d, err
 	}
-	failed, err := st.ListWebhooks(ctx, store.WebhookFilter{Outcome: store.OutcomeAccepted, State: store.StateFailed, Limit: 1000})
+	failed, err := st.ListWebhooks(ctx, store.WebhookFilter{Outcome: booksmeta.OutcomeAccepted, State: booksmeta.StateFailed, Limit: 1000})
 	if err != nil {
 		return d, err
 	}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"booksmeta"
+
 	"errors"
 	"net/http"
 	"strconv"
@@ -28,7 +30,7 @@ type mailOut struct {
 	SentAt    string `json:"sent_at,omitempty"`
 }
 
-func (s *Server) listMail(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) listMail(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 	offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
 	rows, err := s.Store.ListMail(r.Context(), store.MailFilter{Status: r.URL.Query().Get("status"), Limit: limit, Offset: offset})
@@ -51,7 +53,7 @@ func (s *Server) listMail(w http.ResponseWriter, r *http.Request, _ *store.User)
 	writeJSON(w, http.StatusOK, map[string]any{"mail": out, "counts": counts, "configured": s.Outbox.Configured(r.Context())})
 }
 
-func (s *Server) resendMail(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) resendMail(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -68,7 +70,7 @@ func (s *Server) resendMail(w http.ResponseWriter, r *http.Request, u *store.Use
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "status": store.MailQueued})
 }
 
-func (s *Server) testMail(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) testMail(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	var in struct {
 		To string `json:"to"`
 	}

@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"fmt"
 	"strconv"
@@ -16,8 +18,8 @@ import (
 func TestAdminMailAPI(t *testing.T) {
 	srv := mailtest.Start(t)
 	s := apptest.Start(t, apptest.Options{})
-	mkUser(t, s, "adm@example.ru", store.RoleAdmin, false)
-	stud := mkUser(t, s, "st@example.ru", store.RoleStudent, true)
+	mkUser(t, s, "adm@example.ru", booksmeta.RoleAdmin, false)
+	stud := mkUser(t, s, "st@example.ru", booksmeta.RoleStudent, true)
 	a := newClient(t, s)
 	a.login("adm@example.ru", "password123")
 
@@ -73,8 +75,8 @@ func TestAdminMailAPIVerdictCSRFAndResend(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{NoJobs: true, Env: map[string]string{
 		"MAIL_HOST": srv.Host(), "MAIL_PORT": strconv.Itoa(srv.Port()), "MAIL_ENCRYPTION": "none",
 		"MAIL_USERNAME": "school", "MAIL_PASSWORD": smtpPass, "MAIL_FROM_EMAIL": "school@example.ru"}})
-	mkUser(t, s, "adm@example.ru", store.RoleAdmin, false)
-	stud := mkUser(t, s, "st@example.ru", store.RoleStudent, true)
+	mkUser(t, s, "adm@example.ru", booksmeta.RoleAdmin, false)
+	stud := mkUser(t, s, "st@example.ru", booksmeta.RoleStudent, true)
 	a := newClient(t, s)
 	a.login("adm@example.ru", "password123")
 

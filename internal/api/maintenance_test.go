@@ -1,13 +1,14 @@
 package api_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"booksmeta/internal/apptest"
-	"booksmeta/internal/store"
 )
 
 // TestMaintenanceRefusesBookingKeepsWebhooksAndAdmins: with maintenance
@@ -17,8 +18,8 @@ import (
 func TestMaintenanceRefusesBookingKeepsWebhooksAndAdmins(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
 	ctx := context.Background()
-	mkUser(t, s, "st@example.ru", store.RoleStudent, true)
-	mkUser(t, s, "boss@example.ru", store.RoleAdmin, true)
+	mkUser(t, s, "st@example.ru", booksmeta.RoleStudent, true)
+	mkUser(t, s, "boss@example.ru", booksmeta.RoleAdmin, true)
 	start := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
 	var slotID int64
 	if err := s.DB.Write.QueryRow(`INSERT INTO slots (starts_at, ends_at, capacity, created_at, updated_at) VALUES ($1,$2,1,$3,$3) RETURNING id`,

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"booksmeta"
+
 	"net/http"
 	"strings"
 
@@ -8,7 +10,6 @@ import (
 	"booksmeta/internal/getcourse"
 	"booksmeta/internal/schedule"
 	"booksmeta/internal/settings"
-	"booksmeta/internal/store"
 )
 
 type settingOut struct {
@@ -19,7 +20,7 @@ type settingOut struct {
 	Set    bool   `json:"set"`
 }
 
-func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	vals, err := s.Settings.All(r.Context())
 	if err != nil {
 		s.failErr(w, err)
@@ -34,7 +35,7 @@ func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, _ *store.Us
 	writeJSON(w, http.StatusOK, map[string]any{"settings": out, "values": flat})
 }
 
-func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	var in map[string]*string
 	if !decode(w, r, &in) {
 		return
@@ -74,7 +75,7 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request, u *store.
 	s.getSettings(w, r, u)
 }
 
-func (s *Server) getcourseTest(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) getcourseTest(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	var in struct {
 		APIURL  *string `json:"getcourse_api_url"`
 		Account *string `json:"getcourse_account"`
@@ -110,7 +111,7 @@ func (s *Server) savedGetCourse(r *http.Request) getcourse.Config {
 		Account: s.Settings.String(ctx, settings.GetCourseAccount), Key: s.Settings.String(ctx, settings.GetCourseAPIKey)}
 }
 
-func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	d, err := Dashboard(r.Context(), s.Store, s.Settings)
 	if err != nil {
 		s.failErr(w, err)

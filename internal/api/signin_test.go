@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -72,7 +74,7 @@ func parallel(n int, fn func(i int) int) map[int]int {
 // 60 of 60 were).
 func TestLoginThrottleHoldsUnderRace(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
-	mkUser(t, s, "victim@example.ru", store.RoleStudent, true)
+	mkUser(t, s, "victim@example.ru", booksmeta.RoleStudent, true)
 	var verified atomic.Int64
 	s.Auth.Verify = func(h, pw string) bool { verified.Add(1); return password.Verify(h, pw) }
 	got := parallel(60, func(i int) int {
@@ -142,8 +144,8 @@ func TestLoginHashingBounded(t *testing.T) {
 // an address pausing after credential stuffing does not pause its neighbours.
 func TestThrottleDoesNotLockOutOwner(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
-	mkUser(t, s, "owner@example.ru", store.RoleSuperAdmin, false)
-	mkUser(t, s, "colleague@example.ru", store.RoleStudent, true)
+	mkUser(t, s, "owner@example.ru", booksmeta.RoleSuperAdmin, false)
+	mkUser(t, s, "colleague@example.ru", booksmeta.RoleStudent, true)
 	owner := newJar()
 	if st, b := signIn(t, s, owner, "192.0.2.10", "owner@example.ru", "password123"); st != 200 {
 		t.Fatalf("first sign-in: %d %s", st, b)
@@ -184,7 +186,7 @@ func TestThrottleDoesNotLockOutOwner(t *testing.T) {
 // client cannot dodge its limit by writing X-Forwarded-For itself.
 func TestUntrustedForwardedForIgnored(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{Env: map[string]string{"BOOKSMETA_TRUSTED_PROXIES": "none"}})
-	mkUser(t, s, "victim@example.ru", store.RoleStudent, true)
+	mkUser(t, s, "victim@example.ru", booksmeta.RoleStudent, true)
 	for i := 0; i < auth.MaxClientFailures; i++ {
 		signIn(t, s, nil, fmt.Sprintf("198.51.100.%d", i+1), "victim@example.ru", "guess")
 	}
@@ -199,10 +201,10 @@ func TestUntrustedForwardedForIgnored(t *testing.T) {
 // an account without a password answered in 6 ms instead of 80 ms).
 func TestEveryPathVerifiesOnce(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
-	mkUser(t, s, "has@example.ru", store.RoleStudent, true)
-	off := mkUser(t, s, "off@example.ru", store.RoleStudent, true)
+	mkUser(t, s, "has@example.ru", booksmeta.RoleStudent, true)
+	off := mkUser(t, s, "off@example.ru", booksmeta.RoleStudent, true)
 	off.Active = false
-	nopw := &store.User{Email: "nopw@example.ru", Role: store.RoleStudent, Paid: true, Active: true, BookingLimit: 3}
+	nopw := &booksmeta.User{Email: "nopw@example.ru", Role: booksmeta.RoleStudent, Paid: true, Active: true, BookingLimit: 3}
 	if err := s.Store.InTx(context.Background(), func(tx *store.Tx) error {
 		if err := tx.UpdateUser(context.Background(), off); err != nil {
 			return err
@@ -235,8 +237,8 @@ func TestEveryPathVerifiesOnce(t *testing.T) {
 // succeed and leave none).
 func TestSuperAdminsDemotingEachOther(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
-	a := mkUser(t, s, "a@example.ru", store.RoleSuperAdmin, false)
-	b := mkUser(t, s, "b@example.ru", store.RoleSuperAdmin, false)
+	a := mkUser(t, s, "a@example.ru", booksmeta.RoleSuperAdmin, false)
+	b := mkUser(t, s, "b@example.ru", booksmeta.RoleSuperAdmin, false)
 	ca, cb := newClient(t, s), newClient(t, s)
 	ca.login("a@example.ru", "password123")
 	cb.login("b@example.ru", "password123")

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"booksmeta"
+
 	"errors"
 	"net/http"
 	"strings"
@@ -81,7 +83,7 @@ func (s *Server) adminSlotJSON(r *http.Request, sl *store.AdminSlot) adminSlotOu
 	return o
 }
 
-func (s *Server) slotAdminList(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) slotAdminList(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	from, to, ok := s.dateRange(w, r)
 	if !ok {
 		return
@@ -115,7 +117,7 @@ func (s *Server) writeSlot(w http.ResponseWriter, r *http.Request, status int, i
 	writeJSON(w, status, out)
 }
 
-func (s *Server) slotAdminGet(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) slotAdminGet(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -171,7 +173,7 @@ func (s *Server) slotInput(w http.ResponseWriter, r *http.Request, in slotIn) (s
 	return out, true
 }
 
-func (s *Server) slotAdminCreate(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) slotAdminCreate(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	var in slotIn
 	if !decode(w, r, &in) {
 		return
@@ -198,7 +200,7 @@ func (s *Server) slotAdminCreate(w http.ResponseWriter, r *http.Request, u *stor
 	s.writeSlot(w, r, http.StatusCreated, sl.ID, nil)
 }
 
-func (s *Server) slotAdminPatch(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) slotAdminPatch(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -232,7 +234,7 @@ func truthy(v string) bool {
 	return false
 }
 
-func (s *Server) slotAdminDelete(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) slotAdminDelete(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -261,7 +263,7 @@ func (s *Server) slotAdminDelete(w http.ResponseWriter, r *http.Request, u *stor
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "deleted": true, "cancelled_bookings": n})
 }
 
-func (s *Server) slotAdminGenerate(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) slotAdminGenerate(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	var in struct {
 		From  string `json:"from"`
 		Weeks *int   `json:"weeks"`
@@ -319,7 +321,7 @@ func rangeBound(v string, end bool, s *Server, r *http.Request) (time.Time, erro
 	return schedule.ParseTime(v, loc)
 }
 
-func (s *Server) slotAdminDeactivate(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) slotAdminDeactivate(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	var in struct {
 		From           string `json:"from"`
 		To             string `json:"to"`

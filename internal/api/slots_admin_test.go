@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,14 +11,13 @@ import (
 	"time"
 
 	"booksmeta/internal/apptest"
-	"booksmeta/internal/store"
 )
 
 func TestAdminSlotsAPI(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
-	mkUser(t, s, "admin@example.ru", store.RoleAdmin, false)
-	mkUser(t, s, "st1@example.ru", store.RoleStudent, true)
-	mkUser(t, s, "st2@example.ru", store.RoleStudent, true)
+	mkUser(t, s, "admin@example.ru", booksmeta.RoleAdmin, false)
+	mkUser(t, s, "st1@example.ru", booksmeta.RoleStudent, true)
+	mkUser(t, s, "st2@example.ru", booksmeta.RoleStudent, true)
 	adm := newClient(t, s)
 	adm.login("admin@example.ru", "password123")
 	loc, _ := time.LoadLocation("Europe/Moscow")
@@ -199,8 +200,8 @@ func TestAdminSlotsAPI(t *testing.T) {
 
 func TestAdminSlotsGenerateAndDeactivateAPI(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
-	mkUser(t, s, "admin@example.ru", store.RoleAdmin, false)
-	mkUser(t, s, "st@example.ru", store.RoleStudent, true)
+	mkUser(t, s, "admin@example.ru", booksmeta.RoleAdmin, false)
+	mkUser(t, s, "st@example.ru", booksmeta.RoleStudent, true)
 	adm := newClient(t, s)
 	adm.login("admin@example.ru", "password123")
 	loc, _ := time.LoadLocation("Europe/Moscow")

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"booksmeta"
+
 	"net/http"
 	"strconv"
 
@@ -27,13 +29,13 @@ type userOut struct {
 	LastLoginAt  string `json:"last_login_at,omitempty"`
 }
 
-func (s *Server) userJSON(r *http.Request, u *store.User) userOut {
+func (s *Server) userJSON(r *http.Request, u *booksmeta.User) userOut {
 	return userOut{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Phone: u.Phone, Role: u.Role,
 		Paid: u.Paid, Active: u.Active, BookingLimit: u.BookingLimit, HasPassword: u.PasswordHash != "",
 		GetCourseID: u.GetCourseUserID, CreatedAt: s.timeJSON(r.Context(), u.CreatedAt), LastLoginAt: s.timeJSON(r.Context(), u.LastLoginAt)}
 }
 
-func (s *Server) userWithCounts(r *http.Request, u *store.User) (userOut, error) {
+func (s *Server) userWithCounts(r *http.Request, u *booksmeta.User) (userOut, error) {
 	out := s.userJSON(r, u)
 	var n int
 	err := s.Store.InTx(r.Context(), func(tx *store.Tx) error {
@@ -54,7 +56,7 @@ func boolParam(r *http.Request, name string) *bool {
 	return &v
 }
 
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	q := r.URL.Query()
 	limit, _ := strconv.Atoi(q.Get("limit"))
 	offset, _ := strconv.Atoi(q.Get("offset"))
@@ -91,7 +93,7 @@ func (in userIn) input() accounts.UserInput {
 		Role: in.Role, Paid: in.Paid, Active: in.Active, BookingLimit: in.BookingLimit, Password: in.Password}
 }
 
-func (s *Server) createUser(w http.ResponseWriter, r *http.Request, actor *store.User) {
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request, actor *booksmeta.User) {
 	var in userIn
 	if !decode(w, r, &in) {
 		return
@@ -106,7 +108,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, actor *store
 	writeJSON(w, http.StatusCreated, out)
 }
 
-func (s *Server) getUser(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -124,7 +126,7 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, _ *store.User) 
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, actor *store.User) {
+func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, actor *booksmeta.User) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -146,7 +148,7 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, actor *store.
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, actor *store.User) {
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, actor *booksmeta.User) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return

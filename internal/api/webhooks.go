@@ -1,6 +1,8 @@
 package api
 
 import (
+	"booksmeta"
+
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -35,7 +37,7 @@ type webhookOut struct {
 	BodySize    int             `json:"body_size"`
 }
 
-func (s *Server) webhookJSON(r *http.Request, e *store.WebhookEvent, detail bool) webhookOut {
+func (s *Server) webhookJSON(r *http.Request, e *booksmeta.WebhookEvent, detail bool) webhookOut {
 	o := webhookOut{ID: e.ID, ReceivedAt: s.timeJSON(r.Context(), e.ReceivedAt), Method: e.Method, Path: e.Path,
 		RemoteAddr: e.RemoteAddr, Auth: e.Auth, Outcome: e.Outcome, HTTPStatus: e.HTTPStatus, Reason: e.Reason,
 		Event: e.Event, Email: e.Email, DuplicateOf: e.DuplicateOf, State: e.State, Attempts: e.Attempts,
@@ -46,7 +48,7 @@ func (s *Server) webhookJSON(r *http.Request, e *store.WebhookEvent, detail bool
 	return o
 }
 
-func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	q := r.URL.Query()
 	f := store.WebhookFilter{Outcome: q.Get("outcome"), State: q.Get("state"), Event: q.Get("event"), Email: q.Get("email")}
 	f.Limit, _ = strconv.Atoi(q.Get("limit"))
@@ -70,7 +72,7 @@ func (s *Server) listWebhooks(w http.ResponseWriter, r *http.Request, _ *store.U
 	writeJSON(w, http.StatusOK, map[string]any{"webhooks": out})
 }
 
-func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -83,7 +85,7 @@ func (s *Server) getWebhook(w http.ResponseWriter, r *http.Request, _ *store.Use
 	writeJSON(w, http.StatusOK, s.webhookJSON(r, e, true))
 }
 
-func (s *Server) rerunWebhook(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) rerunWebhook(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	id, ok := pathID(w, r)
 	if !ok {
 		return
@@ -93,7 +95,7 @@ func (s *Server) rerunWebhook(w http.ResponseWriter, r *http.Request, u *store.U
 		s.failErr(w, err)
 		return
 	}
-	if e.Outcome != store.OutcomeAccepted {
+	if e.Outcome != booksmeta.OutcomeAccepted {
 		fail(w, http.StatusConflict, "not_rerunnable", "Повторить можно только принятое событие; отклонённые и повторы не обрабатываются. Попросите GetCourse отправить событие снова.")
 		return
 	}
@@ -103,10 +105,10 @@ func (s *Server) rerunWebhook(w http.ResponseWriter, r *http.Request, u *store.U
 	}
 	s.Jobs.Notify()
 	s.Log.Info("webhook rerun requested", "event_id", id, "by", u.ID)
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "state": store.StatePending})
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "state": booksmeta.StatePending})
 }
 
-func (s *Server) pruneWebhooks(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) pruneWebhooks(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	var in struct {
 		OlderThanDays int `json:"older_than_days"`
 	}

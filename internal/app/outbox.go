@@ -1,11 +1,12 @@
 package app
 
 import (
+	"booksmeta"
+
 	"context"
 	"time"
 
 	"booksmeta/internal/outbox"
-	"booksmeta/internal/store"
 )
 
 // initOutbox builds the mail outbox sender and registers its jobs: one
@@ -20,7 +21,7 @@ func (a *App) initOutbox() {
 	a.Jobs.Every(outbox.JobSweep, outbox.SweepEvery)
 	a.Jobs.Handle(outbox.ReminderJob, a.Outbox.HandleReminders)
 	a.Jobs.Every(outbox.ReminderJob, 5*time.Minute)
-	a.Processor.OnFailed = func(ctx context.Context, e *store.WebhookEvent) {
+	a.Processor.OnFailed = func(ctx context.Context, e *booksmeta.WebhookEvent) {
 		if err := a.Outbox.QueueAdminAlert(ctx, e); err != nil {
 			a.Log.Error("queue admin alert", "event_id", e.ID, "err", err)
 		}

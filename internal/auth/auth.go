@@ -41,6 +41,8 @@
 package auth
 
 import (
+	"booksmeta"
+
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -224,7 +226,7 @@ func verifiable(h string) bool {
 }
 
 // Login checks the credentials and opens a new session.
-func (s *Service) Login(ctx context.Context, a Attempt) (*Session, *store.User, error) {
+func (s *Service) Login(ctx context.Context, a Attempt) (*Session, *booksmeta.User, error) {
 	email := store.NormalizeEmail(a.Email)
 	keys := s.keys(email, a)
 	if err := s.reserve(ctx, keys); err != nil {
@@ -288,7 +290,7 @@ func (s *Service) Login(ctx context.Context, a Attempt) (*Session, *store.User, 
 
 // Authenticate resolves a cookie token to its session and current user.
 // An inactive user has no valid session.
-func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *store.User, error) {
+func (s *Service) Authenticate(ctx context.Context, token string) (*Session, *booksmeta.User, error) {
 	if token == "" {
 		return nil, nil, ErrNoSession
 	}

@@ -1,14 +1,14 @@
 package auth
 
 import (
+	"booksmeta"
+
 	"context"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 	"time"
-
-	"booksmeta/internal/store"
 )
 
 // CookieName is the session cookie.
@@ -18,7 +18,7 @@ type ctxKey struct{}
 
 type identity struct {
 	sess *Session
-	user *store.User
+	user *booksmeta.User
 }
 
 // Middleware attaches the session and user (if any) to the request context.
@@ -34,7 +34,7 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 }
 
 // FromContext returns the signed-in user and session, or nils.
-func FromContext(ctx context.Context) (*store.User, *Session) {
+func FromContext(ctx context.Context) (*booksmeta.User, *Session) {
 	id, _ := ctx.Value(ctxKey{}).(identity)
 	return id.user, id.sess
 }

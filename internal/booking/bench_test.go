@@ -1,6 +1,8 @@
 package booking_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"fmt"
 	"net/http"
@@ -15,10 +17,10 @@ import (
 )
 
 // seedYear makes n students and a year of hourly slots (09–17, every day).
-func seedYear(b *testing.B, s *apptest.Server, students int) (users []*store.User, firstSlot int64) {
+func seedYear(b *testing.B, s *apptest.Server, students int) (users []*booksmeta.User, firstSlot int64) {
 	b.Helper()
 	for i := range students {
-		users = append(users, &store.User{Email: fmt.Sprintf("b%d@example.ru", i), Role: store.RoleStudent, Paid: true, Active: true, BookingLimit: 1 << 20})
+		users = append(users, &booksmeta.User{Email: fmt.Sprintf("b%d@example.ru", i), Role: booksmeta.RoleStudent, Paid: true, Active: true, BookingLimit: 1 << 20})
 	}
 	if err := s.Store.InTx(ctx, func(tx *store.Tx) error {
 		for _, u := range users {

@@ -4,6 +4,8 @@
 package booking
 
 import (
+	"booksmeta"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -84,7 +86,7 @@ func (s *Service) minutes(ctx context.Context, key string, def int) time.Duratio
 }
 
 // Book books slotID for userID, or refuses with a RuleError.
-func (s *Service) Book(ctx context.Context, userID, slotID int64) (*store.Booking, error) {
+func (s *Service) Book(ctx context.Context, userID, slotID int64) (*booksmeta.Booking, error) {
 	if s.Maintenance(ctx) {
 		msg := s.Settings.String(ctx, MaintenanceMessage)
 		if msg == "" {
@@ -92,7 +94,7 @@ func (s *Service) Book(ctx context.Context, userID, slotID int64) (*store.Bookin
 		}
 		return nil, refuse(CodeMaintenance, msg)
 	}
-	var b *store.Booking
+	var b *booksmeta.Booking
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
 		u, err := tx.LockUser(ctx, userID)
 		if err != nil {
@@ -139,7 +141,7 @@ func (s *Service) Book(ctx context.Context, userID, slotID int64) (*store.Bookin
 		if b, err = tx.InsertBooking(ctx, slotID, userID); err != nil {
 			return err
 		}
-		if err := tx.AddNotice(ctx, &store.Notice{UserID: userID, Kind: "booking_made", Title: "Бронирование подтверждено",
+		if err := tx.AddNotice(ctx, &booksmeta.Notice{UserID: userID, Kind: "booking_made", Title: "Бронирование подтверждено",
 			Body: "Доступ к серверу откроется незадолго до начала — в разделе «Мои бронирования»."}); err != nil {
 			return err
 		}
@@ -150,7 +152,7 @@ func (s *Service) Book(ctx context.Context, userID, slotID int64) (*store.Bookin
 	return b, err
 }
 
-func mailData(b *store.Booking, by, reason string) string {
+func mailData(b *booksmeta.Booking, by, reason string) string {
 	d, _ := json.Marshal(map[string]any{"booking_id": b.ID, "starts_at": b.StartsAt.Format(time.RFC3339),
 		"ends_at": b.EndsAt.Format(time.RFC3339), "by": by, "reason": reason})
 	return string(d)
@@ -164,9 +166,9 @@ func (s *Service) Maintenance(ctx context.Context) bool {
 }
 
 // Cancel cancels the student's own upcoming booking, up to the cut-off.
-func (s *Service) Cancel(ctx context.Context, userID, bookingID int64) (*store.Booking, error) {
+func (s *Service) Cancel(ctx context.Context, userID, bookingID int64) (*booksmeta.Booking, error) {
 	cutoff := s.minutes(ctx, CancelCutoffMinutes, 120)
-	var b *store.Booking
+	var b *booksmeta.Booking
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		b, err = tx.BookingByID(ctx, bookingID)
@@ -176,7 +178,7 @@ func (s *Service) Cancel(ctx context.Context, userID, bookingID int64) (*store.B
 		if err != nil {
 			return err
 		}
-		if b.Status != store.BookingActive {
+		if b.Status != booksmeta.BookingActive {
 			return refuse(CodeNotActive, "Это бронирование уже отменено или завершено.")
 		}
 		if tx.Now().Add(cutoff).After(b.StartsAt) {
@@ -185,7 +187,7 @@ func (s *Service) Cancel(ctx context.Context, userID, bookingID int64) (*store.B
 		if err := tx.CancelBooking(ctx, b, userID, "Отменено учеником"); err != nil {
 			return err
 		}
-		b.Status = store.BookingCancelled
+		b.Status = booksmeta.BookingCancelled
 		u, err := tx.UserByID(ctx, userID)
 		if err != nil {
 			return err
@@ -198,8 +200,8 @@ func (s *Service) Cancel(ctx context.Context, userID, bookingID int64) (*store.B
 }
 
 // AdminCancel cancels any active booking with a reason the student is told.
-func (s *Service) AdminCancel(ctx context.Context, adminID, bookingID int64, reason string) (*store.Booking, error) {
-	var b *store.Booking
+func (s *Service) AdminCancel(ctx context.Context, adminID, bookingID int64, reason string) (*booksmeta.Booking, error) {
+	var b *booksmeta.Booking
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		if b, err = tx.BookingByID(ctx, bookingID); err != nil {
@@ -208,13 +210,13 @@ func (s *Service) AdminCancel(ctx context.Context, adminID, bookingID int64, rea
 			}
 			return err
 		}
-		if b.Status != store.BookingActive {
+		if b.Status != booksmeta.BookingActive {
 			return refuse(CodeNotActive, "Это бронирование уже отменено или завершено.")
 		}
 		if err := tx.CancelBooking(ctx, b, adminID, reason); err != nil {
 			return err
 		}
-		b.Status, b.CancelReason = store.BookingCancelled, reason
+		b.Status, b.CancelReason = booksmeta.BookingCancelled, reason
 		u, err := tx.UserByID(ctx, b.UserID)
 		if err != nil {
 			return err
@@ -223,7 +225,7 @@ func (s *Service) AdminCancel(ctx context.Context, adminID, bookingID int64, rea
 		if reason != "" {
 			body += " Причина: " + reason
 		}
-		if err := tx.AddNotice(ctx, &store.Notice{UserID: u.ID, Kind: "booking_cancelled", Title: "Бронирование отменено", Body: body}); err != nil {
+		if err := tx.AddNotice(ctx, &booksmeta.Notice{UserID: u.ID, Kind: "booking_cancelled", Title: "Бронирование отменено", Body: body}); err != nil {
 			return err
 		}
 		_, err = tx.QueueMail(ctx, &store.OutboxMail{Kind: "booking_cancelled", ToEmail: u.Email, ToName: u.Name(), UserID: u.ID,
@@ -244,7 +246,7 @@ type Access struct {
 }
 
 // Window returns when access to a booking opens and closes.
-func (s *Service) Window(ctx context.Context, b *store.Booking) (opens, closes time.Time) {
+func (s *Service) Window(ctx context.Context, b *booksmeta.Booking) (opens, closes time.Time) {
 	return b.StartsAt.Add(-s.minutes(ctx, AccessOpensMinutesBefore, 15)), b.EndsAt
 }
 
@@ -260,7 +262,7 @@ func (s *Service) Access(ctx context.Context, userID, bookingID int64) (*Access,
 	}
 	opens, closes := s.Window(ctx, b)
 	now := s.Store.Now()
-	if b.Status == store.BookingCancelled {
+	if b.Status == booksmeta.BookingCancelled {
 		return nil, refuse(CodeNotOpen, "Бронирование отменено: доступа к серверу по нему нет.")
 	}
 	if now.Before(opens) || !now.Before(closes) {

@@ -1,6 +1,8 @@
 package booking_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"errors"
 	"fmt"
@@ -16,9 +18,9 @@ import (
 
 var ctx = context.Background()
 
-func student(t *testing.T, s *apptest.Server, email string, paid, active bool, limit int) *store.User {
+func student(t *testing.T, s *apptest.Server, email string, paid, active bool, limit int) *booksmeta.User {
 	t.Helper()
-	u := &store.User{Email: email, Role: store.RoleStudent, Paid: paid, Active: active, BookingLimit: limit}
+	u := &booksmeta.User{Email: email, Role: booksmeta.RoleStudent, Paid: paid, Active: active, BookingLimit: limit}
 	if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.InsertUser(ctx, u) }); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +91,7 @@ func TestRefusals(t *testing.T) {
 	}
 	// A cancelled booking frees one place of the limit and of the slot.
 	bs, _ := s.Store.BookingsByUser(ctx, paid.ID)
-	var first *store.Booking
+	var first *booksmeta.Booking
 	for _, x := range bs {
 		if x.SlotID == s1 {
 			first = x
@@ -216,7 +218,7 @@ func TestFinishEnded(t *testing.T) {
 		t.Fatalf("finished %d %v", n, err)
 	}
 	got, _ := s.Store.BookingByID(ctx, b.ID)
-	if got.Status != store.BookingFinished {
+	if got.Status != booksmeta.BookingFinished {
 		t.Fatalf("status %s", got.Status)
 	}
 	// The limit is free again.
@@ -232,7 +234,7 @@ func TestNoOverbooking(t *testing.T) {
 		t.Run(fmt.Sprintf("capacity %d", capacity), func(t *testing.T) {
 			s := apptest.Start(t, apptest.Options{NoJobs: true})
 			id := slot(t, s, time.Now().Add(48*time.Hour), capacity)
-			users := make([]*store.User, 100)
+			users := make([]*booksmeta.User, 100)
 			for i := range users {
 				users[i] = student(t, s, fmt.Sprintf("r%d@example.ru", i), true, true, 3)
 			}

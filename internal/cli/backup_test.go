@@ -1,6 +1,8 @@
 package cli_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"os"
 	"path/filepath"
@@ -60,7 +62,7 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 	st := w.store()
 	ctx := context.Background()
 	if err := st.InTx(ctx, func(tx *store.Tx) error {
-		return tx.InsertUser(ctx, &store.User{Email: "kept@example.com", Role: store.RoleStudent, Active: true, BookingLimit: 3})
+		return tx.InsertUser(ctx, &booksmeta.User{Email: "kept@example.com", Role: booksmeta.RoleStudent, Active: true, BookingLimit: 3})
 	}); err != nil {
 		t.Fatal(err)
 	}

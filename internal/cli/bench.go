@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"booksmeta"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -165,7 +167,7 @@ func benchBooking(ctx context.Context, e *Env, srv *benchServer, conc int, dur t
 	start := time.Now().Add(24 * time.Hour).Truncate(time.Hour)
 	err := a.Store.InTx(ctx, func(tx *store.Tx) error {
 		for i := range conc {
-			u := &store.User{Email: fmt.Sprintf("bench%d@example.ru", i), Role: store.RoleStudent, Paid: true, Active: true,
+			u := &booksmeta.User{Email: fmt.Sprintf("bench%d@example.ru", i), Role: booksmeta.RoleStudent, Paid: true, Active: true,
 				BookingLimit: 1 << 20, PasswordHash: password.HashWith("bench-password", cheap)}
 			if err := tx.InsertUser(ctx, u); err != nil {
 				return err
@@ -258,7 +260,7 @@ func benchFlood(ctx context.Context, e *Env, srv *benchServer, conc, flood int, 
 	// Let the background processing of the run alone finish, so that the
 	// flooded run competes with the flood and not with that work.
 	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if es, err := srv.app.Store.ListWebhooks(ctx, store.WebhookFilter{State: store.StatePending, Limit: 1}); err != nil || len(es) == 0 {
+		if es, err := srv.app.Store.ListWebhooks(ctx, store.WebhookFilter{State: booksmeta.StatePending, Limit: 1}); err != nil || len(es) == 0 {
 			break
 		}
 	}

@@ -1,6 +1,8 @@
 package cli_test
 
 import (
+	"booksmeta"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -234,7 +236,7 @@ func TestAdminCreateWithPasswordStdin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Role != store.RoleSuperAdmin || !u.Active || !password.Verify(u.PasswordHash, "first password 1") {
+	if u.Role != booksmeta.RoleSuperAdmin || !u.Active || !password.Verify(u.PasswordHash, "first password 1") {
 		t.Fatalf("admin %+v", u)
 	}
 
@@ -292,7 +294,7 @@ func TestAdminCreatePrintsAWorkingLink(t *testing.T) {
 	acc := cheapAccounts(w.store())
 	ctx := context.Background()
 	u, err := acc.LinkUser(ctx, m[1])
-	if err != nil || u.Email != "boss@example.ru" || u.Role != store.RoleSuperAdmin {
+	if err != nil || u.Email != "boss@example.ru" || u.Role != booksmeta.RoleSuperAdmin {
 		t.Fatalf("LinkUser: %+v %v", u, err)
 	}
 	if _, err := acc.SetPasswordWithLink(ctx, m[1], "boss password 1"); err != nil {

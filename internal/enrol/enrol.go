@@ -5,6 +5,8 @@
 package enrol
 
 import (
+	"booksmeta"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -113,7 +115,7 @@ func (e Event) effect() (eff Effect, free bool) {
 
 // Outcome of applying an event.
 type Outcome struct {
-	State   string // store.StateDone or store.StateIgnored
+	State   string // booksmeta.StateDone or booksmeta.StateIgnored
 	Summary string // Russian, for the webhook log
 	UserID  int64
 }
@@ -143,15 +145,15 @@ type Service struct {
 func (s *Service) Apply(ctx context.Context, tx *store.Tx, ev Event, sourceID int64) (Outcome, error) {
 	switch {
 	case ev.Name == EventTest:
-		return Outcome{State: store.StateDone, Summary: "Тестовое событие: проверка связи прошла, данные не менялись."}, nil
+		return Outcome{State: booksmeta.StateDone, Summary: "Тестовое событие: проверка связи прошла, данные не менялись."}, nil
 	case ev.Name == EventUserRegistered:
 		return s.registered(ctx, tx, ev)
 	case ev.isPayment() || ev.IsDealEvent():
 		return s.order(ctx, tx, ev, sourceID)
 	case ev.Name == "":
-		return Outcome{State: store.StateIgnored, Summary: "В событии нет названия (поле action или event): записано, ничего не изменено."}, nil
+		return Outcome{State: booksmeta.StateIgnored, Summary: "В событии нет названия (поле action или event): записано, ничего не изменено."}, nil
 	}
-	return Outcome{State: store.StateIgnored, Summary: fmt.Sprintf("Событие «%s» Book Smeta не обрабатывает: записано, ничего не изменено.", ev.Name)}, nil
+	return Outcome{State: booksmeta.StateIgnored, Summary: fmt.Sprintf("Событие «%s» Book Smeta не обрабатывает: записано, ничего не изменено.", ev.Name)}, nil
 }
 
 func checkEmail(ev Event) (string, error) {
@@ -177,7 +179,7 @@ func checkEmail(ev Event) (string, error) {
 
 // findStudent finds who an event is about: by GetCourse user id first (it
 // survives an email change in GetCourse), then by email. nil when neither.
-func findStudent(ctx context.Context, tx *store.Tx, ev Event) (*store.User, error) {
+func findStudent(ctx context.Context, tx *store.Tx, ev Event) (*booksmeta.User, error) {
 	if ev.GetCourseUserID != "" {
 		u, err := tx.UserByGetCourseID(ctx, ev.GetCourseUserID)
 		if err == nil || !errors.Is(err, store.ErrNotFound) {
@@ -195,20 +197,20 @@ func findStudent(ctx context.Context, tx *store.Tx, ev Event) (*store.User, erro
 
 // upsertStudent finds the student (findStudent) or creates them, and takes
 // the event's contact fields.
-func (s *Service) upsertStudent(ctx context.Context, tx *store.Tx, ev Event, u *store.User) (*store.User, bool, error) {
+func (s *Service) upsertStudent(ctx context.Context, tx *store.Tx, ev Event, u *booksmeta.User) (*booksmeta.User, bool, error) {
 	if u == nil {
 		email, err := checkEmail(ev)
 		if err != nil {
 			return nil, false, err
 		}
-		u = &store.User{
+		u = &booksmeta.User{
 			Email: email, FirstName: ev.FirstName, LastName: ev.LastName, Phone: ev.Phone,
-			Role: store.RoleStudent, Active: true, BookingLimit: s.Defaults.DefaultLimit(ctx),
+			Role: booksmeta.RoleStudent, Active: true, BookingLimit: s.Defaults.DefaultLimit(ctx),
 			GetCourseUserID: ev.GetCourseUserID,
 		}
 		return u, true, tx.InsertUser(ctx, u)
 	}
-	if u.Role != store.RoleStudent {
+	if u.Role != booksmeta.RoleStudent {
 		// An administrator's account is theirs to edit, not GetCourse's.
 		return u, false, nil
 	}
@@ -227,8 +229,8 @@ func (s *Service) upsertStudent(ctx context.Context, tx *store.Tx, ev Event, u *
 
 // grant gives u paid access (a payment of a deal, or the guide's
 // user_payment without one) and says what changed, in Russian.
-func (s *Service) grant(ctx context.Context, tx *store.Tx, ev Event, u *store.User, created bool) (string, error) {
-	if u.Role != store.RoleStudent {
+func (s *Service) grant(ctx context.Context, tx *store.Tx, ev Event, u *booksmeta.User, created bool) (string, error) {
+	if u.Role != booksmeta.RoleStudent {
 		return "аккаунт " + u.Email + " — администратор: его данные и отметку об оплате уведомления GetCourse не меняют", nil
 	}
 	wasPaid := u.Paid
@@ -261,7 +263,7 @@ func (s *Service) grant(ctx context.Context, tx *store.Tx, ev Event, u *store.Us
 		}
 	}
 	if !wasPaid {
-		if err := tx.AddNotice(ctx, &store.Notice{UserID: u.ID, Kind: "payment", Title: "Оплата получена",
+		if err := tx.AddNotice(ctx, &booksmeta.Notice{UserID: u.ID, Kind: "payment", Title: "Оплата получена",
 			Body: "Доступ к бронированию открыт: выберите свободное время в календаре."}); err != nil {
 			return "", err
 		}
@@ -283,13 +285,13 @@ func (s *Service) grant(ctx context.Context, tx *store.Tx, ev Event, u *store.Us
 
 // revoke takes away the paid access u had from deal key, unless another
 // paid deal still gives it, and says what happened.
-func (s *Service) revoke(ctx context.Context, tx *store.Tx, ev Event, u *store.User, key string, sourceID int64) (string, error) {
+func (s *Service) revoke(ctx context.Context, tx *store.Tx, ev Event, u *booksmeta.User, key string, sourceID int64) (string, error) {
 	others, err := tx.CountPaidDeals(ctx, u.ID, key)
 	if err != nil {
 		return "", err
 	}
 	switch {
-	case u.Role != store.RoleStudent:
+	case u.Role != booksmeta.RoleStudent:
 		return "аккаунт " + u.Email + " — администратор: отметку об оплате уведомления GetCourse не меняют", nil
 	case others > 0:
 		return fmt.Sprintf("у ученика %s есть другие оплаченные заказы (%d): доступ сохранён", u.Email, others), nil
@@ -300,7 +302,7 @@ func (s *Service) revoke(ctx context.Context, tx *store.Tx, ev Event, u *store.U
 	if err := tx.UpdateUser(ctx, u); err != nil {
 		return "", err
 	}
-	if err := tx.AddNotice(ctx, &store.Notice{UserID: u.ID, Kind: "payment_revoked", Title: "Оплата отменена",
+	if err := tx.AddNotice(ctx, &booksmeta.Notice{UserID: u.ID, Kind: "payment_revoked", Title: "Оплата отменена",
 		Body: "Оплата курса отменена или возвращена, поэтому бронирование сервера недоступно. Если это ошибка, свяжитесь со школой."}); err != nil {
 		return "", err
 	}
@@ -336,9 +338,9 @@ func (s *Service) registered(ctx context.Context, tx *store.Tx, ev Event) (Outco
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return Outcome{}, err
 		}
-		return Outcome{State: store.StateDone, Summary: "Регистрация: данные ученика " + u.Email + " обновлены.", UserID: u.ID}, nil
+		return Outcome{State: booksmeta.StateDone, Summary: "Регистрация: данные ученика " + u.Email + " обновлены.", UserID: u.ID}, nil
 	}
-	return Outcome{State: store.StateDone, UserID: u.ID,
+	return Outcome{State: booksmeta.StateDone, UserID: u.ID,
 		Summary: "Регистрация: создан аккаунт " + u.Email + " без оплаты (бронировать можно будет после оплаты)."}, nil
 }
 
@@ -358,12 +360,12 @@ func (s *Service) order(ctx context.Context, tx *store.Tx, ev Event, sourceID in
 	}
 	label := "Заказ " + dealLabel(ev)
 	if sourceID != 0 && d.LastEventID > sourceID {
-		return Outcome{State: store.StateDone, UserID: d.UserID, Summary: fmt.Sprintf(
+		return Outcome{State: booksmeta.StateDone, UserID: d.UserID, Summary: fmt.Sprintf(
 			"%s: событие устарело — после него уже пришло и применено событие #%d (статус %s); ничего не изменено.",
 			label, d.LastEventID, statusWords(d.Status))}, nil
 	}
 	if ev.Source == SourceSync && d.Status != "" {
-		return Outcome{State: store.StateDone, UserID: d.UserID, Summary: fmt.Sprintf(
+		return Outcome{State: booksmeta.StateDone, UserID: d.UserID, Summary: fmt.Sprintf(
 			"%s уже известен по уведомлениям GetCourse (статус %s): выгрузка его не меняет.", label, statusWords(d.Status))}, nil
 	}
 	owner, ownerNote, err := dealOwner(ctx, tx, d, ev)
@@ -387,10 +389,10 @@ func (s *Service) order(ctx context.Context, tx *store.Tx, ev Event, sourceID in
 	if ownerNote != "" {
 		parts = append(parts, ownerNote)
 	}
-	state := store.StateDone
+	state := booksmeta.StateDone
 	switch {
 	case eff == EffectPaid && free:
-		state = store.StateIgnored
+		state = booksmeta.StateIgnored
 		parts = append(parts, "бесплатный заказ (стоимость 0): это не оплата, доступ не открывается. Чтобы дать доступ без оплаты, отметьте ученика оплатившим в разделе «Пользователи»")
 		if d.UserID == 0 && owner != nil {
 			d.UserID = owner.ID
@@ -421,7 +423,7 @@ func (s *Service) order(ctx context.Context, tx *store.Tx, ev Event, sourceID in
 			parts = append(parts, "оплачен"+money(ev))
 		}
 		parts = append(parts, g)
-		return Outcome{State: store.StateDone, UserID: u.ID, Summary: summarize(label, ev, parts)}, nil
+		return Outcome{State: booksmeta.StateDone, UserID: u.ID, Summary: summarize(label, ev, parts)}, nil
 	case eff == EffectRevoke:
 		gave := d.Paid
 		if !gave && owner != nil && ev.paidMoney() {
@@ -452,7 +454,7 @@ func (s *Service) order(ctx context.Context, tx *store.Tx, ev Event, sourceID in
 			}
 			parts = append(parts, r)
 		}
-		return Outcome{State: store.StateDone, UserID: d.UserID, Summary: summarize(label, ev, parts)}, nil
+		return Outcome{State: booksmeta.StateDone, UserID: d.UserID, Summary: summarize(label, ev, parts)}, nil
 	default:
 		if d.UserID == 0 && owner != nil {
 			d.UserID = owner.ID
@@ -478,7 +480,7 @@ func (s *Service) orderWithoutDeal(ctx context.Context, tx *store.Tx, ev Event, 
 	}
 	switch {
 	case eff == EffectPaid && free:
-		return Outcome{State: store.StateIgnored, Summary: summarize(label, ev, []string{"бесплатный заказ (стоимость 0): это не оплата, доступ не открывается"})}, nil
+		return Outcome{State: booksmeta.StateIgnored, Summary: summarize(label, ev, []string{"бесплатный заказ (стоимость 0): это не оплата, доступ не открывается"})}, nil
 	case eff == EffectPaid:
 		found, err := findStudent(ctx, tx, ev)
 		if err != nil {
@@ -492,7 +494,7 @@ func (s *Service) orderWithoutDeal(ctx context.Context, tx *store.Tx, ev Event, 
 		if err != nil {
 			return Outcome{}, err
 		}
-		return Outcome{State: store.StateDone, UserID: u.ID, Summary: summarize(label, ev, []string{g})}, nil
+		return Outcome{State: booksmeta.StateDone, UserID: u.ID, Summary: summarize(label, ev, []string{g})}, nil
 	case ev.Email == "" && ev.GetCourseUserID == "":
 		return Outcome{}, &RuleError{"В событии заказа нет ни номера заказа (deal_id / deal_number), ни email: применить его не к чему. Скопируйте адрес для «Вызвать URL» заново со страницы «Подключение GetCourse» — в нём есть {object.id} и {object.user.email}."}
 	}
@@ -505,22 +507,22 @@ func (s *Service) orderWithoutDeal(ctx context.Context, tx *store.Tx, ev Event, 
 		if u != nil {
 			uid = u.ID
 		}
-		return Outcome{State: store.StateDone, UserID: uid, Summary: summarize(label, ev, []string{noneReason(StatusCode(ev.Status))})}, nil
+		return Outcome{State: booksmeta.StateDone, UserID: uid, Summary: summarize(label, ev, []string{noneReason(StatusCode(ev.Status))})}, nil
 	}
 	if u == nil {
-		return Outcome{State: store.StateDone, Summary: summarize(label, ev, []string{"ученика с таким email в Book Smeta нет — менять нечего"})}, nil
+		return Outcome{State: booksmeta.StateDone, Summary: summarize(label, ev, []string{"ученика с таким email в Book Smeta нет — менять нечего"})}, nil
 	}
 	r, err := s.revoke(ctx, tx, ev, u, "", sourceID)
 	if err != nil {
 		return Outcome{}, err
 	}
-	return Outcome{State: store.StateDone, UserID: u.ID, Summary: summarize(label, ev, []string{r})}, nil
+	return Outcome{State: booksmeta.StateDone, UserID: u.ID, Summary: summarize(label, ev, []string{r})}, nil
 }
 
 // dealOwner is who the deal's access belongs to: the owner recorded on the
 // deal, else the student the event names. A note says when the event names
 // someone else, because a deal never silently changes owner.
-func dealOwner(ctx context.Context, tx *store.Tx, d *store.Deal, ev Event) (*store.User, string, error) {
+func dealOwner(ctx context.Context, tx *store.Tx, d *booksmeta.Deal, ev Event) (*booksmeta.User, string, error) {
 	if d.UserID != 0 {
 		u, err := tx.UserByID(ctx, d.UserID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -540,7 +542,7 @@ func dealOwner(ctx context.Context, tx *store.Tx, d *store.Deal, ev Event) (*sto
 
 // merge takes what the event says about the deal, keeping what an event
 // left out.
-func merge(d *store.Deal, ev Event, sourceID int64) {
+func merge(d *booksmeta.Deal, ev Event, sourceID int64) {
 	set := func(dst *string, v string) {
 		if strings.TrimSpace(v) != "" {
 			*dst = strings.TrimSpace(v)

@@ -1,6 +1,8 @@
 package enrol_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"errors"
 	"strings"
@@ -50,7 +52,7 @@ func (f *fixture) mustApply(ev enrol.Event) enrol.Outcome {
 	return out
 }
 
-func (f *fixture) user(email string) *store.User {
+func (f *fixture) user(email string) *booksmeta.User {
 	f.t.Helper()
 	u, err := f.st.UserByEmail(f.ctx, email)
 	if err != nil {
@@ -59,7 +61,7 @@ func (f *fixture) user(email string) *store.User {
 	return u
 }
 
-func (f *fixture) mails(u *store.User) []*store.OutboxMail {
+func (f *fixture) mails(u *booksmeta.User) []*store.OutboxMail {
 	m, err := f.st.MailByUser(f.ctx, u.ID)
 	if err != nil {
 		f.t.Fatal(err)
@@ -70,11 +72,11 @@ func (f *fixture) mails(u *store.User) []*store.OutboxMail {
 func TestPaymentCreatesPaidStudentAndQueuesWelcomeOnce(t *testing.T) {
 	f := newFixture(t)
 	out := f.mustApply(enrol.Event{Name: "user_payment", Email: " Anna@Example.RU ", FirstName: "Анна", LastName: "Иванова", Phone: "+7 900 000-00-00", GetCourseUserID: "777"})
-	if out.State != store.StateDone || !strings.Contains(out.Summary, "создан") {
+	if out.State != booksmeta.StateDone || !strings.Contains(out.Summary, "создан") {
 		t.Fatalf("outcome %+v", out)
 	}
 	u := f.user("anna@example.ru")
-	if !u.Paid || !u.Active || u.Role != store.RoleStudent || u.BookingLimit != 4 || u.GetCourseUserID != "777" || u.PaidAt.IsZero() || u.PasswordHash != "" {
+	if !u.Paid || !u.Active || u.Role != booksmeta.RoleStudent || u.BookingLimit != 4 || u.GetCourseUserID != "777" || u.PaidAt.IsZero() || u.PasswordHash != "" {
 		t.Fatalf("student %+v", u)
 	}
 	m := f.mails(u)
@@ -113,7 +115,7 @@ func TestRegisteredIsNotPaid(t *testing.T) {
 	f := newFixture(t)
 	out := f.mustApply(enrol.Event{Name: "user_registered", Email: "reg@example.ru", FirstName: "Рег"})
 	u := f.user("reg@example.ru")
-	if u.Paid || !u.Active || out.State != store.StateDone {
+	if u.Paid || !u.Active || out.State != booksmeta.StateDone {
 		t.Fatalf("registered student %+v", u)
 	}
 	if len(f.mails(u)) != 0 {
@@ -128,7 +130,7 @@ func TestRegisteredIsNotPaid(t *testing.T) {
 func TestDealLifecycle(t *testing.T) {
 	f := newFixture(t)
 	out := f.mustApply(enrol.Event{Name: "deal_created", Email: "deal@example.ru", DealID: "100", DealNumber: "A-1", Status: "new", Cost: "12 000,00"})
-	if !strings.Contains(out.Summary, "не оплачен") || out.State != store.StateDone {
+	if !strings.Contains(out.Summary, "не оплачен") || out.State != booksmeta.StateDone {
 		t.Fatalf("new deal %+v", out)
 	}
 	if _, err := f.st.UserByEmail(f.ctx, "deal@example.ru"); !errors.Is(err, store.ErrNotFound) {
@@ -155,7 +157,7 @@ func TestDealLifecycle(t *testing.T) {
 	var booked int
 	f.st.DB().Read.QueryRow("SELECT status FROM bookings WHERE user_id = $1", u.ID).Scan(&status)
 	f.st.DB().Read.QueryRow("SELECT booked FROM slots WHERE id = $1", slot).Scan(&booked)
-	if status != store.BookingCancelled || booked != 0 {
+	if status != booksmeta.BookingCancelled || booked != 0 {
 		t.Fatalf("booking %s, slot booked %d", status, booked)
 	}
 	kinds := map[string]bool{}
@@ -204,10 +206,10 @@ func TestRuleErrorsAndIgnored(t *testing.T) {
 			t.Errorf("%+v: want a rule error, got %v", ev, err)
 		}
 	}
-	if out := f.mustApply(enrol.Event{Name: "test"}); out.State != store.StateDone {
+	if out := f.mustApply(enrol.Event{Name: "test"}); out.State != booksmeta.StateDone {
 		t.Fatalf("test event %+v", out)
 	}
-	if out := f.mustApply(enrol.Event{Name: "lesson_viewed", Email: "x@y.ru"}); out.State != store.StateIgnored || !strings.Contains(out.Summary, "lesson_viewed") {
+	if out := f.mustApply(enrol.Event{Name: "lesson_viewed", Email: "x@y.ru"}); out.State != booksmeta.StateIgnored || !strings.Contains(out.Summary, "lesson_viewed") {
 		t.Fatalf("unknown event %+v", out)
 	}
 	if _, err := f.st.UserByEmail(f.ctx, "x@y.ru"); !errors.Is(err, store.ErrNotFound) {

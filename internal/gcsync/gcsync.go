@@ -10,6 +10,8 @@
 package gcsync
 
 import (
+	"booksmeta"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -222,7 +224,7 @@ type PushResult struct {
 // PushUser adds (or, if the email is known there, updates) a student that an
 // admin created by hand in GetCourse's users. It is called once, never
 // retried, and recorded like every call.
-func (s *Service) PushUser(ctx context.Context, u *store.User) PushResult {
+func (s *Service) PushUser(ctx context.Context, u *booksmeta.User) PushResult {
 	c, err := s.Config(ctx)
 	if err != nil {
 		s.Log.Error("getcourse push: read settings", "err", err)

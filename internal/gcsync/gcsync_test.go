@@ -1,6 +1,8 @@
 package gcsync_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"errors"
 	"io"
@@ -108,7 +110,7 @@ func (e *env) mustSync(processNow bool) (gcsync.Report, []gcsync.Progress) {
 	return rep, ps
 }
 
-func (e *env) user(email string) *store.User {
+func (e *env) user(email string) *booksmeta.User {
 	e.t.Helper()
 	u, err := e.st.UserByEmail(e.ctx, email)
 	if err != nil {
@@ -124,15 +126,15 @@ func (e *env) noUser(email string) {
 	}
 }
 
-func (e *env) syncEvents() []*store.WebhookEvent {
+func (e *env) syncEvents() []*booksmeta.WebhookEvent {
 	e.t.Helper()
 	all, err := e.st.ListWebhooks(e.ctx, store.WebhookFilter{Limit: 1000})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var out []*store.WebhookEvent
+	var out []*booksmeta.WebhookEvent
 	for _, ev := range all {
-		if ev.Auth == store.AuthSync {
+		if ev.Auth == booksmeta.AuthSync {
 			out = append(out, ev)
 		}
 	}
@@ -191,7 +193,7 @@ func TestFirstSyncCreatesPaidStudents(t *testing.T) {
 		t.Fatalf("report %+v", rep)
 	}
 	anna := e.user("anna@example.ru")
-	if !anna.Paid || !anna.Active || anna.Role != store.RoleStudent || anna.FirstName != "Анна" || anna.LastName != "Иванова" ||
+	if !anna.Paid || !anna.Active || anna.Role != booksmeta.RoleStudent || anna.FirstName != "Анна" || anna.LastName != "Иванова" ||
 		anna.Phone != "+79001234567" || anna.GetCourseUserID == "" || anna.BookingLimit != 3 {
 		t.Fatalf("anna: %+v", anna)
 	}
@@ -221,7 +223,7 @@ func TestFirstSyncCreatesPaidStudents(t *testing.T) {
 		t.Fatalf("%d sync events in the webhook log, want 2", len(evs))
 	}
 	for _, ev := range evs {
-		if ev.Outcome != store.OutcomeAccepted || ev.Event != enrol.EventUserPayment || ev.State != store.StateDone ||
+		if ev.Outcome != booksmeta.OutcomeAccepted || ev.Event != enrol.EventUserPayment || ev.State != booksmeta.StateDone ||
 			!strings.HasPrefix(ev.IdempotencyKey, "sync:deal:") || !strings.HasSuffix(ev.IdempotencyKey, ":paid") ||
 			!strings.Contains(ev.Reason, "синхронизацией") || !strings.Contains(ev.Result, "создан") {
 			t.Fatalf("event %+v", ev)
@@ -825,7 +827,7 @@ func TestKeyNeverStored(t *testing.T) {
 
 func TestPushUser(t *testing.T) {
 	e, fake := setup(t, getcoursetest.WithReadOnlyKey("read-only-key-123"))
-	u := &store.User{Email: "new@example.ru", FirstName: "Олег", LastName: "Новиков", Phone: "+79990001122", Role: store.RoleStudent, Active: true, BookingLimit: 3}
+	u := &booksmeta.User{Email: "new@example.ru", FirstName: "Олег", LastName: "Новиков", Phone: "+79990001122", Role: booksmeta.RoleStudent, Active: true, BookingLimit: 3}
 	if err := e.st.InTx(e.ctx, func(tx *store.Tx) error { return tx.InsertUser(e.ctx, u) }); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package gcsync
 
 import (
+	"booksmeta"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -576,15 +578,15 @@ func dealEvents(exp *getcourse.Export) (items []syncItem, skipped int) {
 
 // record is the webhook_events row the intake would have committed for this
 // payment, marked as coming from the sync.
-func (it syncItem) record(now time.Time, exportID int64) *store.WebhookEvent {
+func (it syncItem) record(now time.Time, exportID int64) *booksmeta.WebhookEvent {
 	payload, _ := json.Marshal(it.event)
-	return &store.WebhookEvent{
+	return &booksmeta.WebhookEvent{
 		ReceivedAt: now, Method: "SYNC", Path: "getcourse:export/" + strconv.FormatInt(exportID, 10),
 		ContentType: "application/json", Headers: "{}", Body: it.body, BodySize: len(it.body),
-		Auth: store.AuthSync, Outcome: store.OutcomeAccepted,
+		Auth: booksmeta.AuthSync, Outcome: booksmeta.OutcomeAccepted,
 		Reason: fmt.Sprintf("Найдено синхронизацией с GetCourse: заказ %s оплачен (выгрузка №%d).", it.label, exportID),
 		Event:  it.event.Name, Email: store.NormalizeEmail(it.event.Email), IdempotencyKey: it.idemKey,
-		Payload: string(payload), State: store.StatePending,
+		Payload: string(payload), State: booksmeta.StatePending,
 	}
 }
 

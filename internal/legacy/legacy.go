@@ -8,6 +8,8 @@
 package legacy
 
 import (
+	"booksmeta"
+
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -211,17 +213,17 @@ func (im *Importer) importUsers(ctx context.Context, tx *store.Tx, users []oldUs
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
-		role := store.RoleStudent
+		role := booksmeta.RoleStudent
 		switch o.role {
 		case "admin":
-			role = store.RoleAdmin
+			role = booksmeta.RoleAdmin
 		case "super_admin":
-			role = store.RoleSuperAdmin
+			role = booksmeta.RoleSuperAdmin
 		}
 		hash, shipped := "", false
 		if isBcrypt(o.hash) {
 			hash = o.hash
-			if role != store.RoleStudent {
+			if role != booksmeta.RoleStudent {
 				for _, d := range knownDefaults {
 					if password.Verify(hash, d) {
 						hash, shipped = "", true
@@ -234,7 +236,7 @@ func (im *Importer) importUsers(ctx context.Context, tx *store.Tx, users []oldUs
 		if limit < 0 || limit > 100 {
 			limit = 3
 		}
-		u := &store.User{Email: email, FirstName: strings.TrimSpace(o.first), LastName: strings.TrimSpace(o.last),
+		u := &booksmeta.User{Email: email, FirstName: strings.TrimSpace(o.first), LastName: strings.TrimSpace(o.last),
 			Phone: strings.TrimSpace(o.phone), Role: role, PasswordHash: hash, Paid: o.paid, Active: o.active,
 			DeactivatedByAdmin: !o.active, BookingLimit: limit, GetCourseUserID: strings.TrimSpace(o.gcID),
 			CreatedAt: o.created, LastLoginAt: o.lastLogin}
@@ -261,7 +263,7 @@ func (im *Importer) importUsers(ctx context.Context, tx *store.Tx, users []oldUs
 		sum.Users.Added++
 		if hash == "" {
 			sum.Untrusted++
-			if role != store.RoleStudent {
+			if role != booksmeta.RoleStudent {
 				// No emailed link for an admin: an administrator sets their
 				// password from the server, where the owner is.
 				if u.Active {
@@ -363,7 +365,7 @@ func (im *Importer) importSlots(ctx context.Context, tx *store.Tx, slots []oldSl
 		if capacity < 1 {
 			capacity = 1
 		}
-		s := &store.Slot{StartsAt: start, EndsAt: end, Capacity: capacity, Active: o.available,
+		s := &booksmeta.Slot{StartsAt: start, EndsAt: end, Capacity: capacity, Active: o.available,
 			ServerLogin: o.login, Note: "перенесён из PHP-версии"}
 		if o.password != "" {
 			s.ServerPassword = im.Box.Seal(o.password)
@@ -512,7 +514,7 @@ func (im *Importer) importLogs(ctx context.Context, tx *store.Tx, logs []oldLog,
 			continue
 		}
 		body := RedactJSON(o.request)
-		e := &store.WebhookEvent{ReceivedAt: o.created, Method: "POST", Path: "/api/getcourse_webhook.php",
+		e := &booksmeta.WebhookEvent{ReceivedAt: o.created, Method: "POST", Path: "/api/getcourse_webhook.php",
 			Body: body, BodySize: len(body), HTTPStatus: 200, Event: o.action, Email: store.NormalizeEmail(o.email),
 			Reason: "перенесено из журнала PHP-версии", Result: "PHP-версия: " + o.status}
 		if e.ReceivedAt.IsZero() {

@@ -1,6 +1,8 @@
 package legacy_test
 
 import (
+	"booksmeta"
+
 	"bytes"
 	"context"
 	"crypto/md5"
@@ -206,7 +208,7 @@ func TestImportLegacy(t *testing.T) {
 
 	srv := apptest.Start(t, apptest.Options{NoJobs: true, Env: map[string]string{"BOOKSMETA_TIMEZONE": "Europe/Moscow"}})
 	// Already in the new program: a student (by webhook) and a panel value.
-	known := &store.User{Email: "known@example.com", FirstName: "Новый", Role: store.RoleStudent, Paid: true, Active: true, BookingLimit: 3}
+	known := &booksmeta.User{Email: "known@example.com", FirstName: "Новый", Role: booksmeta.RoleStudent, Paid: true, Active: true, BookingLimit: 3}
 	if err := srv.Store.InTx(ctx, func(tx *store.Tx) error { return tx.InsertUser(ctx, known) }); err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +265,7 @@ func TestImportLegacy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !password.Verify(anna.PasswordHash, "anna-secret-1") || anna.Role != store.RoleStudent || anna.BookingLimit != 4 ||
+	if !password.Verify(anna.PasswordHash, "anna-secret-1") || anna.Role != booksmeta.RoleStudent || anna.BookingLimit != 4 ||
 		!anna.Paid || !anna.Active || anna.GetCourseUserID != "1001" || anna.FirstName != "Анна" {
 		t.Fatalf("anna: %+v", anna)
 	}
@@ -275,14 +277,14 @@ func TestImportLegacy(t *testing.T) {
 		t.Fatalf("boris must get a welcome mail with a set-password link: %+v", mails)
 	}
 	def, _ := srv.Store.UserByEmail(ctx, "admin@book-smeta.com")
-	if def.Role != store.RoleSuperAdmin || def.PasswordHash != "" || password.Verify(def.PasswordHash, "password") || def.Active {
+	if def.Role != booksmeta.RoleSuperAdmin || def.PasswordHash != "" || password.Verify(def.PasswordHash, "password") || def.Active {
 		t.Fatalf("the PHP default admin came over usable: %+v", def)
 	}
 	if mails, _ := srv.Store.MailByUser(ctx, def.ID); len(mails) != 0 {
 		t.Fatal("a set-password link was mailed to the shipped default admin address")
 	}
 	olga, _ := srv.Store.UserByEmail(ctx, "olga@example.com")
-	if olga.Role != store.RoleAdmin || !password.Verify(olga.PasswordHash, "olga-admin-pw") {
+	if olga.Role != booksmeta.RoleAdmin || !password.Verify(olga.PasswordHash, "olga-admin-pw") {
 		t.Fatalf("olga: %+v", olga)
 	}
 	ivan, _ := srv.Store.UserByEmail(ctx, "ivan@example.com")
@@ -294,10 +296,10 @@ func TestImportLegacy(t *testing.T) {
 	}
 
 	// Slots: local times in the school zone, credentials encrypted, capacity, availability, counters.
-	slotAt := func(date, hm string) *store.Slot {
+	slotAt := func(date, hm string) *booksmeta.Slot {
 		t.Helper()
 		start, _ := time.ParseInLocation("2006-01-02 15:04", date+" "+hm, msk)
-		var sl *store.Slot
+		var sl *booksmeta.Slot
 		err := srv.Store.InTx(ctx, func(tx *store.Tx) error {
 			id, ok, err := tx.SlotIDAt(ctx, start)
 			if err != nil || !ok {
@@ -332,7 +334,7 @@ func TestImportLegacy(t *testing.T) {
 	}
 
 	// Bookings with their states.
-	statuses := func(u *store.User) map[int64]string {
+	statuses := func(u *booksmeta.User) map[int64]string {
 		bs, err := srv.Store.BookingsByUser(ctx, u.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -381,7 +383,7 @@ func TestImportLegacy(t *testing.T) {
 			continue
 		}
 		legacyRows++
-		if h.Outcome != store.OutcomeAccepted || h.State != store.StateDone {
+		if h.Outcome != booksmeta.OutcomeAccepted || h.State != booksmeta.StateDone {
 			t.Fatalf("legacy log row: %+v", h)
 		}
 		if strings.Contains(h.Body, "hook-secret-XYZ") || strings.Contains(h.Body, "tmp-pass-QQ") {

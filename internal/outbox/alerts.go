@@ -1,6 +1,8 @@
 package outbox
 
 import (
+	"booksmeta"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +12,7 @@ import (
 
 // QueueAdminAlert tells every active administrator that a webhook event
 // could not be processed and needs them; once per event and admin.
-func (s *Service) QueueAdminAlert(ctx context.Context, e *store.WebhookEvent) error {
+func (s *Service) QueueAdminAlert(ctx context.Context, e *booksmeta.WebhookEvent) error {
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
 		admins, err := tx.ActiveAdmins(ctx)
 		if err != nil {

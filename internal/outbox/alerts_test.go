@@ -1,6 +1,8 @@
 package outbox_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"encoding/json"
 	"strconv"
@@ -44,7 +46,7 @@ func TestAdminAlertOncePerEventAndAdmin(t *testing.T) {
 	}
 	boss, _ := a.Accounts.EnsureSuperAdmin(ctx, "boss@example.ru", "")
 	gone, _ := a.Accounts.EnsureSuperAdmin(ctx, "gone@example.ru", "")
-	gone.Role, gone.Active = store.RoleAdmin, false
+	gone.Role, gone.Active = booksmeta.RoleAdmin, false
 	if err := a.Store.InTx(ctx, func(tx *store.Tx) error { return tx.UpdateUser(ctx, gone) }); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +72,7 @@ func TestAdminAlertOncePerEventAndAdmin(t *testing.T) {
 	if err := json.Unmarshal([]byte(alerts[0].Data), &d); err != nil || d.EventID == 0 {
 		t.Fatalf("alert data %q: %v", alerts[0].Data, err)
 	}
-	if e, err := a.Store.WebhookByID(ctx, d.EventID); err != nil || e.State != store.StateFailed {
+	if e, err := a.Store.WebhookByID(ctx, d.EventID); err != nil || e.State != booksmeta.StateFailed {
 		t.Fatalf("event %d: %+v %v", d.EventID, e, err)
 	}
 
@@ -80,16 +82,16 @@ func TestAdminAlertOncePerEventAndAdmin(t *testing.T) {
 	}
 	for a.Jobs.RunOne(ctx, "test") {
 	}
-	if e, _ := a.Store.WebhookByID(ctx, d.EventID); e.State != store.StateFailed {
+	if e, _ := a.Store.WebhookByID(ctx, d.EventID); e.State != booksmeta.StateFailed {
 		t.Fatalf("rerun state %q", e.State)
 	}
-	if err := a.Outbox.QueueAdminAlert(ctx, &store.WebhookEvent{ID: d.EventID}); err != nil {
+	if err := a.Outbox.QueueAdminAlert(ctx, &booksmeta.WebhookEvent{ID: d.EventID}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(kindsOf(t, a.Store, boss.ID, "admin_alert")); n != 1 {
 		t.Fatalf("boss got %d alerts for one event", n)
 	}
-	for _, u := range []*store.User{gone, stud} {
+	for _, u := range []*booksmeta.User{gone, stud} {
 		if n := len(kindsOf(t, a.Store, u.ID, "admin_alert")); n != 0 {
 			t.Fatalf("%s got %d alerts", u.Email, n)
 		}
@@ -151,7 +153,7 @@ func TestReminderContentAndWhoGetsOne(t *testing.T) {
 		}
 		return id, st
 	}
-	book := func(slotID int64) *store.Booking {
+	book := func(slotID int64) *booksmeta.Booking {
 		b, err := a.Booking.Book(ctx, u.ID, slotID)
 		if err != nil {
 			t.Fatal(err)

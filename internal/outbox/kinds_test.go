@@ -1,6 +1,8 @@
 package outbox_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"net/url"
 	"regexp"
@@ -112,7 +114,7 @@ func TestAdminAlertOnFailedEvent(t *testing.T) {
 	ctx := context.Background()
 	boss, _ := a.Accounts.EnsureSuperAdmin(ctx, "boss@example.ru", "")
 	adm, _ := a.Accounts.EnsureSuperAdmin(ctx, "adm@example.ru", "")
-	adm.Role = store.RoleAdmin
+	adm.Role = booksmeta.RoleAdmin
 	a.Store.InTx(ctx, func(tx *store.Tx) error { return tx.UpdateUser(ctx, adm) })
 	// An event without an email fails by rule.
 	status, body := a.Do(t, "POST", "/api/getcourse/webhook", map[string][]string{"Content-Type": {"application/json"}}, `{"action":"user_payment","user":{"first_name":"Без почты"}}`)
@@ -121,7 +123,7 @@ func TestAdminAlertOnFailedEvent(t *testing.T) {
 	}
 	for a.Jobs.RunOne(ctx, "test") {
 	}
-	for _, who := range []*store.User{boss, adm} {
+	for _, who := range []*booksmeta.User{boss, adm} {
 		mails, _ := a.Store.MailByUser(ctx, who.ID)
 		if len(mails) != 1 || mails[0].Kind != "admin_alert" {
 			t.Fatalf("%s got %d mails: %+v", who.Email, len(mails), mails)

@@ -1,6 +1,8 @@
 package outbox_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"errors"
 	"fmt"
@@ -49,9 +51,9 @@ func start(t *testing.T, srv *mailtest.Server, dbURL string) *apptest.Server {
 	return apptest.Start(t, apptest.Options{NoJobs: true, Env: mailEnv(srv, dbURL)})
 }
 
-func newStudent(t *testing.T, a *apptest.Server, email string) *store.User {
+func newStudent(t *testing.T, a *apptest.Server, email string) *booksmeta.User {
 	t.Helper()
-	u := &store.User{Email: email, FirstName: "Анна", LastName: "Петрова", Role: store.RoleStudent, Active: true, Paid: true}
+	u := &booksmeta.User{Email: email, FirstName: "Анна", LastName: "Петрова", Role: booksmeta.RoleStudent, Active: true, Paid: true}
 	if err := a.Store.InTx(context.Background(), func(tx *store.Tx) error { return tx.InsertUser(context.Background(), u) }); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +75,7 @@ func queue(t *testing.T, a *apptest.Server, m *store.OutboxMail) int64 {
 	return m.ID
 }
 
-func welcome(t *testing.T, a *apptest.Server, u *store.User) int64 {
+func welcome(t *testing.T, a *apptest.Server, u *booksmeta.User) int64 {
 	return queue(t, a, &store.OutboxMail{Kind: "welcome", ToEmail: u.Email, ToName: u.Name(), UserID: u.ID,
 		Data: `{"first_name":"Анна"}`, DedupeKey: fmt.Sprintf("welcome:%d", u.ID)})
 }

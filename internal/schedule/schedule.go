@@ -8,6 +8,8 @@
 package schedule
 
 import (
+	"booksmeta"
+
 	"context"
 	"errors"
 	"fmt"
@@ -329,7 +331,7 @@ func insertWindows(ctx context.Context, tx *store.Tx, c Config, ws []window, act
 		if !w.start.After(tx.Now()) {
 			continue
 		}
-		ok, err := tx.InsertSlotIfAbsent(ctx, &store.Slot{StartsAt: w.start, EndsAt: w.end, Capacity: c.Capacity,
+		ok, err := tx.InsertSlotIfAbsent(ctx, &booksmeta.Slot{StartsAt: w.start, EndsAt: w.end, Capacity: c.Capacity,
 			Active: active, Source: store.SlotSchedule})
 		if err != nil {
 			return n, err

@@ -1,6 +1,8 @@
 package schedule_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"errors"
 	"strings"
@@ -340,9 +342,9 @@ func TestHorizonJob(t *testing.T) {
 	}
 }
 
-func student(t *testing.T, s *apptest.Server, email string) *store.User {
+func student(t *testing.T, s *apptest.Server, email string) *booksmeta.User {
 	t.Helper()
-	u := &store.User{Email: email, FirstName: "Ученик", Role: store.RoleStudent, Paid: true, Active: true, BookingLimit: 5}
+	u := &booksmeta.User{Email: email, FirstName: "Ученик", Role: booksmeta.RoleStudent, Paid: true, Active: true, BookingLimit: 5}
 	if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.InsertUser(ctx, u) }); err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +359,7 @@ func TestDeactivateRange(t *testing.T) {
 	wed := slots(t, s, date(t, s, "2030-01-09"), date(t, s, "2030-01-10"))
 	a, b := student(t, s, "a@example.ru"), student(t, s, "b@example.ru")
 	for _, bk := range []struct {
-		u    *store.User
+		u    *booksmeta.User
 		slot int64
 	}{{a, wed[2].ID}, {b, wed[5].ID}, {a, wed[6].ID}} {
 		if _, err := s.Booking.Book(ctx, bk.u.ID, bk.slot); err != nil {
@@ -382,7 +384,7 @@ func TestDeactivateRange(t *testing.T) {
 			t.Fatalf("slot after deactivation: %+v", sl)
 		}
 	}
-	for _, u := range []*store.User{a, b} {
+	for _, u := range []*booksmeta.User{a, b} {
 		ns, _ := s.Store.NoticesByUser(ctx, u.ID, 10)
 		found := 0
 		for _, n := range ns {
@@ -455,13 +457,13 @@ func TestDeleteRacesBookings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var us []*store.User
+	var us []*booksmeta.User
 	for i := 0; i < 20; i++ {
 		us = append(us, student(t, s, "race"+strings.Repeat("x", i)+"@example.ru"))
 	}
 	done := make(chan struct{})
 	for _, u := range us {
-		go func(u *store.User) {
+		go func(u *booksmeta.User) {
 			s.Booking.Book(ctx, u.ID, sl.ID)
 			done <- struct{}{}
 		}(u)

@@ -1,6 +1,8 @@
 package schedule
 
 import (
+	"booksmeta"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,7 +63,7 @@ type SlotInput struct {
 	ServerPassword *string
 }
 
-func (s *Service) apply(sl *store.Slot, in SlotInput) error {
+func (s *Service) apply(sl *booksmeta.Slot, in SlotInput) error {
 	if in.Start != nil {
 		sl.StartsAt = in.Start.UTC()
 	}
@@ -114,8 +116,8 @@ func (s *Service) apply(sl *store.Slot, in SlotInput) error {
 
 // CreateSlot adds a slot by hand. A deleted slot at the same start is
 // brought back; a live one there, or an overlapping one, is refused.
-func (s *Service) CreateSlot(ctx context.Context, in SlotInput) (*store.Slot, error) {
-	sl := &store.Slot{Active: true, Source: store.SlotManual}
+func (s *Service) CreateSlot(ctx context.Context, in SlotInput) (*booksmeta.Slot, error) {
+	sl := &booksmeta.Slot{Active: true, Source: store.SlotManual}
 	if in.Capacity == nil {
 		c, err := s.Config(ctx)
 		if err != nil {
@@ -145,8 +147,8 @@ func (s *Service) CreateSlot(ctx context.Context, in SlotInput) (*store.Slot, er
 // cancelled in the same transaction, places freed, each student notified
 // (reason, or a default). A capacity below the places taken is always
 // refused: cancel particular bookings first.
-func (s *Service) UpdateSlot(ctx context.Context, id int64, in SlotInput, cancel bool, reason string, by int64) (*store.Slot, int, error) {
-	var sl *store.Slot
+func (s *Service) UpdateSlot(ctx context.Context, id int64, in SlotInput, cancel bool, reason string, by int64) (*booksmeta.Slot, int, error) {
+	var sl *booksmeta.Slot
 	cancelled := 0
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
 		cur, err := tx.SlotForUpdate(ctx, id)
@@ -303,7 +305,7 @@ func (s *Service) Deactivate(ctx context.Context, from, to time.Time, reason str
 // cancelBookings cancels live bookings on the admin's behalf: each place is
 // freed, each student gets one notice listing their cancelled times and a
 // booking_cancelled mail per booking.
-func (s *Service) cancelBookings(ctx context.Context, tx *store.Tx, bs []*store.Booking, reason string, by int64) error {
+func (s *Service) cancelBookings(ctx context.Context, tx *store.Tx, bs []*booksmeta.Booking, reason string, by int64) error {
 	loc := s.Settings.Location(ctx)
 	var order []int64
 	times := map[int64][]string{}
@@ -336,7 +338,7 @@ func (s *Service) cancelBookings(ctx context.Context, tx *store.Tx, bs []*store.
 			body = "Администратор отменил ваши бронирования: " + strings.Join(ts, "; ") + "."
 		}
 		body += " Причина: " + reason + " Выберите другое время в календаре."
-		if err := tx.AddNotice(ctx, &store.Notice{UserID: uid, Kind: "booking_cancelled", Title: "Бронирование отменено", Body: body}); err != nil {
+		if err := tx.AddNotice(ctx, &booksmeta.Notice{UserID: uid, Kind: "booking_cancelled", Title: "Бронирование отменено", Body: body}); err != nil {
 			return err
 		}
 	}

@@ -37,6 +37,8 @@
 package securitytest
 
 import (
+	"booksmeta"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -86,7 +88,7 @@ func TestNoDefaultAdmin(t *testing.T) {
 
 func TestMD5NeverSignsIn(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
-	u := &store.User{Email: "md5@example.ru", Role: store.RoleStudent, Paid: true, Active: true, BookingLimit: 3,
+	u := &booksmeta.User{Email: "md5@example.ru", Role: booksmeta.RoleStudent, Paid: true, Active: true, BookingLimit: 3,
 		PasswordHash: "5f4dcc3b5aa765d61d8327deb882cf99"} // md5("password"), as the PHP admin page stored it
 	s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.InsertUser(ctx, u) })
 	resp, _ := post(t, http.DefaultClient, s.URL+"/api/v1/auth/login", `{"email":"md5@example.ru","password":"password"}`, nil)

@@ -1,6 +1,8 @@
 package settings_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"errors"
 	"os"
@@ -461,7 +463,7 @@ func TestPutRecordsWhoChanged(t *testing.T) {
 	f := newFixture(t, nil, "")
 	var uid int64
 	err := f.st.InTx(f.ctx, func(tx *store.Tx) error {
-		u := &store.User{Email: "admin@example.ru", Role: store.RoleSuperAdmin, Active: true}
+		u := &booksmeta.User{Email: "admin@example.ru", Role: booksmeta.RoleSuperAdmin, Active: true}
 		err := tx.InsertUser(f.ctx, u)
 		uid = u.ID
 		return err

@@ -2,13 +2,6 @@ package store
 
 import "context"
 
-// Booking statuses.
-const (
-	BookingActive    = "active"
-	BookingCancelled = "cancelled"
-	BookingFinished  = "finished"
-)
-
 // CancelFutureBookings cancels the user's active bookings whose slot has not
 // started yet, freeing their places, and returns how many it cancelled.
 func (t *Tx) CancelFutureBookings(ctx context.Context, userID int64, reason string) (int, error) {

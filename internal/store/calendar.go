@@ -1,6 +1,8 @@
 package store
 
 import (
+	"booksmeta"
+
 	"context"
 	"database/sql"
 )
@@ -24,7 +26,7 @@ func (s *Store) CalendarFeed(ctx context.Context, userID int64) (string, error) 
 }
 
 // UserByCalendarToken finds the active student whose feed token hashes to tokenHash.
-func (s *Store) UserByCalendarToken(ctx context.Context, tokenHash string) (*User, error) {
+func (s *Store) UserByCalendarToken(ctx context.Context, tokenHash string) (*booksmeta.User, error) {
 	return scanUser(s.read().QueryRowContext(ctx, "SELECT "+prefixed("u.", userCols)+
 		` FROM calendar_feeds f JOIN users u ON u.id = f.user_id WHERE f.token_hash = $1 AND u.active = TRUE`, tokenHash))
 }

@@ -1,44 +1,20 @@
 package store
 
 import (
+	"booksmeta"
+
 	"context"
 	"database/sql"
 	"strings"
-	"time"
 
 	"booksmeta/internal/db"
 )
 
-// Deal is a GetCourse deal (an order) as last reported to us. Paid says
-// whether this deal gives its owner access now; the rules of what changes it
-// live in package enrol.
-type Deal struct {
-	ID              int64
-	Key             string
-	GetCourseDealID string
-	DealNumber      string
-	UserID          int64 // the owner; once set, events never change it
-	Email           string
-	GetCourseUserID string
-	Status          string
-	Paid            bool
-	PaidAt          time.Time
-	Cost            string
-	PayedValue      string
-	Currency        string
-	OfferIDs        []string
-	ProductTitle    string
-	OfferCode       string
-	LastEventID     int64
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
-}
-
 const dealCols = `id, deal_key, getcourse_deal_id, deal_number, user_id, email, getcourse_user_id, status, paid, paid_at,
 	cost, payed_value, currency, offer_ids, product_title, offer_code, last_event_id, created_at, updated_at`
 
-func scanDeal(r scanner) (*Deal, error) {
-	var d Deal
+func scanDeal(r scanner) (*booksmeta.Deal, error) {
+	var d booksmeta.Deal
 	var uid, ev, paidAt sql.NullInt64
 	var c, u int64
 	var offers string
@@ -58,7 +34,7 @@ func scanDeal(r scanner) (*Deal, error) {
 // when there is none, so that two events of one deal processed at once (two
 // instances on PostgreSQL) apply one after the other. A new row has no
 // status, no owner and LastEventID 0.
-func (t *Tx) LockDeal(ctx context.Context, key string) (*Deal, error) {
+func (t *Tx) LockDeal(ctx context.Context, key string) (*booksmeta.Deal, error) {
 	if _, err := t.q.ExecContext(ctx, `INSERT INTO deals (deal_key, created_at, updated_at) VALUES ($1, $2, $2)
 		ON CONFLICT (deal_key) DO NOTHING`, key, ms(t.now)); err != nil {
 		return nil, err
@@ -71,7 +47,7 @@ func (t *Tx) LockDeal(ctx context.Context, key string) (*Deal, error) {
 }
 
 // SaveDeal writes every field of a deal read with LockDeal.
-func (t *Tx) SaveDeal(ctx context.Context, d *Deal) error {
+func (t *Tx) SaveDeal(ctx context.Context, d *booksmeta.Deal) error {
 	var uid, paidAt, ev any
 	if d.UserID != 0 {
 		uid = d.UserID
@@ -100,11 +76,11 @@ func (t *Tx) CountPaidDeals(ctx context.Context, userID int64, exceptKey string)
 }
 
 // DealsByUser lists a user's deals, newest first.
-func (s *Store) DealsByUser(ctx context.Context, userID int64) ([]*Deal, error) {
+func (s *Store) DealsByUser(ctx context.Context, userID int64) ([]*booksmeta.Deal, error) {
 	return collect(scanDeal)(s.read().QueryContext(ctx, `SELECT `+dealCols+` FROM deals WHERE user_id = $1 ORDER BY id DESC`, userID))
 }
 
 // DealByKey reads one deal.
-func (s *Store) DealByKey(ctx context.Context, key string) (*Deal, error) {
+func (s *Store) DealByKey(ctx context.Context, key string) (*booksmeta.Deal, error) {
 	return scanDeal(s.read().QueryRowContext(ctx, "SELECT "+dealCols+" FROM deals WHERE deal_key = $1", key))
 }

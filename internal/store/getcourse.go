@@ -10,10 +10,6 @@ import (
 	"booksmeta/internal/db"
 )
 
-// AuthSync marks webhook_events rows that the GetCourse sync created from an
-// export rather than received over HTTP.
-const AuthSync = "sync"
-
 // GetCourseCall is one outbound GetCourse API request as the admin panel
 // shows it. It never holds the API key.
 type GetCourseCall struct {

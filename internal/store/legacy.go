@@ -1,6 +1,8 @@
 package store
 
 import (
+	"booksmeta"
+
 	"context"
 	"database/sql"
 	"errors"
@@ -40,7 +42,7 @@ func (s *Store) CountLegacyMap(ctx context.Context) (map[string]int, error) {
 }
 
 // InsertLegacyUser creates u keeping its CreatedAt and LastLoginAt.
-func (t *Tx) InsertLegacyUser(ctx context.Context, u *User) error {
+func (t *Tx) InsertLegacyUser(ctx context.Context, u *booksmeta.User) error {
 	u.Email = NormalizeEmail(u.Email)
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = t.now
@@ -66,7 +68,7 @@ func (t *Tx) SlotIDAt(ctx context.Context, start time.Time) (int64, bool, error)
 
 // InsertLegacySlot creates s with no bookings (source "legacy"); the server
 // password must already be sealed.
-func (t *Tx) InsertLegacySlot(ctx context.Context, s *Slot) error {
+func (t *Tx) InsertLegacySlot(ctx context.Context, s *booksmeta.Slot) error {
 	return t.q.QueryRowContext(ctx, `INSERT INTO slots (starts_at, ends_at, capacity, booked, note, active,
 		server_login, server_password, source, created_at, updated_at)
 		VALUES ($1,$2,$3,0,$4,$5,$6,$7,'legacy',$8,$8) RETURNING id`,
@@ -115,7 +117,7 @@ func (t *Tx) RecountSlotBooked(ctx context.Context, slotID int64) error {
 
 // InsertLegacyWebhook records an old GetCourse log row as webhook history:
 // accepted, done, auth "legacy", never processed again.
-func (t *Tx) InsertLegacyWebhook(ctx context.Context, e *WebhookEvent) error {
+func (t *Tx) InsertLegacyWebhook(ctx context.Context, e *booksmeta.WebhookEvent) error {
 	return t.q.QueryRowContext(ctx, `INSERT INTO webhook_events (received_at, method, path, remote_addr, content_type,
 		headers, query, body, body_size, auth, outcome, http_status, reason, event, email, payload, state, result, processed_at)
 		VALUES ($1,$2,$3,'','application/json','{}','',$4,$5,'legacy','accepted',$6,$7,$8,$9,'','done',$10,$1) RETURNING id`,

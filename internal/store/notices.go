@@ -1,33 +1,23 @@
 package store
 
 import (
+	"booksmeta"
+
 	"context"
 	"database/sql"
-	"time"
 )
 
-// Notice is an in-app message on a student's pages.
-type Notice struct {
-	ID        int64
-	UserID    int64
-	Kind      string
-	Title     string
-	Body      string
-	CreatedAt time.Time
-	ReadAt    time.Time
-}
-
 // AddNotice stores a notice for a user.
-func (t *Tx) AddNotice(ctx context.Context, n *Notice) error {
+func (t *Tx) AddNotice(ctx context.Context, n *booksmeta.Notice) error {
 	n.CreatedAt = t.now
 	return t.q.QueryRowContext(ctx, `INSERT INTO notices (user_id, kind, title, body, created_at) VALUES ($1,$2,$3,$4,$5) RETURNING id`,
 		n.UserID, n.Kind, n.Title, n.Body, ms(t.now)).Scan(&n.ID)
 }
 
 // NoticesByUser lists a user's notices, newest first.
-func (s *Store) NoticesByUser(ctx context.Context, userID int64, limit int) ([]*Notice, error) {
-	scan := func(r scanner) (*Notice, error) {
-		n := Notice{UserID: userID}
+func (s *Store) NoticesByUser(ctx context.Context, userID int64, limit int) ([]*booksmeta.Notice, error) {
+	scan := func(r scanner) (*booksmeta.Notice, error) {
+		n := booksmeta.Notice{UserID: userID}
 		var c int64
 		var read sql.NullInt64
 		err := r.Scan(&n.ID, &n.Kind, &n.Title, &n.Body, &c, &read)

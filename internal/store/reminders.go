@@ -1,6 +1,8 @@
 package store
 
 import (
+	"booksmeta"
+
 	"context"
 	"time"
 )
@@ -8,7 +10,7 @@ import (
 // BookingsToRemind lists active bookings starting in (now, until] whose
 // reminder has not been queued yet (the dedupe key "reminder:<id>"), with
 // the student's email and name.
-func (t *Tx) BookingsToRemind(ctx context.Context, until time.Time) ([]*Booking, error) {
+func (t *Tx) BookingsToRemind(ctx context.Context, until time.Time) ([]*booksmeta.Booking, error) {
 	return collect(scanBookingWithUser)(t.q.QueryContext(ctx, "SELECT "+bookingWithUserCols+`
 		FROM bookings b JOIN slots s ON s.id = b.slot_id JOIN users u ON u.id = b.user_id
 		WHERE b.status = 'active' AND s.starts_at > $1 AND s.starts_at <= $2 AND u.active = TRUE
@@ -17,8 +19,8 @@ func (t *Tx) BookingsToRemind(ctx context.Context, until time.Time) ([]*Booking,
 }
 
 // ActiveAdmins lists active administrators of either role.
-func (t *Tx) ActiveAdmins(ctx context.Context) ([]*User, error) {
-	return collect(func(r scanner) (*User, error) { return scanUser(r) })(t.q.QueryContext(ctx,
+func (t *Tx) ActiveAdmins(ctx context.Context) ([]*booksmeta.User, error) {
+	return collect(func(r scanner) (*booksmeta.User, error) { return scanUser(r) })(t.q.QueryContext(ctx,
 		"SELECT "+userCols+" FROM users WHERE role IN ('admin','super_admin') AND active = TRUE ORDER BY id"))
 }
 

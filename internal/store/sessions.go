@@ -1,6 +1,8 @@
 package store
 
 import (
+	"booksmeta"
+
 	"context"
 	"strings"
 	"time"
@@ -25,7 +27,7 @@ func (t *Tx) InsertSession(ctx context.Context, s *Session, ip, ua string) error
 }
 
 // SessionWithUser reads an unexpired session and its user in one query.
-func (s *Store) SessionWithUser(ctx context.Context, id string) (*Session, *User, error) {
+func (s *Store) SessionWithUser(ctx context.Context, id string) (*Session, *booksmeta.User, error) {
 	var sess Session
 	var created, seen, exp int64
 	row := s.read().QueryRowContext(ctx, `SELECT `+prefixed("u.", userCols)+`, s.id, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.expires_at

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"booksmeta"
+
 	"context"
 	"database/sql"
 	"strconv"
@@ -10,32 +12,16 @@ import (
 	"booksmeta/internal/db"
 )
 
-// Slot is an hour (or other length) of server time. ServerLogin and
-// ServerPassword are stored sealed by package secretbox.
-type Slot struct {
-	ID             int64
-	StartsAt       time.Time
-	EndsAt         time.Time
-	Capacity       int
-	Booked         int
-	Note           string
-	Active         bool
-	ServerLogin    string
-	ServerPassword string
-	Source         string
-	DeletedAt      time.Time
-}
-
 // SlotView is a slot as one student sees it.
 type SlotView struct {
-	Slot
+	booksmeta.Slot
 	BookedByMe bool
 }
 
 const slotCols = `s.id, s.starts_at, s.ends_at, s.capacity, s.booked, s.note, s.active, s.server_login, s.server_password, s.source, s.deleted_at`
 
-func scanSlot(row scanner, extra ...any) (*Slot, error) {
-	var s Slot
+func scanSlot(row scanner, extra ...any) (*booksmeta.Slot, error) {
+	var s booksmeta.Slot
 	var st, en int64
 	var del sql.NullInt64
 	err := row.Scan(append([]any{&s.ID, &st, &en, &s.Capacity, &s.Booked, &s.Note, &s.Active, &s.ServerLogin,
@@ -67,7 +53,7 @@ func (s *Store) SlotsBetween(ctx context.Context, from, to time.Time, userID int
 // LockUser reads a user for update: on PostgreSQL the row lock serialises
 // one student's concurrent bookings so the limit holds; SQLite already
 // serialises writers.
-func (t *Tx) LockUser(ctx context.Context, id int64) (*User, error) {
+func (t *Tx) LockUser(ctx context.Context, id int64) (*booksmeta.User, error) {
 	lock := ""
 	if t.dialect == db.Postgres {
 		lock = " FOR UPDATE"
@@ -76,7 +62,7 @@ func (t *Tx) LockUser(ctx context.Context, id int64) (*User, error) {
 }
 
 // SlotByID reads a slot (deleted ones included) inside the transaction.
-func (t *Tx) SlotByID(ctx context.Context, id int64) (*Slot, error) {
+func (t *Tx) SlotByID(ctx context.Context, id int64) (*booksmeta.Slot, error) {
 	return scanSlot(t.q.QueryRowContext(ctx, "SELECT "+slotCols+" FROM slots s WHERE s.id = $1", id))
 }
 
@@ -100,29 +86,11 @@ func (t *Tx) HasActiveBooking(ctx context.Context, userID, slotID int64) (bool, 
 	return n > 0, err
 }
 
-// Booking is a booking with its slot's times.
-type Booking struct {
-	ID           int64
-	SlotID       int64
-	UserID       int64
-	Status       string
-	CreatedAt    time.Time
-	CancelledAt  time.Time
-	CancelledBy  int64
-	CancelReason string
-	FinishedAt   time.Time
-	StartsAt     time.Time
-	EndsAt       time.Time
-	// Filled by the admin list only.
-	UserEmail string
-	UserName  string
-}
-
 const bookingCols = `b.id, b.slot_id, b.user_id, b.status, b.created_at, b.cancelled_at, b.cancelled_by, b.cancel_reason, b.finished_at,
 	s.starts_at, s.ends_at`
 
-func scanBooking(row scanner, extra ...any) (*Booking, error) {
-	var b Booking
+func scanBooking(row scanner, extra ...any) (*booksmeta.Booking, error) {
+	var b booksmeta.Booking
 	var created, st, en int64
 	var canc, by, fin sql.NullInt64
 	err := row.Scan(append([]any{&b.ID, &b.SlotID, &b.UserID, &b.Status, &created, &canc, &by, &b.CancelReason, &fin, &st, &en}, extra...)...)
@@ -135,7 +103,7 @@ func scanBooking(row scanner, extra ...any) (*Booking, error) {
 }
 
 // InsertBooking adds an active booking.
-func (t *Tx) InsertBooking(ctx context.Context, slotID, userID int64) (*Booking, error) {
+func (t *Tx) InsertBooking(ctx context.Context, slotID, userID int64) (*booksmeta.Booking, error) {
 	var id int64
 	if err := t.q.QueryRowContext(ctx, `INSERT INTO bookings (slot_id, user_id, status, created_at) VALUES ($1,$2,'active',$3) RETURNING id`,
 		slotID, userID, ms(t.now)).Scan(&id); err != nil {
@@ -145,23 +113,23 @@ func (t *Tx) InsertBooking(ctx context.Context, slotID, userID int64) (*Booking,
 }
 
 // BookingByID reads a booking inside the transaction.
-func (t *Tx) BookingByID(ctx context.Context, id int64) (*Booking, error) {
+func (t *Tx) BookingByID(ctx context.Context, id int64) (*booksmeta.Booking, error) {
 	return scanBooking(t.q.QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings b JOIN slots s ON s.id = b.slot_id WHERE b.id = $1", id))
 }
 
 // BookingByID reads a booking.
-func (s *Store) BookingByID(ctx context.Context, id int64) (*Booking, error) {
+func (s *Store) BookingByID(ctx context.Context, id int64) (*booksmeta.Booking, error) {
 	return scanBooking(s.read().QueryRowContext(ctx, "SELECT "+bookingCols+" FROM bookings b JOIN slots s ON s.id = b.slot_id WHERE b.id = $1", id))
 }
 
 // CancelBooking cancels an active booking and frees its place.
-func (t *Tx) CancelBooking(ctx context.Context, b *Booking, by int64, reason string) error {
+func (t *Tx) CancelBooking(ctx context.Context, b *booksmeta.Booking, by int64, reason string) error {
 	return t.cancelBooking(ctx, b.ID, b.SlotID, by, reason)
 }
 
 // BookingsByUser lists a user's bookings, soonest upcoming first then past.
-func (s *Store) BookingsByUser(ctx context.Context, userID int64) ([]*Booking, error) {
-	return collect(func(r scanner) (*Booking, error) { return scanBooking(r) })(s.read().QueryContext(ctx,
+func (s *Store) BookingsByUser(ctx context.Context, userID int64) ([]*booksmeta.Booking, error) {
+	return collect(func(r scanner) (*booksmeta.Booking, error) { return scanBooking(r) })(s.read().QueryContext(ctx,
 		"SELECT "+bookingCols+` FROM bookings b JOIN slots s ON s.id = b.slot_id
 		WHERE b.user_id = $1 ORDER BY s.starts_at DESC LIMIT 500`, userID))
 }
@@ -175,7 +143,7 @@ type BookingFilter struct {
 }
 
 // ListBookings lists bookings for admins, by slot start.
-func (s *Store) ListBookings(ctx context.Context, f BookingFilter) ([]*Booking, error) {
+func (s *Store) ListBookings(ctx context.Context, f BookingFilter) ([]*booksmeta.Booking, error) {
 	var c conds
 	if !f.From.IsZero() {
 		c.add("s.starts_at >= ?", ms(f.From))
@@ -200,7 +168,7 @@ func (s *Store) ListBookings(ctx context.Context, f BookingFilter) ([]*Booking, 
 const bookingWithUserCols = bookingCols + `, u.email, u.first_name || ' ' || u.last_name`
 
 // scanBookingWithUser reads bookingWithUserCols (bookings joined with users).
-func scanBookingWithUser(row scanner) (*Booking, error) {
+func scanBookingWithUser(row scanner) (*booksmeta.Booking, error) {
 	var email, name string
 	b, err := scanBooking(row, &email, &name)
 	if err != nil {

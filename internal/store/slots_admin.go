@@ -1,6 +1,8 @@
 package store
 
 import (
+	"booksmeta"
+
 	"context"
 	"database/sql"
 	"errors"
@@ -34,10 +36,10 @@ const (
 // people.
 type SlotConflict struct {
 	Code     string
-	Slot     *Slot      // the slot being changed (nil on insert)
-	Other    *Slot      // the slot in the way (exists, deleted, overlap)
-	Booked   int        // places taken (capacity, move)
-	Bookings []*Booking // live bookings in the way (delete, deactivate)
+	Slot     *booksmeta.Slot      // the slot being changed (nil on insert)
+	Other    *booksmeta.Slot      // the slot in the way (exists, deleted, overlap)
+	Booked   int                  // places taken (capacity, move)
+	Bookings []*booksmeta.Booking // live bookings in the way (delete, deactivate)
 }
 
 func (e *SlotConflict) Error() string {
@@ -52,7 +54,7 @@ func (e *SlotConflict) Error() string {
 
 // AdminSlot is a slot with its live booking count, for the admin list.
 type AdminSlot struct {
-	Slot
+	booksmeta.Slot
 	ActiveBookings int
 }
 
@@ -100,13 +102,13 @@ func (t *Tx) forUpdate() string {
 // SlotForUpdate reads a slot and, on PostgreSQL, locks its row until the
 // transaction ends, so that a booking racing an admin change waits for it
 // and then sees the result (SQLite already serialises writers).
-func (t *Tx) SlotForUpdate(ctx context.Context, id int64) (*Slot, error) {
+func (t *Tx) SlotForUpdate(ctx context.Context, id int64) (*booksmeta.Slot, error) {
 	return scanSlot(t.q.QueryRowContext(ctx, "SELECT "+slotCols+" FROM slots s WHERE s.id = $1"+t.forUpdate(), id))
 }
 
 // overlapping returns a live (not deleted) slot other than except that
 // overlaps [start, end), or nil.
-func (t *Tx) overlapping(ctx context.Context, start, end time.Time, except int64) (*Slot, error) {
+func (t *Tx) overlapping(ctx context.Context, start, end time.Time, except int64) (*booksmeta.Slot, error) {
 	sl, err := scanSlot(t.q.QueryRowContext(ctx, "SELECT "+slotCols+` FROM slots s
 		WHERE s.starts_at > $1 AND s.starts_at < $2 AND s.ends_at > $3 AND s.deleted_at IS NULL AND s.id <> $4
 		ORDER BY s.starts_at LIMIT 1`, ms(start.Add(-MaxSlotLength)), ms(end), ms(start), except))
@@ -116,7 +118,7 @@ func (t *Tx) overlapping(ctx context.Context, start, end time.Time, except int64
 	return sl, err
 }
 
-func (t *Tx) slotAt(ctx context.Context, start time.Time) (*Slot, error) {
+func (t *Tx) slotAt(ctx context.Context, start time.Time) (*booksmeta.Slot, error) {
 	sl, err := scanSlot(t.q.QueryRowContext(ctx, "SELECT "+slotCols+" FROM slots s WHERE s.starts_at = $1", ms(start)))
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
@@ -130,7 +132,7 @@ func (t *Tx) slotAt(ctx context.Context, start time.Time) (*Slot, error) {
 // tombstone) is brought back with the new values: the admin asked for
 // exactly that time, so the tombstone, which only stops the generator,
 // gives way.
-func (t *Tx) InsertSlot(ctx context.Context, s *Slot) error {
+func (t *Tx) InsertSlot(ctx context.Context, s *booksmeta.Slot) error {
 	if s.Source == "" {
 		s.Source = SlotManual
 	}
@@ -173,7 +175,7 @@ func (t *Tx) InsertSlot(ctx context.Context, s *Slot) error {
 	return nil
 }
 
-func (t *Tx) insertSlot(ctx context.Context, s *Slot) (bool, error) {
+func (t *Tx) insertSlot(ctx context.Context, s *booksmeta.Slot) (bool, error) {
 	err := t.q.QueryRowContext(ctx, `INSERT INTO slots (starts_at, ends_at, capacity, note, active, server_login, server_password,
 		source, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9) ON CONFLICT (starts_at) DO NOTHING RETURNING id`,
 		ms(s.StartsAt), ms(s.EndsAt), s.Capacity, s.Note, s.Active, s.ServerLogin, s.ServerPassword, s.Source, ms(t.now)).Scan(&s.ID)
@@ -188,7 +190,7 @@ func (t *Tx) insertSlot(ctx context.Context, s *Slot) (bool, error) {
 // started at that time (a deleted one included: its tombstone keeps the
 // generator from bringing back what an admin removed) or the time overlaps
 // a live slot. It reports whether it inserted.
-func (t *Tx) InsertSlotIfAbsent(ctx context.Context, s *Slot) (bool, error) {
+func (t *Tx) InsertSlotIfAbsent(ctx context.Context, s *booksmeta.Slot) (bool, error) {
 	if s.Source == "" {
 		s.Source = SlotSchedule
 	}
@@ -203,7 +205,7 @@ func (t *Tx) InsertSlotIfAbsent(ctx context.Context, s *Slot) (bool, error) {
 // *SlotConflict, to move a slot whose places are taken, to put the capacity
 // below the places taken, to deactivate a slot with live bookings, and to
 // move onto or over another slot. Cancel the bookings first to go ahead.
-func (t *Tx) UpdateSlot(ctx context.Context, s *Slot) error {
+func (t *Tx) UpdateSlot(ctx context.Context, s *booksmeta.Slot) error {
 	cur, err := t.SlotForUpdate(ctx, s.ID)
 	if err != nil {
 		return err
@@ -299,7 +301,7 @@ func (t *Tx) DeactivateSlots(ctx context.Context, from, to time.Time) (int, erro
 	return int(n), err
 }
 
-func (t *Tx) liveBookings(ctx context.Context, where string, args ...any) ([]*Booking, error) {
+func (t *Tx) liveBookings(ctx context.Context, where string, args ...any) ([]*booksmeta.Booking, error) {
 	return collect(scanBookingWithUser)(t.q.QueryContext(ctx, "SELECT "+bookingWithUserCols+` FROM bookings b JOIN slots s ON s.id = b.slot_id
 		JOIN users u ON u.id = b.user_id WHERE b.status = 'active' AND `+where+` ORDER BY s.starts_at, b.id`, args...))
 }
@@ -307,14 +309,14 @@ func (t *Tx) liveBookings(ctx context.Context, where string, args ...any) ([]*Bo
 // LiveBookingsOfSlot lists the active bookings of a slot that has not
 // ended, with the student's email and name. Lock the slot first
 // (SlotForUpdate) so that no booking slips in after the list is read.
-func (t *Tx) LiveBookingsOfSlot(ctx context.Context, slotID int64) ([]*Booking, error) {
+func (t *Tx) LiveBookingsOfSlot(ctx context.Context, slotID int64) ([]*booksmeta.Booking, error) {
 	return t.liveBookings(ctx, `b.slot_id = $1 AND s.ends_at > $2`, slotID, ms(t.now))
 }
 
 // LiveBookingsBetween lists the active bookings of the slots (not deleted)
 // overlapping [from, to) that have not ended. On PostgreSQL it first locks
 // those slots, so no booking slips in before the caller closes them.
-func (t *Tx) LiveBookingsBetween(ctx context.Context, from, to time.Time) ([]*Booking, error) {
+func (t *Tx) LiveBookingsBetween(ctx context.Context, from, to time.Time) ([]*booksmeta.Booking, error) {
 	const inRange = `s.starts_at > $1 AND s.starts_at < $2 AND s.ends_at > $3 AND s.ends_at > $4 AND s.deleted_at IS NULL`
 	args := []any{ms(from.Add(-MaxSlotLength)), ms(to), ms(from), ms(t.now)}
 	if t.dialect == db.Postgres {

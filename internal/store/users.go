@@ -1,55 +1,17 @@
 package store
 
 import (
+	"booksmeta"
+
 	"context"
 	"database/sql"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"booksmeta/internal/db"
 )
-
-// Roles.
-const (
-	RoleStudent    = "student"
-	RoleAdmin      = "admin"
-	RoleSuperAdmin = "super_admin"
-)
-
-// User is a student or an administrator.
-type User struct {
-	ID                 int64
-	Email              string
-	FirstName          string
-	LastName           string
-	Phone              string
-	Role               string
-	PasswordHash       string
-	Paid               bool
-	Active             bool
-	DeactivatedByAdmin bool
-	BookingLimit       int
-	GetCourseUserID    string
-	PaidAt             time.Time
-	LastLoginAt        time.Time
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
-}
-
-// IsAdmin reports whether the user may use the admin panel.
-func (u *User) IsAdmin() bool { return u.Role == RoleAdmin || u.Role == RoleSuperAdmin }
-
-// Name is the display name, falling back to the email.
-func (u *User) Name() string {
-	n := strings.TrimSpace(u.FirstName + " " + u.LastName)
-	if n == "" {
-		return u.Email
-	}
-	return n
-}
 
 // NormalizeEmail is how emails are compared and stored: spaces trimmed and
 // letters lowercased, except that a character outside ASCII never becomes
@@ -71,8 +33,8 @@ const userCols = `id, email, first_name, last_name, phone, role, password_hash, 
 	deactivated_by_admin, booking_limit, getcourse_user_id, paid_at, last_login_at, created_at, updated_at`
 
 // scanUser reads userCols, then extra columns into extra.
-func scanUser(row scanner, extra ...any) (*User, error) {
-	var u User
+func scanUser(row scanner, extra ...any) (*booksmeta.User, error) {
+	var u booksmeta.User
 	var paidAt, lastLogin sql.NullInt64
 	var created, updated int64
 	err := row.Scan(append([]any{&u.ID, &u.Email, &u.FirstName, &u.LastName, &u.Phone, &u.Role, &u.PasswordHash,
@@ -87,12 +49,12 @@ func scanUser(row scanner, extra ...any) (*User, error) {
 }
 
 // UserByID reads a user.
-func (s *Store) UserByID(ctx context.Context, id int64) (*User, error) {
+func (s *Store) UserByID(ctx context.Context, id int64) (*booksmeta.User, error) {
 	return scanUser(s.read().QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE id = $1", id))
 }
 
 // UserByEmail reads a user by (normalised) email.
-func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
+func (s *Store) UserByEmail(ctx context.Context, email string) (*booksmeta.User, error) {
 	return scanUser(s.read().QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE email = $1", NormalizeEmail(email)))
 }
 
@@ -104,17 +66,17 @@ func (s *Store) CountAdmins(ctx context.Context) (int, error) {
 }
 
 // UserByEmail reads a user inside the transaction.
-func (t *Tx) UserByEmail(ctx context.Context, email string) (*User, error) {
+func (t *Tx) UserByEmail(ctx context.Context, email string) (*booksmeta.User, error) {
 	return scanUser(t.q.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE email = $1", NormalizeEmail(email)))
 }
 
 // UserByID reads a user inside the transaction.
-func (t *Tx) UserByID(ctx context.Context, id int64) (*User, error) {
+func (t *Tx) UserByID(ctx context.Context, id int64) (*booksmeta.User, error) {
 	return scanUser(t.q.QueryRowContext(ctx, "SELECT "+userCols+" FROM users WHERE id = $1", id))
 }
 
 // UserByGetCourseID finds a user by GetCourse's user id.
-func (t *Tx) UserByGetCourseID(ctx context.Context, gcID string) (*User, error) {
+func (t *Tx) UserByGetCourseID(ctx context.Context, gcID string) (*booksmeta.User, error) {
 	if gcID == "" {
 		return nil, ErrNotFound
 	}
@@ -122,7 +84,7 @@ func (t *Tx) UserByGetCourseID(ctx context.Context, gcID string) (*User, error) 
 }
 
 // InsertUser creates u and sets its ID and timestamps.
-func (t *Tx) InsertUser(ctx context.Context, u *User) error {
+func (t *Tx) InsertUser(ctx context.Context, u *booksmeta.User) error {
 	u.Email = NormalizeEmail(u.Email)
 	u.CreatedAt, u.UpdatedAt = t.now, t.now
 	return t.q.QueryRowContext(ctx, `INSERT INTO users (email, first_name, last_name, phone, role, password_hash,
@@ -133,7 +95,7 @@ func (t *Tx) InsertUser(ctx context.Context, u *User) error {
 }
 
 // UpdateUser writes every mutable field of u.
-func (t *Tx) UpdateUser(ctx context.Context, u *User) error {
+func (t *Tx) UpdateUser(ctx context.Context, u *booksmeta.User) error {
 	u.Email = NormalizeEmail(u.Email)
 	u.UpdatedAt = t.now
 	res, err := t.q.ExecContext(ctx, `UPDATE users SET email=$2, first_name=$3, last_name=$4, phone=$5, role=$6,
@@ -162,7 +124,7 @@ type UserFilter struct {
 
 // UserRow is a user with counts for the admin list.
 type UserRow struct {
-	User
+	booksmeta.User
 	UpcomingBookings int
 	TotalBookings    int
 }
@@ -269,6 +231,6 @@ func (s *Store) CountUsers(ctx context.Context) (students, paid, admins int, err
 	return
 }
 
-func searchText(u *User) string {
+func searchText(u *booksmeta.User) string {
 	return strings.ToLower(strings.Join([]string{u.Email, u.FirstName, u.LastName, u.FirstName + " " + u.LastName, u.Phone}, "\n"))
 }

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"booksmeta"
+
 	"context"
 	"database/sql"
 	"strconv"
@@ -11,77 +13,12 @@ import (
 	"booksmeta/internal/db"
 )
 
-// Webhook outcomes: what the intake answered.
-const (
-	OutcomeAccepted  = "accepted"
-	OutcomeDuplicate = "duplicate"
-	OutcomeRejected  = "rejected"
-	OutcomeInvalid   = "invalid"
-	OutcomeTooLarge  = "too_large"
-)
-
-// Webhook processing states of accepted events.
-const (
-	StatePending = "pending"
-	StateDone    = "done"
-	StateIgnored = "ignored"
-	StateFailed  = "failed"
-	StateRetry   = "retrying"
-)
-
-// Authentication modes recorded for each request.
-const (
-	AuthSignature   = "signature"
-	AuthQuerySecret = "query_secret"
-	AuthUnverified  = "unverified"
-	AuthFailed      = "failed"
-)
-
-// WebhookEvent is one request to the webhook endpoint, with what became of it.
-type WebhookEvent struct {
-	ID             int64
-	ReceivedAt     time.Time
-	Method         string
-	Path           string
-	RemoteAddr     string
-	ContentType    string
-	Headers        string // JSON object, secrets redacted
-	Query          string // redacted
-	Body           string // redacted, possibly truncated for rejected requests
-	BodySize       int
-	Auth           string
-	Outcome        string
-	HTTPStatus     int
-	Reason         string
-	Event          string
-	Email          string
-	IdempotencyKey string
-	DuplicateOf    int64
-	Payload        string // normalised JSON the processor reads
-	// Heads, when set, make the idempotency key relative to what came
-	// before: the first head's sequence number is appended to the key, so
-	// the same state of a subject twice in a row is one event, and the same
-	// state again after another is a new one (a payment after a refund).
-	Heads []Head
-	// Subject is the deal an accepted event is about ("" for none): events
-	// of one deal are applied in the order they arrived.
-	Subject     string
-	State       string
-	Attempts    int
-	LastError   string
-	Result      string
-	ProcessedAt time.Time
-}
-
-// PublicID is the event id shown to senders.
-func (e *WebhookEvent) PublicID() string { return strconv.FormatInt(e.ID, 10) }
-
 const webhookCols = `id, received_at, method, path, remote_addr, content_type, headers, query, body, body_size,
 	auth, outcome, http_status, reason, event, email, idempotency_key, duplicate_of, payload, state, attempts,
 	last_error, result, processed_at, subject`
 
-func scanWebhook(row scanner) (*WebhookEvent, error) {
-	var e WebhookEvent
+func scanWebhook(row scanner) (*booksmeta.WebhookEvent, error) {
+	var e booksmeta.WebhookEvent
 	var rec int64
 	var key sql.NullString
 	var dup, processed sql.NullInt64
@@ -111,8 +48,8 @@ var insertAcceptedReturningSQL = insertAcceptedSQL + ` RETURNING id`
 // the caller records a duplicate. Under concurrency, the UNIQUE index decides
 // the one winner: on PostgreSQL a racing insert waits for the first
 // transaction and then does nothing; on SQLite writers are serialised.
-func (t *Tx) InsertAcceptedWebhook(ctx context.Context, e *WebhookEvent) (bool, error) {
-	e.clean()
+func (t *Tx) InsertAcceptedWebhook(ctx context.Context, e *booksmeta.WebhookEvent) (bool, error) {
+	cleanEvent(e)
 	args := []any{ms(e.ReceivedAt), e.Method, e.Path, e.RemoteAddr, e.ContentType, e.Headers, e.Query, e.Body, e.BodySize,
 		e.Auth, e.Outcome, e.HTTPStatus, e.Reason, e.Event, e.Email, e.IdempotencyKey, e.Payload, e.State, nullIfEmpty(e.Subject)}
 	if t.dialect == db.SQLite {
@@ -136,8 +73,8 @@ func (t *Tx) InsertAcceptedWebhook(ctx context.Context, e *WebhookEvent) (bool, 
 // InsertWebhookLog records a request that is not a new event: rejected,
 // invalid, too large, or a duplicate (DuplicateOf set). It has no
 // idempotency key, so it never blocks a later genuine delivery.
-func (t *Tx) InsertWebhookLog(ctx context.Context, e *WebhookEvent) error {
-	e.clean()
+func (t *Tx) InsertWebhookLog(ctx context.Context, e *booksmeta.WebhookEvent) error {
+	cleanEvent(e)
 	var dup any
 	if e.DuplicateOf != 0 {
 		dup = e.DuplicateOf
@@ -149,24 +86,24 @@ func (t *Tx) InsertWebhookLog(ctx context.Context, e *WebhookEvent) error {
 }
 
 // WebhookByKey finds the accepted event holding an idempotency key.
-func (t *Tx) WebhookByKey(ctx context.Context, key string) (*WebhookEvent, error) {
+func (t *Tx) WebhookByKey(ctx context.Context, key string) (*booksmeta.WebhookEvent, error) {
 	return scanWebhook(t.q.QueryRowContext(ctx, "SELECT "+webhookCols+" FROM webhook_events WHERE idempotency_key = $1", key))
 }
 
 // WebhookByID reads an event inside the transaction.
-func (t *Tx) WebhookByID(ctx context.Context, id int64) (*WebhookEvent, error) {
+func (t *Tx) WebhookByID(ctx context.Context, id int64) (*booksmeta.WebhookEvent, error) {
 	return scanWebhook(t.q.QueryRowContext(ctx, "SELECT "+webhookCols+" FROM webhook_events WHERE id = $1", id))
 }
 
 // WebhookByID reads an event.
-func (s *Store) WebhookByID(ctx context.Context, id int64) (*WebhookEvent, error) {
+func (s *Store) WebhookByID(ctx context.Context, id int64) (*booksmeta.WebhookEvent, error) {
 	return scanWebhook(s.read().QueryRowContext(ctx, "SELECT "+webhookCols+" FROM webhook_events WHERE id = $1", id))
 }
 
 // FinishWebhook records the processing result of an accepted event.
 func (t *Tx) FinishWebhook(ctx context.Context, id int64, state, result, lastError string) error {
 	var processed any
-	if state == StateDone || state == StateIgnored {
+	if state == booksmeta.StateDone || state == booksmeta.StateIgnored {
 		processed = ms(t.now)
 	}
 	_, err := t.q.ExecContext(ctx, `UPDATE webhook_events SET state=$2, result=$3, last_error=$4,
@@ -177,7 +114,7 @@ func (t *Tx) FinishWebhook(ctx context.Context, id int64, state, result, lastErr
 // ResetWebhookForRerun puts a processed or failed event back to pending.
 func (t *Tx) ResetWebhookForRerun(ctx context.Context, id int64) error {
 	res, err := t.q.ExecContext(ctx, `UPDATE webhook_events SET state=$2, last_error='', processed_at=NULL
-		WHERE id=$1 AND outcome=$3`, id, StatePending, OutcomeAccepted)
+		WHERE id=$1 AND outcome=$3`, id, booksmeta.StatePending, booksmeta.OutcomeAccepted)
 	if err != nil {
 		return err
 	}
@@ -200,7 +137,7 @@ type WebhookFilter struct {
 }
 
 // ListWebhooks lists log entries newest first.
-func (s *Store) ListWebhooks(ctx context.Context, f WebhookFilter) ([]*WebhookEvent, error) {
+func (s *Store) ListWebhooks(ctx context.Context, f WebhookFilter) ([]*booksmeta.WebhookEvent, error) {
 	var c conds
 	if f.Outcome != "" {
 		c.add("outcome = ?", f.Outcome)
@@ -253,15 +190,11 @@ func (t *Tx) PruneWebhooks(ctx context.Context, before time.Time) (int64, error)
 	return res.RowsAffected()
 }
 
-// Head is the last state the intake saw for a subject (a deal, a student's
-// email).
-type Head struct{ Subject, State string }
-
 // AdvanceHead records state as subject's latest and returns its sequence
 // number, which grows only when the state differs from the last one. On
 // PostgreSQL the upsert holds the row until commit, so concurrent intakes of
 // one subject see each other's states in order.
-func (t *Tx) AdvanceHead(ctx context.Context, h Head) (int64, error) {
+func (t *Tx) AdvanceHead(ctx context.Context, h booksmeta.Head) (int64, error) {
 	var seq int64
 	err := t.q.QueryRowContext(ctx, `INSERT INTO webhook_heads (subject, state, seq) VALUES ($1, $2, 1)
 		ON CONFLICT (subject) DO UPDATE SET
@@ -274,7 +207,7 @@ func (t *Tx) AdvanceHead(ctx context.Context, h Head) (int64, error) {
 // EarliestUnfinishedBefore finds the first accepted event that arrived
 // before e, is about the same deal or the same student, and is not processed
 // yet; 0 when there is none.
-func (s *Store) EarliestUnfinishedBefore(ctx context.Context, e *WebhookEvent) (int64, error) {
+func (s *Store) EarliestUnfinishedBefore(ctx context.Context, e *booksmeta.WebhookEvent) (int64, error) {
 	first := int64(0)
 	for _, q := range []struct{ col, v string }{{"subject", e.Subject}, {"email", e.Email}} {
 		if q.v == "" {
@@ -294,7 +227,7 @@ func (s *Store) EarliestUnfinishedBefore(ctx context.Context, e *WebhookEvent) (
 
 // LockWebhook reads an event for update: on PostgreSQL a second processor
 // of the same event waits for the first and then sees it finished.
-func (t *Tx) LockWebhook(ctx context.Context, id int64) (*WebhookEvent, error) {
+func (t *Tx) LockWebhook(ctx context.Context, id int64) (*booksmeta.WebhookEvent, error) {
 	lock := ""
 	if t.dialect == db.Postgres {
 		lock = " FOR UPDATE"
@@ -313,7 +246,7 @@ func nullIfEmpty(s string) any {
 // PostgreSQL, which refuses NUL and invalid UTF-8 in text: a genuine
 // delivery holding such bytes must be logged and answered 200, never 503 on
 // every retry.
-func (e *WebhookEvent) clean() {
+func cleanEvent(e *booksmeta.WebhookEvent) {
 	for _, f := range []*string{&e.Method, &e.Path, &e.RemoteAddr, &e.ContentType, &e.Headers, &e.Query, &e.Body,
 		&e.Auth, &e.Outcome, &e.Reason, &e.Event, &e.Email, &e.IdempotencyKey, &e.Payload, &e.Subject} {
 		*f = CleanText(*f)

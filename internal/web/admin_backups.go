@@ -1,12 +1,13 @@
 package web
 
 import (
+	"booksmeta"
+
 	"fmt"
 	"net/http"
 	"strings"
 
 	"booksmeta/internal/backup"
-	"booksmeta/internal/store"
 )
 
 // backupRow is one copy as the page shows it.
@@ -32,7 +33,7 @@ var backupKeys = []string{backup.Enabled, backup.Time, backup.Keep, backup.Dir}
 
 // backupsPage lists the copies, offers "back up now" and the schedule; on
 // PostgreSQL it explains that pg_dump does the job.
-func (s *Server) backupsPage(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) backupsPage(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	s.backupsRender(w, r, http.StatusOK, nil, "")
 }
 
@@ -76,7 +77,7 @@ func (s *Server) backupsRender(w http.ResponseWriter, r *http.Request, status in
 }
 
 // backupsNow takes a copy now ("Сделать резервную копию сейчас").
-func (s *Server) backupsNow(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) backupsNow(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	c, err := s.Backups.TakeNow(r.Context())
 	if err != nil {
 		s.Log.Error("manual backup failed", "err", err, "by", u.ID)
@@ -88,7 +89,7 @@ func (s *Server) backupsNow(w http.ResponseWriter, r *http.Request, u *store.Use
 }
 
 // backupsSettings saves the schedule: on/off, time, copies kept, folder.
-func (s *Server) backupsSettings(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) backupsSettings(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	vals := map[string]string{backup.Enabled: "0"}
 	if r.PostFormValue(backup.Enabled) == "1" {
 		vals[backup.Enabled] = "1"

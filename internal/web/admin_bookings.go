@@ -1,6 +1,8 @@
 package web
 
 import (
+	"booksmeta"
+
 	"errors"
 	"net/http"
 	"net/url"
@@ -14,14 +16,14 @@ import (
 
 // bookingStatuses are the statuses the admin filters by, in page order.
 var bookingStatuses = []struct{ Value, Label string }{
-	{store.BookingActive, "активные"},
-	{store.BookingFinished, "завершённые"},
-	{store.BookingCancelled, "отменённые"},
+	{booksmeta.BookingActive, "активные"},
+	{booksmeta.BookingFinished, "завершённые"},
+	{booksmeta.BookingCancelled, "отменённые"},
 }
 
 // bookingList is every booking for admins, filtered by slot date, status
 // and student text, with how many of each status the filter matches.
-func (s *Server) bookingList(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) bookingList(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	ctx := r.Context()
 	loc := s.Settings.Location(ctx)
 	q := r.URL.Query()
@@ -83,7 +85,7 @@ func bookingCancelMessage(code string) string {
 
 // bookingCancel cancels a booking for an admin; the student gets a notice
 // and an email with the reason.
-func (s *Server) bookingCancel(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) bookingCancel(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	id, ok := pathID(r)
 	if !ok {
 		s.notFound(w, r)

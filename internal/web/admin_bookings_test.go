@@ -1,14 +1,14 @@
 package web_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
-
-	"booksmeta/internal/store"
 )
 
 func TestAdminBookingsFiltersCountsAndCancel(t *testing.T) {
@@ -18,9 +18,9 @@ func TestAdminBookingsFiltersCountsAndCancel(t *testing.T) {
 	d1 := time.Now().In(loc).AddDate(0, 0, 2)
 	d2 := d1.AddDate(0, 0, 3)
 	at := func(d time.Time, h int) time.Time { return time.Date(d.Year(), d.Month(), d.Day(), h, 0, 0, 0, loc) }
-	ann := f.user(t, "ann.smirnova@example.com", store.RoleStudent, true)
+	ann := f.user(t, "ann.smirnova@example.com", booksmeta.RoleStudent, true)
 	s1, s2, s3 := newSlot(t, f, at(d1, 10), 3), newSlot(t, f, at(d2, 10), 3), newSlot(t, f, at(d2, 12), 3)
-	book := func(u *store.User, slot int64) *store.Booking {
+	book := func(u *booksmeta.User, slot int64) *booksmeta.Booking {
 		t.Helper()
 		b, err := f.srv.Booking.Book(ctx, u.ID, slot)
 		if err != nil {
@@ -65,7 +65,7 @@ func TestAdminBookingsFiltersCountsAndCancel(t *testing.T) {
 	}
 	expect(t, a.get(p.location()), 200, "Бронирование отменено", "Сервер на обслуживании", "Активных: 0, завершённых: 0, отменённых: 2.")
 	got, _ := f.srv.Store.BookingByID(ctx, b3.ID)
-	if got.Status != store.BookingCancelled || got.CancelReason != "Сервер на обслуживании" || got.CancelledBy != f.admin.ID {
+	if got.Status != booksmeta.BookingCancelled || got.CancelReason != "Сервер на обслуживании" || got.CancelledBy != f.admin.ID {
 		t.Fatalf("booking after admin cancel: %+v", got)
 	}
 	ns, _ := f.srv.Store.NoticesByUser(ctx, ann.ID, 5)
@@ -107,7 +107,7 @@ func TestAdminBookingsFiltersCountsAndCancel(t *testing.T) {
 	if p := a.post("/admin/bookings/"+itoa(b1.ID)+"/cancel", url.Values{"reason": {"x"}}); p.Status != http.StatusForbidden {
 		t.Fatalf("cancel without CSRF: %d", p.Status)
 	}
-	if got, _ := f.srv.Store.BookingByID(ctx, b1.ID); got.Status != store.BookingActive {
+	if got, _ := f.srv.Store.BookingByID(ctx, b1.ID); got.Status != booksmeta.BookingActive {
 		t.Fatalf("booking changed by refused requests: %+v", got)
 	}
 }

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"booksmeta"
+
 	"net/http"
 	"strconv"
 
@@ -10,7 +12,7 @@ import (
 
 // gcPage shows what Book Smeta asked GetCourse and what it answered (the
 // API key is never recorded), and the state of the paid-students sync.
-func (s *Server) gcPage(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) gcPage(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	f := store.GetCourseCallFilter{Op: q.Get("op"), OnlyFailed: q.Get("failed") == "1", Limit: 100}
@@ -44,7 +46,7 @@ func (s *Server) gcPage(w http.ResponseWriter, r *http.Request, _ *store.User) {
 	s.render(w, http.StatusOK, "admin_getcourse", d)
 }
 
-func (s *Server) gcSyncNow(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) gcSyncNow(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	if err := s.GetCourse.RequestSync(r.Context()); err != nil {
 		s.Log.Warn("manual getcourse sync refused", "err", err, "by", u.ID)
 		http.Redirect(w, r, "/admin/getcourse?err=sync", http.StatusSeeOther)

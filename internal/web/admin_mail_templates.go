@@ -1,6 +1,8 @@
 package web
 
 import (
+	"booksmeta"
+
 	"net/http"
 
 	"booksmeta/internal/mail"
@@ -19,7 +21,7 @@ func knownMailKind(k string) bool {
 	return false
 }
 
-func (s *Server) templatesList(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) templatesList(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	type row struct {
 		mail.KindInfo
 		Edited bool
@@ -55,7 +57,7 @@ func (s *Server) templatePage(w http.ResponseWriter, r *http.Request, status int
 	s.render(w, status, "admin_template", d)
 }
 
-func (s *Server) templateEdit(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) templateEdit(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	kind := r.PathValue("kind")
 	if !knownMailKind(kind) {
 		s.notFound(w, r)
@@ -83,7 +85,7 @@ func (s *Server) templateEdit(w http.ResponseWriter, r *http.Request, _ *store.U
 	s.templatePage(w, r, http.StatusOK, kind, t, nil, "")
 }
 
-func (s *Server) templateSave(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) templateSave(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	kind := r.PathValue("kind")
 	if !knownMailKind(kind) {
 		s.notFound(w, r)

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"booksmeta"
+
 	"errors"
 	"net/http"
 
@@ -10,7 +12,7 @@ import (
 
 // outboxPage lists the mail outbox: what is queued, sent or failed (with
 // the mail server's answer), and lets an admin send a message again.
-func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	ctx := r.Context()
 	status := r.URL.Query().Get("status")
 	rows, err := s.Store.ListMail(ctx, store.MailFilter{Status: status, Limit: 200})
@@ -36,7 +38,7 @@ func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, _ *store.Use
 	s.render(w, http.StatusOK, "admin_outbox", d)
 }
 
-func (s *Server) outboxResend(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) outboxResend(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	id, ok := pathID(r)
 	if !ok {
 		s.notFound(w, r)

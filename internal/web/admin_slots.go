@@ -1,6 +1,8 @@
 package web
 
 import (
+	"booksmeta"
+
 	"errors"
 	"fmt"
 	"net/http"
@@ -86,7 +88,7 @@ func (s *Server) slotPage(w http.ResponseWriter, r *http.Request, status int, ms
 	s.render(w, status, "admin_slots", d)
 }
 
-func (s *Server) slotList(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) slotList(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	s.slotPage(w, r, http.StatusOK, slotFlash(r.URL.Query().Get("done")), "")
 }
 
@@ -154,7 +156,7 @@ func slotTimes(r *http.Request, loc *time.Location) (start, end time.Time, err e
 	return start, end, nil
 }
 
-func (s *Server) slotCreate(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) slotCreate(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	loc := s.Settings.Location(r.Context())
 	start, end, err := slotTimes(r, loc)
 	if err != nil {
@@ -209,7 +211,7 @@ func (s *Server) slotEditPage(w http.ResponseWriter, r *http.Request, id int64, 
 	s.render(w, status, "admin_slot_edit", d)
 }
 
-func (s *Server) slotEdit(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) slotEdit(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	id, ok := pathID(r)
 	if !ok {
 		s.notFound(w, r)
@@ -221,7 +223,7 @@ func (s *Server) slotEdit(w http.ResponseWriter, r *http.Request, _ *store.User)
 // slotUpdate saves a slot's time, capacity, note and own server account.
 // Moving a booked slot needs the cancel checkbox; shrinking below the
 // places taken is always refused.
-func (s *Server) slotUpdate(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) slotUpdate(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	id, ok := pathID(r)
 	if !ok {
 		s.notFound(w, r)
@@ -303,7 +305,7 @@ func (s *Server) slotActionError(w http.ResponseWriter, r *http.Request, id int6
 	s.scheduleError(w, r, err)
 }
 
-func (s *Server) slotActive(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) slotActive(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	id, ok := pathID(r)
 	if !ok {
 		s.notFound(w, r)
@@ -322,7 +324,7 @@ func (s *Server) slotActive(w http.ResponseWriter, r *http.Request, u *store.Use
 	http.Redirect(w, r, slotReturn(r, id)+"done=toggled", http.StatusSeeOther)
 }
 
-func (s *Server) slotDelete(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) slotDelete(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	id, ok := pathID(r)
 	if !ok {
 		s.notFound(w, r)
@@ -343,7 +345,7 @@ func (s *Server) slotDelete(w http.ResponseWriter, r *http.Request, u *store.Use
 	http.Redirect(w, r, "/admin/slots?week="+week+"&done=deleted:"+strconv.Itoa(n), http.StatusSeeOther)
 }
 
-func (s *Server) slotGenerate(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) slotGenerate(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	loc := s.Settings.Location(r.Context())
 	from, err := schedule.ParseDate(r.PostFormValue("from"), loc)
 	if err != nil {
@@ -365,7 +367,7 @@ func (s *Server) slotGenerate(w http.ResponseWriter, r *http.Request, _ *store.U
 
 // slotClose closes a day or a range, e.g. for server maintenance; booked
 // slots there need the cancel checkbox, and their students are notified.
-func (s *Server) slotClose(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) slotClose(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	loc := s.Settings.Location(r.Context())
 	from, err1 := schedule.ParseDate(r.PostFormValue("from"), loc)
 	to, err2 := schedule.ParseDate(r.PostFormValue("to"), loc)

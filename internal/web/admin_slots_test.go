@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"net/http"
 	"net/url"
@@ -60,7 +62,7 @@ func TestAdminSlotsAndBookingsPages(t *testing.T) {
 	}
 	expect(t, a.get(p.location()), 200, "отменено бронирований: 1")
 	b, _ := f.srv.Store.BookingByID(ctx, bs[0].ID+1)
-	if b == nil || b.Status != store.BookingCancelled {
+	if b == nil || b.Status != booksmeta.BookingCancelled {
 		t.Fatalf("booking after slot delete: %+v", b)
 	}
 
@@ -121,8 +123,8 @@ func TestAdminSlotEditAndRefusals(t *testing.T) {
 		http.StatusUnprocessableEntity, "Конец слота должен быть позже начала")
 
 	// Two students book it.
-	s2 := f.user(t, "second@example.com", store.RoleStudent, true)
-	for _, u := range []*store.User{f.student, s2} {
+	s2 := f.user(t, "second@example.com", booksmeta.RoleStudent, true)
+	for _, u := range []*booksmeta.User{f.student, s2} {
 		if _, err := f.srv.Booking.Book(ctx, u.ID, slots[0].ID); err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +144,7 @@ func TestAdminSlotEditAndRefusals(t *testing.T) {
 		"закрыть его можно только вместе с отменой бронирований", "Изменить слот")
 	expect(t, a.submit("/admin/slots?week="+date, edit+"/delete", url.Values{"week": {date}}), http.StatusConflict,
 		"удалить его можно только вместе с отменой бронирований")
-	if bs, _ := f.srv.Store.ListBookings(ctx, store.BookingFilter{Status: store.BookingActive}); len(bs) != 2 {
+	if bs, _ := f.srv.Store.ListBookings(ctx, store.BookingFilter{Status: booksmeta.BookingActive}); len(bs) != 2 {
 		t.Fatalf("bookings after refusals: %d active", len(bs))
 	}
 
@@ -166,13 +168,13 @@ func TestAdminSlotEditAndRefusals(t *testing.T) {
 		t.Fatalf("move with cancel: %d %s", p.Status, p.Body)
 	}
 	expect(t, a.get(p.location()), 200, "отменено бронирований: 2", "12:00–13:00")
-	for _, u := range []*store.User{f.student, s2} {
+	for _, u := range []*booksmeta.User{f.student, s2} {
 		ns, _ := f.srv.Store.NoticesByUser(ctx, u.ID, 5)
 		if len(ns) == 0 || !strings.Contains(ns[0].Body, "Сервер занят обновлением") {
 			t.Fatalf("student %s not notified: %+v", u.Email, ns)
 		}
 	}
-	if bs, _ := f.srv.Store.ListBookings(ctx, store.BookingFilter{Status: store.BookingActive}); len(bs) != 0 {
+	if bs, _ := f.srv.Store.ListBookings(ctx, store.BookingFilter{Status: booksmeta.BookingActive}); len(bs) != 0 {
 		t.Fatalf("bookings after move: %d active", len(bs))
 	}
 
@@ -266,7 +268,7 @@ func TestAdminSlotsCloseRangeGenerateAndFilter(t *testing.T) {
 	}
 	expect(t, a.get(p.location()), 200, "Закрыто слотов:", "неактивный")
 	got, _ := f.srv.Store.BookingByID(ctx, b.ID)
-	if got.Status != store.BookingCancelled {
+	if got.Status != booksmeta.BookingCancelled {
 		t.Fatalf("booking after closing the day: %+v", got)
 	}
 	ns, _ := f.srv.Store.NoticesByUser(ctx, f.student.ID, 5)

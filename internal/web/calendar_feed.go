@@ -1,6 +1,8 @@
 package web
 
 import (
+	"booksmeta"
+
 	"errors"
 	"net/http"
 	"strconv"
@@ -39,7 +41,7 @@ func (s *Server) calendarFeed(w http.ResponseWriter, r *http.Request) {
 	for _, b := range bs {
 		events = append(events, ical.Event{UID: "booking-" + strconv.FormatInt(b.ID, 10) + "@book-smeta", Start: b.StartsAt, End: b.EndsAt,
 			Summary: "Сервер Book Smeta", Description: "Данные для входа появятся в разделе «Мои бронирования» незадолго до начала: " + base + "/bookings",
-			URL: base + "/bookings", Cancelled: b.Status == store.BookingCancelled})
+			URL: base + "/bookings", Cancelled: b.Status == booksmeta.BookingCancelled})
 	}
 	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -48,7 +50,7 @@ func (s *Server) calendarFeed(w http.ResponseWriter, r *http.Request) {
 
 // calendarLink creates (or replaces, so an old shared link stops working)
 // the student's feed link.
-func (s *Server) calendarLink(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) calendarLink(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	tok, hash := password.NewToken()
 	err := s.Store.InTx(r.Context(), func(tx *store.Tx) error {
 		return tx.PutCalendarFeed(r.Context(), u.ID, hash, s.Box.Seal(tok))
@@ -61,7 +63,7 @@ func (s *Server) calendarLink(w http.ResponseWriter, r *http.Request, u *store.U
 }
 
 // calendarURL is the student's current feed link, "" when none was made.
-func (s *Server) calendarURL(r *http.Request, u *store.User) string {
+func (s *Server) calendarURL(r *http.Request, u *booksmeta.User) string {
 	sealed, err := s.Store.CalendarFeed(r.Context(), u.ID)
 	if err != nil || sealed == "" {
 		return ""

@@ -1,10 +1,11 @@
 package web
 
 import (
+	"booksmeta"
+
 	"net/http"
 
 	"booksmeta/internal/api"
-	"booksmeta/internal/store"
 )
 
 type outcomeCount struct {
@@ -13,7 +14,7 @@ type outcomeCount struct {
 	N       int
 }
 
-func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	dd, err := api.Dashboard(r.Context(), s.Store, s.Settings)
 	if err != nil {
 		s.internalError(w, r, "dashboard", err)
@@ -23,10 +24,10 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ *store.User
 	d["D"] = dd
 	var today []outcomeCount
 	total := 0
-	for _, o := range []string{store.OutcomeAccepted, store.OutcomeDuplicate, store.OutcomeRejected, store.OutcomeInvalid, store.OutcomeTooLarge} {
+	for _, o := range []string{booksmeta.OutcomeAccepted, booksmeta.OutcomeDuplicate, booksmeta.OutcomeRejected, booksmeta.OutcomeInvalid, booksmeta.OutcomeTooLarge} {
 		n := dd.WebhooksToday[o]
 		total += n
-		if n > 0 || o == store.OutcomeAccepted || o == store.OutcomeRejected {
+		if n > 0 || o == booksmeta.OutcomeAccepted || o == booksmeta.OutcomeRejected {
 			today = append(today, outcomeCount{o, outcomeLabel(o), n})
 		}
 	}

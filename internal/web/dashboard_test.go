@@ -1,18 +1,19 @@
 package web_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"net/http"
 	"testing"
 	"time"
 
 	"booksmeta/internal/accounts"
-	"booksmeta/internal/store"
 )
 
 func TestDashboardNumbers(t *testing.T) {
 	f := start(t, map[string]string{"GETCOURSE_WEBHOOK_SECRET": "env-webhook-secret-123456"})
-	f.user(t, "unpaid@example.com", store.RoleStudent, false)
+	f.user(t, "unpaid@example.com", booksmeta.RoleStudent, false)
 	sendWebhook(t, f, `{"action":"test","event_id":"d1"}`, http.Header{"X-Signature": {"sha256=00"}})
 	sendWebhook(t, f, `{"action":"test","event_id":"d2"}`, http.Header{"X-Signature": {"sha256=00"}})
 	a := f.as(t, f.admin)
@@ -45,11 +46,11 @@ func TestDashboardBookingNumbers(t *testing.T) {
 	}
 	// Another student with one booking out of three is not near the limit,
 	// nor is one whose limit is 0.
-	calm := f.user(t, "calm@example.com", store.RoleStudent, true)
+	calm := f.user(t, "calm@example.com", booksmeta.RoleStudent, true)
 	if _, err := f.srv.Booking.Book(ctx, calm.ID, id2); err != nil {
 		t.Fatal(err)
 	}
-	zero := f.user(t, "zero@example.com", store.RoleStudent, true)
+	zero := f.user(t, "zero@example.com", booksmeta.RoleStudent, true)
 	lim := 0
 	if _, err := f.srv.Accounts.AdminUpdate(ctx, f.super, zero.ID, accounts.UserInput{BookingLimit: &lim}); err != nil {
 		t.Fatal(err)

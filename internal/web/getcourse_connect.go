@@ -1,6 +1,8 @@
 package web
 
 import (
+	"booksmeta"
+
 	"encoding/json"
 	"errors"
 	"net"
@@ -168,14 +170,14 @@ func sourceName(src string) string {
 	return ""
 }
 
-func (s *Server) connectForm(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) connectForm(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	s.connectPage(w, r, http.StatusOK, connectView{})
 }
 
 // connectReveal shows the addresses with the secret on an explicit request:
 // a POST, so the secret never sits in history, a cache or an access log. With
 // JavaScript the page asks for JSON and swaps the field's value in place.
-func (s *Server) connectReveal(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) connectReveal(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	secret, err := s.Settings.WebhookSecret(r.Context())
 	if err != nil {
 		s.internalError(w, r, "read webhook secret", err)
@@ -216,7 +218,7 @@ func developerKeyFrom(r *http.Request) (key, problem string) {
 	return k, ""
 }
 
-func (s *Server) connectSaveDeveloperKey(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) connectSaveDeveloperKey(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	ctx := r.Context()
 	if r.PostFormValue("clear_"+gcsync.SettingDeveloperKey) != "" {
 		if err := s.Settings.Put(ctx, map[string]string{gcsync.SettingDeveloperKey: ""}, u.ID); err != nil {
@@ -248,7 +250,7 @@ func (s *Server) connectSaveDeveloperKey(w http.ResponseWriter, r *http.Request,
 // recorded GetCourse service, so the request shows in the call log. A key
 // typed into the form is saved first: the admin pressed one button meaning
 // "use this key".
-func (s *Server) connectSubscribe(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) connectSubscribe(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	ctx := r.Context()
 	key, problem := developerKeyFrom(r)
 	if problem != "" {

@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"booksmeta"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -149,7 +151,7 @@ func TestConnectPageSecretMaskedAndRevealed(t *testing.T) {
 		t.Fatal("revealing is not logged")
 	}
 	// A student gets neither the page nor the secret.
-	f.student = f.user(t, "student@example.com", store.RoleStudent, true)
+	f.student = f.user(t, "student@example.com", booksmeta.RoleStudent, true)
 	st := f.as(t, f.student)
 	expect(t, st.get(connect), http.StatusForbidden)
 	expectNot(t, st.submit("/", connect+"/reveal", nil), panelSecret)
@@ -263,9 +265,9 @@ func TestConnectPageShowsDeliveriesAndFieldReport(t *testing.T) {
 		FirstName: "Борис", Unfilled: []string{"email={object.user.email}"}}
 	payload, _ := json.Marshal(ev)
 	err = f.srv.Store.InTx(context.Background(), func(tx *store.Tx) error {
-		_, err := tx.InsertAcceptedWebhook(context.Background(), &store.WebhookEvent{ReceivedAt: time.Now(), Method: "GET",
-			Path: "/api/getcourse/webhook", Headers: "{}", Auth: store.AuthQuerySecret, Outcome: store.OutcomeAccepted,
-			HTTPStatus: 200, Event: ev.Name, IdempotencyKey: "test-unfilled-9002", Payload: string(payload), State: store.StateFailed})
+		_, err := tx.InsertAcceptedWebhook(context.Background(), &booksmeta.WebhookEvent{ReceivedAt: time.Now(), Method: "GET",
+			Path: "/api/getcourse/webhook", Headers: "{}", Auth: booksmeta.AuthQuerySecret, Outcome: booksmeta.OutcomeAccepted,
+			HTTPStatus: 200, Event: ev.Name, IdempotencyKey: "test-unfilled-9002", Payload: string(payload), State: booksmeta.StateFailed})
 		return err
 	})
 	if err != nil {

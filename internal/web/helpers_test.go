@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"html"
 	"io"
@@ -14,7 +16,6 @@ import (
 
 	"booksmeta/internal/accounts"
 	"booksmeta/internal/apptest"
-	"booksmeta/internal/store"
 )
 
 const testPassword = "correct horse battery"
@@ -128,7 +129,7 @@ func expectNot(t *testing.T, p page, absent ...string) {
 // fixture is a running app with a super-admin, an admin and a student.
 type fixture struct {
 	srv                   *apptest.Server
-	super, admin, student *store.User
+	super, admin, student *booksmeta.User
 }
 
 func start(t *testing.T, env map[string]string) *fixture {
@@ -140,12 +141,12 @@ func start(t *testing.T, env map[string]string) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{srv: srv, super: super}
-	f.admin = f.user(t, "admin@example.com", store.RoleAdmin, true)
-	f.student = f.user(t, "student@example.com", store.RoleStudent, true)
+	f.admin = f.user(t, "admin@example.com", booksmeta.RoleAdmin, true)
+	f.student = f.user(t, "student@example.com", booksmeta.RoleStudent, true)
 	return f
 }
 
-func (f *fixture) user(t *testing.T, email, role string, paid bool) *store.User {
+func (f *fixture) user(t *testing.T, email, role string, paid bool) *booksmeta.User {
 	t.Helper()
 	pw, active, limit := testPassword, true, 3
 	u, err := f.srv.Accounts.AdminCreate(context.Background(), f.super, accounts.UserInput{Email: &email, Role: &role,
@@ -156,7 +157,7 @@ func (f *fixture) user(t *testing.T, email, role string, paid bool) *store.User 
 	return u
 }
 
-func (f *fixture) as(t *testing.T, u *store.User) *browser {
+func (f *fixture) as(t *testing.T, u *booksmeta.User) *browser {
 	t.Helper()
 	b := newBrowser(t, f.srv)
 	b.mustLogin(u.Email)

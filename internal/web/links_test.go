@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"errors"
 	"net/http"
@@ -15,7 +17,7 @@ import (
 var tokenLinkRe = regexp.MustCompile(`/set-password\?token=([A-Za-z0-9_-]+)`)
 
 // issueLink has an admin make a one-time link for u on u's page and returns its token.
-func issueLink(t *testing.T, a *browser, u *store.User) string {
+func issueLink(t *testing.T, a *browser, u *booksmeta.User) string {
 	t.Helper()
 	id := itoa(u.ID)
 	p := a.submit("/admin/users/"+id, "/admin/users/"+id+"/link", nil)

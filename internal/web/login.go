@@ -1,6 +1,8 @@
 package web
 
 import (
+	"booksmeta"
+
 	"crypto/subtle"
 	"errors"
 	"net/http"
@@ -11,7 +13,6 @@ import (
 
 	"booksmeta/internal/auth"
 	"booksmeta/internal/password"
-	"booksmeta/internal/store"
 )
 
 // loginCSRFCookie carries the sign-in form's token before there is a
@@ -53,7 +54,7 @@ func safeNext(next string) string {
 }
 
 // landing is where a user goes after signing in.
-func landing(u *store.User, next string) string {
+func landing(u *booksmeta.User, next string) string {
 	if next = safeNext(next); next != "" {
 		if !u.IsAdmin() && (next == "/admin" || strings.HasPrefix(next, "/admin/") || strings.HasPrefix(next, "/admin?")) {
 			return "/"
@@ -125,7 +126,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, landing(u, next), http.StatusSeeOther)
 }
 
-func (s *Server) logout(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	_, sess := auth.FromContext(r.Context())
 	if err := s.Auth.Logout(r.Context(), sess.Token); err != nil {
 		s.internalError(w, r, "sign-out", err)

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"booksmeta"
+
 	"context"
 	"net/http"
 	"regexp"
@@ -10,7 +12,6 @@ import (
 	"booksmeta/internal/getcourse"
 	"booksmeta/internal/schedule"
 	"booksmeta/internal/settings"
-	"booksmeta/internal/store"
 	"booksmeta/internal/webhook"
 )
 
@@ -94,7 +95,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, status int
 	s.render(w, status, "settings", d)
 }
 
-func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	s.settingsPage(w, r, http.StatusOK, settingsView{})
 }
 
@@ -105,7 +106,7 @@ func keepsSecret(v string) bool { return v == "" || strings.HasPrefix(v, "••
 // settingsSave stores what changed and nothing else: unchanged fields keep
 // their source (an env value is not copied into the panel), an empty or
 // masked secret keeps the stored one, and only the "очистить" box clears it.
-func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	values, entered, errs, err := s.collectSettings(r, gcKeys)
 	if err != nil {
 		s.internalError(w, r, "read settings", err)
@@ -203,7 +204,7 @@ func (s *Server) collectSettings(r *http.Request, keys []string) (values, entere
 
 // settingsGenerateSecret saves a new webhook secret and shows it this once,
 // to be pasted into GetCourse.
-func (s *Server) settingsGenerateSecret(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) settingsGenerateSecret(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	secret := webhook.NewSecret()
 	if err := s.Settings.Put(r.Context(), map[string]string{settings.GetCourseWebhookSecret: secret}, u.ID); err != nil {
 		s.internalError(w, r, "save generated webhook secret", err)
@@ -219,7 +220,7 @@ func (s *Server) settingsGenerateSecret(w http.ResponseWriter, r *http.Request, 
 
 // settingsReveal shows the process-call URL with the secret, on an explicit
 // request (a POST, so that it never sits in history or a cache).
-func (s *Server) settingsReveal(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) settingsReveal(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	secret, err := s.Settings.WebhookSecret(r.Context())
 	if err != nil {
 		s.internalError(w, r, "read webhook secret", err)
@@ -236,7 +237,7 @@ func (s *Server) settingsReveal(w http.ResponseWriter, r *http.Request, u *store
 // settingsTest runs the connection test with the values in the form, saved
 // or not. With JavaScript the page asks for JSON and stays as it is (the
 // typed key stays in its field); without, the page is shown again.
-func (s *Server) settingsTest(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) settingsTest(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	ctx := r.Context()
 	// The key stays empty unless typed: the GetCourse service fills in the
 	// saved one only for the saved address.

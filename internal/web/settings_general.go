@@ -1,12 +1,13 @@
 package web
 
 import (
+	"booksmeta"
+
 	"net/http"
 
 	"booksmeta/internal/booking"
 	"booksmeta/internal/mail"
 	"booksmeta/internal/settings"
-	"booksmeta/internal/store"
 )
 
 // generalField describes one input of the general settings page.
@@ -112,11 +113,11 @@ func (s *Server) generalPage(w http.ResponseWriter, r *http.Request, status int,
 	s.render(w, status, "settings_general", d)
 }
 
-func (s *Server) generalForm(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) generalForm(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	s.generalPage(w, r, http.StatusOK, nil, nil, "", "")
 }
 
-func (s *Server) generalSave(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) generalSave(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	values, entered, errs, err := s.collectSettings(r, generalKeys())
 	if err != nil {
 		s.internalError(w, r, "read settings", err)
@@ -141,7 +142,7 @@ func (s *Server) generalSave(w http.ResponseWriter, r *http.Request, u *store.Us
 }
 
 // mailTest sends the test message and shows the SMTP server's verdict.
-func (s *Server) mailTest(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) mailTest(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	to := r.PostFormValue("to")
 	if to == "" {
 		to = u.Email

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"booksmeta"
+
 	"errors"
 	"net/http"
 	"strconv"
@@ -9,7 +11,6 @@ import (
 	"booksmeta/internal/accounts"
 	"booksmeta/internal/auth"
 	"booksmeta/internal/booking"
-	"booksmeta/internal/store"
 )
 
 // The student's side: a week calendar to book from, their bookings with the
@@ -53,7 +54,7 @@ func weekStart(t time.Time, loc *time.Location) time.Time {
 
 // calendar is "/" for a signed-in student: the week's slots, free / full /
 // booked by me / past, with a booking button on free ones.
-func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	ctx := r.Context()
 	loc := s.Settings.Location(ctx)
 	now := s.Store.Now()
@@ -127,7 +128,7 @@ func bookingMessage(code string) string {
 	}[code]
 }
 
-func (s *Server) bookSubmit(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) bookSubmit(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	id, err := strconv.ParseInt(r.PostFormValue("slot_id"), 10, 64)
 	week := r.PostFormValue("week")
 	back := "/?week=" + week
@@ -149,14 +150,14 @@ func (s *Server) bookSubmit(w http.ResponseWriter, r *http.Request, u *store.Use
 }
 
 type bookingView struct {
-	*store.Booking
+	*booksmeta.Booking
 	OpensAt    time.Time
 	Access     *booking.Access
 	CanCancel  bool
 	CutoffPast bool
 }
 
-func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	ctx := r.Context()
 	bs, err := s.Store.BookingsByUser(ctx, u.ID)
 	if err != nil {
@@ -169,9 +170,9 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *store.Use
 	for _, b := range bs {
 		v := bookingView{Booking: b}
 		switch {
-		case b.Status == store.BookingCancelled:
+		case b.Status == booksmeta.BookingCancelled:
 			cancelled = append(cancelled, v)
-		case b.Status == store.BookingFinished || !b.EndsAt.After(now):
+		case b.Status == booksmeta.BookingFinished || !b.EndsAt.After(now):
 			past = append(past, v)
 		default:
 			v.OpensAt, _ = s.Booking.Window(ctx, b)
@@ -215,7 +216,7 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *store.Use
 	s.render(w, http.StatusOK, "bookings", d)
 }
 
-func (s *Server) cancelSubmit(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) cancelSubmit(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	id, ok := pathID(r)
 	if !ok {
 		s.notFound(w, r)
@@ -234,7 +235,7 @@ func (s *Server) cancelSubmit(w http.ResponseWriter, r *http.Request, u *store.U
 	}
 }
 
-func (s *Server) noticesRead(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) noticesRead(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	if err := s.Store.MarkNoticesRead(r.Context(), u.ID); err != nil {
 		s.internalError(w, r, "mark notices read", err)
 		return
@@ -242,13 +243,13 @@ func (s *Server) noticesRead(w http.ResponseWriter, r *http.Request, u *store.Us
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
-func (s *Server) profileData(r *http.Request, u *store.User) map[string]any {
+func (s *Server) profileData(r *http.Request, u *booksmeta.User) map[string]any {
 	d := s.data(r, "Профиль")
 	d["Nav"], d["Me"], d["Loc"] = "profile", u, s.Settings.Location(r.Context())
 	return d
 }
 
-func (s *Server) profileForm(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) profileForm(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	d := s.profileData(r, u)
 	switch r.URL.Query().Get("ok") {
 	case "profile":
@@ -259,7 +260,7 @@ func (s *Server) profileForm(w http.ResponseWriter, r *http.Request, u *store.Us
 	s.render(w, http.StatusOK, "profile", d)
 }
 
-func (s *Server) profileSave(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) profileSave(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	_, err := s.Accounts.UpdateProfile(r.Context(), u.ID, r.PostFormValue("first_name"), r.PostFormValue("last_name"), r.PostFormValue("phone"))
 	var ae *accounts.Error
 	if errors.As(err, &ae) {
@@ -275,7 +276,7 @@ func (s *Server) profileSave(w http.ResponseWriter, r *http.Request, u *store.Us
 	http.Redirect(w, r, "/profile?ok=profile", http.StatusSeeOther)
 }
 
-func (s *Server) passwordSave(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) passwordSave(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	d := s.profileData(r, u)
 	if r.PostFormValue("password") != r.PostFormValue("password2") {
 		d["PasswordError"] = "Новые пароли не совпадают: введите один и тот же пароль дважды."

@@ -1,11 +1,11 @@
 package web
 
 import (
+	"booksmeta"
+
 	"context"
 	"net/http"
 	"time"
-
-	"booksmeta/internal/store"
 )
 
 // soonWindow is how long before access opens the student is reminded on
@@ -22,7 +22,7 @@ type soonNotice struct {
 
 // unreadNotices is the number shown next to "Мои бронирования" in the menu.
 // A failure is logged and shows no number: the menu must not break a page.
-func (s *Server) unreadNotices(r *http.Request, u *store.User) int {
+func (s *Server) unreadNotices(r *http.Request, u *booksmeta.User) int {
 	n, err := s.Store.UnreadNotices(r.Context(), u.ID)
 	if err != nil {
 		s.Log.Error("count unread notices", "user_id", u.ID, "err", err)
@@ -32,12 +32,12 @@ func (s *Server) unreadNotices(r *http.Request, u *store.User) int {
 
 // soonNotices lists the student's active bookings whose access opens within
 // the next hour or is open now, soonest first.
-func (s *Server) soonNotices(ctx context.Context, bs []*store.Booking) []soonNotice {
+func (s *Server) soonNotices(ctx context.Context, bs []*booksmeta.Booking) []soonNotice {
 	now := s.Store.Now()
 	var out []soonNotice
 	for i := len(bs) - 1; i >= 0; i-- { // the store lists newest first
 		b := bs[i]
-		if b.Status != store.BookingActive || !b.EndsAt.After(now) {
+		if b.Status != booksmeta.BookingActive || !b.EndsAt.After(now) {
 			continue
 		}
 		opens, _ := s.Booking.Window(ctx, b)

@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"net/http"
 	"net/url"
@@ -34,7 +36,7 @@ func TestStudentCalendarBookAndCancel(t *testing.T) {
 	}
 	free := addSlot(t, f, start, 2)
 	full := addSlot(t, f, start.Add(time.Hour), 1)
-	other := f.user(t, "other@example.com", store.RoleStudent, true)
+	other := f.user(t, "other@example.com", booksmeta.RoleStudent, true)
 	if _, err := f.srv.Booking.Book(ctx, other.ID, full); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +100,7 @@ func TestStudentAccessPanelOnlyInsideWindow(t *testing.T) {
 	p = b.get("/bookings")
 	expect(t, p, 200, "Доступ к серверу открыт", "rdp.school.example", "student-login", "Very-Secret-Server-Pass", `data-reveal=`, "Отменить уже нельзя")
 	// Another student never sees it.
-	other := f.user(t, "other@example.com", store.RoleStudent, true)
+	other := f.user(t, "other@example.com", booksmeta.RoleStudent, true)
 	expectNot(t, f.as(t, other).get("/bookings"), "Very-Secret-Server-Pass")
 	f.srv.Store.Now = func() time.Time { return start.Add(61 * time.Minute) }
 	expectNot(t, b.get("/bookings"), "Very-Secret-Server-Pass")
@@ -157,7 +159,7 @@ func TestNoticesShownAndRead(t *testing.T) {
 	f := start(t, nil)
 	ctx := context.Background()
 	f.srv.Store.InTx(ctx, func(tx *store.Tx) error {
-		return tx.AddNotice(ctx, &store.Notice{UserID: f.student.ID, Kind: "booking_cancelled", Title: "Бронирование отменено", Body: "Причина: <b>ремонт</b>"})
+		return tx.AddNotice(ctx, &booksmeta.Notice{UserID: f.student.ID, Kind: "booking_cancelled", Title: "Бронирование отменено", Body: "Причина: <b>ремонт</b>"})
 	})
 	b := f.as(t, f.student)
 	p := b.get("/")
@@ -256,7 +258,7 @@ func TestStudentEveryRefusalShown(t *testing.T) {
 	f.srv.Settings.Put(ctx, map[string]string{booking.MaintenanceMode: "0"}, 0)
 
 	// A student who has not paid is told what to do instead and has no buttons.
-	unpaid := f.user(t, "unpaid@example.com", store.RoleStudent, false)
+	unpaid := f.user(t, "unpaid@example.com", booksmeta.RoleStudent, false)
 	ub := f.as(t, unpaid)
 	p = ub.get("/?week=" + week)
 	expect(t, p, 200, "доступно после оплаты курса", "unpaid@example.com", "свободно мест: 4")
@@ -286,7 +288,7 @@ func TestStudentCancelCutoff(t *testing.T) {
 		t.Fatalf("cancel past the cut-off: %d → %q", p.Status, p.location())
 	}
 	expect(t, b.get(p.location()), 200, "Отменить это бронирование уже нельзя")
-	if got, _ := f.srv.Store.BookingsByUser(ctx, f.student.ID); got[0].Status != store.BookingActive {
+	if got, _ := f.srv.Store.BookingsByUser(ctx, f.student.ID); got[0].Status != booksmeta.BookingActive {
 		t.Fatalf("booking status %q after a refused cancel", got[0].Status)
 	}
 	// Without the CSRF token: 403, nothing changes.
@@ -327,7 +329,7 @@ func TestStudentUnreadCountInMenu(t *testing.T) {
 	ctx := context.Background()
 	for _, title := range []string{"Первое", "Второе"} {
 		f.srv.Store.InTx(ctx, func(tx *store.Tx) error {
-			return tx.AddNotice(ctx, &store.Notice{UserID: f.student.ID, Kind: "payment_revoked", Title: title})
+			return tx.AddNotice(ctx, &booksmeta.Notice{UserID: f.student.ID, Kind: "payment_revoked", Title: title})
 		})
 	}
 	if n, err := f.srv.Store.UnreadNotices(ctx, f.student.ID); err != nil || n != 2 {
@@ -348,9 +350,9 @@ func TestStudentUnreadCountInMenu(t *testing.T) {
 	expectNot(t, p, "непрочитанных уведомлений", "Отметить прочитанными")
 	expect(t, p, 200, "Второе")
 	// Another student's notices are untouched and never shown.
-	other := f.user(t, "other@example.com", store.RoleStudent, true)
+	other := f.user(t, "other@example.com", booksmeta.RoleStudent, true)
 	f.srv.Store.InTx(ctx, func(tx *store.Tx) error {
-		return tx.AddNotice(ctx, &store.Notice{UserID: other.ID, Kind: "x", Title: "Чужое"})
+		return tx.AddNotice(ctx, &booksmeta.Notice{UserID: other.ID, Kind: "x", Title: "Чужое"})
 	})
 	expectNot(t, b.get("/"), "Чужое")
 	// A foreign "next" does not redirect off the site.
@@ -365,7 +367,7 @@ func TestStudentUnreadCountInMenu(t *testing.T) {
 func TestForgotPasswordThrottleWindowAndInactive(t *testing.T) {
 	f := start(t, nil)
 	ctx := context.Background()
-	count := func(u *store.User) int {
+	count := func(u *booksmeta.User) int {
 		mails, err := f.srv.Store.MailByUser(ctx, u.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -395,7 +397,7 @@ func TestForgotPasswordThrottleWindowAndInactive(t *testing.T) {
 		t.Fatalf("%d mails after 10 minutes, want 2", n)
 	}
 	// A disabled account gets no mail, and the answer is the same.
-	off := f.user(t, "off@example.com", store.RoleStudent, true)
+	off := f.user(t, "off@example.com", booksmeta.RoleStudent, true)
 	if _, err := f.srv.DB.Write.Exec(`UPDATE users SET active = FALSE WHERE id = $1`, off.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"booksmeta"
+
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -21,7 +23,7 @@ type userForm struct {
 	Paid, Active, Invite                           bool
 }
 
-func formOf(u *store.User) userForm {
+func formOf(u *booksmeta.User) userForm {
 	return userForm{Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Phone: u.Phone, Role: u.Role,
 		Limit: strconv.Itoa(u.BookingLimit), Paid: u.Paid, Active: u.Active}
 }
@@ -50,8 +52,8 @@ func (f userForm) input(r *http.Request) (accounts.UserInput, *accounts.Error) {
 }
 
 func roleOptions() []option {
-	return []option{{store.RoleStudent, roleLabel(store.RoleStudent)}, {store.RoleAdmin, roleLabel(store.RoleAdmin)},
-		{store.RoleSuperAdmin, roleLabel(store.RoleSuperAdmin)}}
+	return []option{{booksmeta.RoleStudent, roleLabel(booksmeta.RoleStudent)}, {booksmeta.RoleAdmin, roleLabel(booksmeta.RoleAdmin)},
+		{booksmeta.RoleSuperAdmin, roleLabel(booksmeta.RoleSuperAdmin)}}
 }
 
 // accountsStatus maps a refusal by an account rule to a status and the error.
@@ -71,8 +73,8 @@ func accountsStatus(err error) (int, *accounts.Error, bool) {
 // canManage mirrors the accounts rule for what the page offers (and for
 // issuing a password link, which changes who can sign in as the target):
 // only a super-admin manages other administrators.
-func canManage(actor, target *store.User) bool {
-	return !target.IsAdmin() || actor.Role == store.RoleSuperAdmin || actor.ID == target.ID
+func canManage(actor, target *booksmeta.User) bool {
+	return !target.IsAdmin() || actor.Role == booksmeta.RoleSuperAdmin || actor.ID == target.ID
 }
 
 func boolFilter(v string) *bool {
@@ -83,7 +85,7 @@ func boolFilter(v string) *bool {
 	return &b
 }
 
-func (s *Server) userList(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) userList(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	q := r.URL.Query()
 	offset, _ := strconv.Atoi(q.Get("offset"))
 	offset = max(offset, 0)
@@ -131,12 +133,12 @@ func (s *Server) userNewPage(w http.ResponseWriter, r *http.Request, status int,
 	s.render(w, status, "user_new", d)
 }
 
-func (s *Server) userNewForm(w http.ResponseWriter, r *http.Request, _ *store.User) {
-	s.userNewPage(w, r, http.StatusOK, userForm{Role: store.RoleStudent, Active: true, Invite: true,
+func (s *Server) userNewForm(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
+	s.userNewPage(w, r, http.StatusOK, userForm{Role: booksmeta.RoleStudent, Active: true, Invite: true,
 		Limit: strconv.Itoa(s.Settings.DefaultLimit(r.Context()))}, nil)
 }
 
-func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, actor *store.User) {
+func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, actor *booksmeta.User) {
 	f := submittedForm(r)
 	in, ferr := f.input(r)
 	if ferr != nil {
@@ -191,7 +193,7 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, actor *store
 	s.userEditPage(w, r, http.StatusCreated, u, v)
 }
 
-func (s *Server) issueLink(r *http.Request, u *store.User) (string, error) {
+func (s *Server) issueLink(r *http.Request, u *booksmeta.User) (string, error) {
 	ttl := accounts.WelcomeLinkTTL
 	if u.IsAdmin() {
 		ttl = accounts.AdminLinkTTL
@@ -224,7 +226,7 @@ func (s *Server) mailConfigured(r *http.Request) bool {
 
 // queueWelcome puts the welcome mail (with its own one-time link, minted
 // when it is sent) in the outbox, once per student.
-func (s *Server) queueWelcome(r *http.Request, u *store.User) error {
+func (s *Server) queueWelcome(r *http.Request, u *booksmeta.User) error {
 	ctx := r.Context()
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
 		data, _ := json.Marshal(map[string]string{"first_name": u.FirstName})
@@ -238,7 +240,7 @@ func (s *Server) queueWelcome(r *http.Request, u *store.User) error {
 	return err
 }
 
-func (s *Server) userEditPage(w http.ResponseWriter, r *http.Request, status int, target *store.User, v editView) {
+func (s *Server) userEditPage(w http.ResponseWriter, r *http.Request, status int, target *booksmeta.User, v editView) {
 	actor, _ := auth.FromContext(r.Context())
 	upcoming, err := s.Store.CountUpcoming(r.Context(), target.ID)
 	if err != nil {
@@ -268,7 +270,7 @@ func (s *Server) userEditPage(w http.ResponseWriter, r *http.Request, status int
 	s.render(w, status, "user_edit", d)
 }
 
-func (s *Server) userByPath(w http.ResponseWriter, r *http.Request) (*store.User, bool) {
+func (s *Server) userByPath(w http.ResponseWriter, r *http.Request) (*booksmeta.User, bool) {
 	id, ok := pathID(r)
 	if !ok {
 		s.fail(w, r, http.StatusNotFound, "Пользователь не найден", "В адресе неверный номер пользователя. Откройте пользователя из списка.")
@@ -286,14 +288,14 @@ func (s *Server) userByPath(w http.ResponseWriter, r *http.Request) (*store.User
 	return u, true
 }
 
-func (s *Server) userEdit(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) userEdit(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	if u, ok := s.userByPath(w, r); ok {
 		s.userEditPage(w, r, http.StatusOK, u, editView{})
 	}
 }
 
 // afterRefusal shows the edit page with an account rule's refusal.
-func (s *Server) afterRefusal(w http.ResponseWriter, r *http.Request, target *store.User, err error, v editView, what string) {
+func (s *Server) afterRefusal(w http.ResponseWriter, r *http.Request, target *booksmeta.User, err error, v editView, what string) {
 	if st, ae, ok := accountsStatus(err); ok {
 		v.Err = ae
 		if ae.Field == "password" {
@@ -305,7 +307,7 @@ func (s *Server) afterRefusal(w http.ResponseWriter, r *http.Request, target *st
 	s.internalError(w, r, what, err)
 }
 
-func (s *Server) userUpdate(w http.ResponseWriter, r *http.Request, actor *store.User) {
+func (s *Server) userUpdate(w http.ResponseWriter, r *http.Request, actor *booksmeta.User) {
 	target, ok := s.userByPath(w, r)
 	if !ok {
 		return
@@ -324,7 +326,7 @@ func (s *Server) userUpdate(w http.ResponseWriter, r *http.Request, actor *store
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(target.ID, 10)+"?ok=user_saved", http.StatusSeeOther)
 }
 
-func (s *Server) userSetPassword(w http.ResponseWriter, r *http.Request, actor *store.User) {
+func (s *Server) userSetPassword(w http.ResponseWriter, r *http.Request, actor *booksmeta.User) {
 	target, ok := s.userByPath(w, r)
 	if !ok {
 		return
@@ -347,7 +349,7 @@ func (s *Server) userSetPassword(w http.ResponseWriter, r *http.Request, actor *
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(target.ID, 10)+"?ok=password_set", http.StatusSeeOther)
 }
 
-func (s *Server) userIssueLink(w http.ResponseWriter, r *http.Request, actor *store.User) {
+func (s *Server) userIssueLink(w http.ResponseWriter, r *http.Request, actor *booksmeta.User) {
 	target, ok := s.userByPath(w, r)
 	if !ok {
 		return
@@ -366,7 +368,7 @@ func (s *Server) userIssueLink(w http.ResponseWriter, r *http.Request, actor *st
 	s.userEditPage(w, r, http.StatusOK, target, editView{OneTimeLink: link})
 }
 
-func (s *Server) userSetActive(w http.ResponseWriter, r *http.Request, actor *store.User) {
+func (s *Server) userSetActive(w http.ResponseWriter, r *http.Request, actor *booksmeta.User) {
 	target, ok := s.userByPath(w, r)
 	if !ok {
 		return
@@ -386,7 +388,7 @@ func (s *Server) userSetActive(w http.ResponseWriter, r *http.Request, actor *st
 
 // userDelete deletes after an explicit confirmation: the browser's dialog
 // sets confirm=yes; without JavaScript a confirmation page asks first.
-func (s *Server) userDelete(w http.ResponseWriter, r *http.Request, actor *store.User) {
+func (s *Server) userDelete(w http.ResponseWriter, r *http.Request, actor *booksmeta.User) {
 	target, ok := s.userByPath(w, r)
 	if !ok {
 		return

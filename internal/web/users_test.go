@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"html"
 	"net/http"
@@ -8,15 +10,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"booksmeta/internal/store"
 )
 
 func mustRe(re string) *regexp.Regexp { return regexp.MustCompile(re) }
 
 func TestUserListSearchAndFilters(t *testing.T) {
 	f := start(t, nil)
-	f.user(t, "unpaid@example.com", store.RoleStudent, false)
+	f.user(t, "unpaid@example.com", booksmeta.RoleStudent, false)
 	a := f.as(t, f.admin)
 	p := a.get("/admin/users")
 	expect(t, p, 200, "student@example.com", "unpaid@example.com", "admin@example.com", "owner@example.com", "Добавить ученика")
@@ -58,7 +58,7 @@ func TestUserCreateWithInvite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u.Role != store.RoleStudent || !u.Paid || !u.Active || u.BookingLimit != 2 || u.FirstName != "Анна" || u.PasswordHash != "" {
+	if u.Role != booksmeta.RoleStudent || !u.Paid || !u.Active || u.BookingLimit != 2 || u.FirstName != "Анна" || u.PasswordHash != "" {
 		t.Fatalf("created user: %+v", u)
 	}
 	// The link works once, on the set-password page.
@@ -111,7 +111,7 @@ func TestUserEditAndRoleRule(t *testing.T) {
 	}
 
 	// A plain admin cannot make anyone an admin, even by adding the field by hand.
-	form.Set("role", store.RoleAdmin)
+	form.Set("role", booksmeta.RoleAdmin)
 	expect(t, a.submit("/admin/users/"+sid, "/admin/users/"+sid, form), http.StatusForbidden, "только главный администратор")
 	// Nor change another admin, nor hand out a password link for one.
 	oid := itoa(f.super.ID)
@@ -126,16 +126,16 @@ func TestUserEditAndRoleRule(t *testing.T) {
 	// The super-admin sees the role select and grants admin.
 	o := f.as(t, f.super)
 	expect(t, o.get("/admin/users/"+sid), 200, `name="role"`, `<option value="admin">`)
-	form.Set("role", store.RoleAdmin)
+	form.Set("role", booksmeta.RoleAdmin)
 	p = o.submit("/admin/users/"+sid, "/admin/users/"+sid, form)
 	if p.Status != http.StatusSeeOther {
 		t.Fatalf("super-admin grants admin: %d\n%s", p.Status, p.Body)
 	}
-	if u, _ := f.srv.Store.UserByID(context.Background(), f.student.ID); u.Role != store.RoleAdmin {
+	if u, _ := f.srv.Store.UserByID(context.Background(), f.student.ID); u.Role != booksmeta.RoleAdmin {
 		t.Fatalf("role %q", u.Role)
 	}
 	// The last super-admin cannot demote themselves.
-	own := url.Values{"email": {f.super.Email}, "booking_limit": {"0"}, "active": {"on"}, "role": {store.RoleStudent}}
+	own := url.Values{"email": {f.super.Email}, "booking_limit": {"0"}, "active": {"on"}, "role": {booksmeta.RoleStudent}}
 	expect(t, o.submit("/admin/users/"+oid, "/admin/users/"+oid, own), http.StatusConflict, "Нельзя отключить себя или снять с себя права")
 	expect(t, o.get("/admin/users/999999"), 404, "Такого пользователя нет")
 }
@@ -216,7 +216,7 @@ func TestUserPostsNeedCSRF(t *testing.T) {
 		expectNot(t, p, "/set-password?token=")
 	}
 	u, err := f.srv.Store.UserByID(context.Background(), f.student.ID)
-	if err != nil || u.Email != "student@example.com" || !u.Active || u.Role != store.RoleStudent {
+	if err != nil || u.Email != "student@example.com" || !u.Active || u.Role != booksmeta.RoleStudent {
 		t.Fatalf("refused POSTs changed the user: %+v %v", u, err)
 	}
 	if _, err := f.srv.Store.UserByEmail(context.Background(), "evil@example.com"); err == nil {
@@ -226,7 +226,7 @@ func TestUserPostsNeedCSRF(t *testing.T) {
 
 func TestStudentHome(t *testing.T) {
 	f := start(t, nil)
-	unpaid := f.user(t, "unpaid@example.com", store.RoleStudent, false)
+	unpaid := f.user(t, "unpaid@example.com", booksmeta.RoleStudent, false)
 	p := f.as(t, unpaid).get("/")
 	expect(t, p, 200, "доступно после оплаты курса на GetCourse", "unpaid@example.com")
 	expectNot(t, p, "Панель", "/admin/", "Осталось бронирований")

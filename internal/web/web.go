@@ -3,6 +3,8 @@
 package web
 
 import (
+	"booksmeta"
+
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -120,7 +122,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/users/{id}/link", s.admin(s.userIssueLink))
 	mux.HandleFunc("POST /admin/users/{id}/active", s.admin(s.userSetActive))
 	mux.HandleFunc("POST /admin/users/{id}/delete", s.admin(s.userDelete))
-	mux.HandleFunc("/admin/", s.admin(func(w http.ResponseWriter, r *http.Request, _ *store.User) {
+	mux.HandleFunc("/admin/", s.admin(func(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 		s.render(w, http.StatusNotFound, "notfound", s.adminData(r, "Страница не найдена", ""))
 	}))
 	mux.HandleFunc("/", s.notFound)
@@ -241,7 +243,7 @@ func (s *Server) adminData(r *http.Request, title, nav string) map[string]any {
 	}
 	d["SecretMissing"] = err == nil && secret == ""
 	u, _ := auth.FromContext(r.Context())
-	d["IsSuper"] = u != nil && u.Role == store.RoleSuperAdmin
+	d["IsSuper"] = u != nil && u.Role == booksmeta.RoleSuperAdmin
 	return d
 }
 
@@ -282,7 +284,7 @@ func flashMessage(q url.Values) string {
 	return ""
 }
 
-type pageHandler func(w http.ResponseWriter, r *http.Request, u *store.User)
+type pageHandler func(w http.ResponseWriter, r *http.Request, u *booksmeta.User)
 
 // signedIn requires a signed-in user (else: to the sign-in page, coming back
 // afterwards) and a valid CSRF token on every POST.
@@ -308,7 +310,7 @@ func (s *Server) signedIn(h pageHandler) http.HandlerFunc {
 // admin additionally requires an admin role, re-read from the database on
 // every request: a demoted admin loses the panel at once.
 func (s *Server) admin(h pageHandler) http.HandlerFunc {
-	return s.signedIn(func(w http.ResponseWriter, r *http.Request, u *store.User) {
+	return s.signedIn(func(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 		if !u.IsAdmin() {
 			d := s.data(r, "Доступ запрещён")
 			d["Message"] = "Этот раздел только для администраторов школы. Вы вошли как " + u.Email +
@@ -389,15 +391,15 @@ func formatTime(t time.Time, loc *time.Location) string {
 
 func outcomeLabel(o string) string {
 	switch o {
-	case store.OutcomeAccepted:
+	case booksmeta.OutcomeAccepted:
 		return "принято"
-	case store.OutcomeDuplicate:
+	case booksmeta.OutcomeDuplicate:
 		return "повтор"
-	case store.OutcomeRejected:
+	case booksmeta.OutcomeRejected:
 		return "отклонено: подпись или секрет"
-	case store.OutcomeInvalid:
+	case booksmeta.OutcomeInvalid:
 		return "отклонено: ошибка в данных"
-	case store.OutcomeTooLarge:
+	case booksmeta.OutcomeTooLarge:
 		return "отклонено: слишком большой запрос"
 	}
 	return o
@@ -405,15 +407,15 @@ func outcomeLabel(o string) string {
 
 func stateLabel(st string) string {
 	switch st {
-	case store.StatePending:
+	case booksmeta.StatePending:
 		return "ожидает обработки"
-	case store.StateDone:
+	case booksmeta.StateDone:
 		return "обработано"
-	case store.StateIgnored:
+	case booksmeta.StateIgnored:
 		return "пропущено: событие не используется"
-	case store.StateFailed:
+	case booksmeta.StateFailed:
 		return "ошибка: нужна проверка"
-	case store.StateRetry:
+	case booksmeta.StateRetry:
 		return "повторная попытка"
 	case "":
 		return "—"
@@ -423,13 +425,13 @@ func stateLabel(st string) string {
 
 func authLabel(a string) string {
 	switch a {
-	case store.AuthSignature:
+	case booksmeta.AuthSignature:
 		return "подпись HMAC-SHA256"
-	case store.AuthQuerySecret:
+	case booksmeta.AuthQuerySecret:
 		return "секрет в адресе (?secret=)"
-	case store.AuthUnverified:
+	case booksmeta.AuthUnverified:
 		return "без проверки: секрет не задан"
-	case store.AuthFailed:
+	case booksmeta.AuthFailed:
 		return "проверка не пройдена"
 	}
 	return a
@@ -437,11 +439,11 @@ func authLabel(a string) string {
 
 func roleLabel(r string) string {
 	switch r {
-	case store.RoleStudent:
+	case booksmeta.RoleStudent:
 		return "ученик"
-	case store.RoleAdmin:
+	case booksmeta.RoleAdmin:
 		return "администратор"
-	case store.RoleSuperAdmin:
+	case booksmeta.RoleSuperAdmin:
 		return "главный администратор"
 	}
 	return r

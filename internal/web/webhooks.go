@@ -1,6 +1,8 @@
 package web
 
 import (
+	"booksmeta"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -25,7 +27,7 @@ type option struct {
 
 func outcomeOptions() []option {
 	var out []option
-	for _, o := range []string{store.OutcomeAccepted, store.OutcomeDuplicate, store.OutcomeRejected, store.OutcomeInvalid, store.OutcomeTooLarge} {
+	for _, o := range []string{booksmeta.OutcomeAccepted, booksmeta.OutcomeDuplicate, booksmeta.OutcomeRejected, booksmeta.OutcomeInvalid, booksmeta.OutcomeTooLarge} {
 		out = append(out, option{o, outcomeLabel(o)})
 	}
 	return out
@@ -33,13 +35,13 @@ func outcomeOptions() []option {
 
 func stateOptions() []option {
 	var out []option
-	for _, st := range []string{store.StatePending, store.StateRetry, store.StateFailed, store.StateDone, store.StateIgnored} {
+	for _, st := range []string{booksmeta.StatePending, booksmeta.StateRetry, booksmeta.StateFailed, booksmeta.StateDone, booksmeta.StateIgnored} {
 		out = append(out, option{st, stateLabel(st)})
 	}
 	return out
 }
 
-func (s *Server) webhookList(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) webhookList(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	ctx := r.Context()
 	q := r.URL.Query()
 	loc := s.Settings.Location(ctx)
@@ -98,16 +100,16 @@ func pretty(s string) string {
 	return b.String()
 }
 
-func (s *Server) webhookDetailPage(w http.ResponseWriter, r *http.Request, status int, e *store.WebhookEvent, problem string) {
+func (s *Server) webhookDetailPage(w http.ResponseWriter, r *http.Request, status int, e *booksmeta.WebhookEvent, problem string) {
 	d := s.adminData(r, "Запись журнала webhook #"+e.PublicID(), "webhooks")
 	d["E"], d["Loc"], d["Problem"] = e, s.Settings.Location(r.Context()), problem
 	d["Body"], d["Headers"], d["Payload"], d["Result"] = pretty(e.Body), pretty(e.Headers), pretty(e.Payload), pretty(e.Result)
-	d["Rerunnable"] = e.Outcome == store.OutcomeAccepted
+	d["Rerunnable"] = e.Outcome == booksmeta.OutcomeAccepted
 	d["Redacted"] = webhook.Redacted
 	s.render(w, status, "webhook", d)
 }
 
-func (s *Server) webhookByPath(w http.ResponseWriter, r *http.Request) (*store.WebhookEvent, bool) {
+func (s *Server) webhookByPath(w http.ResponseWriter, r *http.Request) (*booksmeta.WebhookEvent, bool) {
 	id, ok := pathID(r)
 	if !ok {
 		s.fail(w, r, http.StatusNotFound, "Запись не найдена", "В адресе неверный номер записи. Откройте запись из журнала webhook.")
@@ -125,18 +127,18 @@ func (s *Server) webhookByPath(w http.ResponseWriter, r *http.Request) (*store.W
 	return e, true
 }
 
-func (s *Server) webhookDetail(w http.ResponseWriter, r *http.Request, _ *store.User) {
+func (s *Server) webhookDetail(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	if e, ok := s.webhookByPath(w, r); ok {
 		s.webhookDetailPage(w, r, http.StatusOK, e, "")
 	}
 }
 
-func (s *Server) webhookRerun(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) webhookRerun(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	e, ok := s.webhookByPath(w, r)
 	if !ok {
 		return
 	}
-	if e.Outcome != store.OutcomeAccepted {
+	if e.Outcome != booksmeta.OutcomeAccepted {
 		s.webhookDetailPage(w, r, http.StatusConflict, e, "Повторить можно только принятое событие. Отклонённые запросы и повторы не обрабатываются: исправьте причину (например, секрет) и попросите GetCourse отправить событие снова.")
 		return
 	}
@@ -151,7 +153,7 @@ func (s *Server) webhookRerun(w http.ResponseWriter, r *http.Request, u *store.U
 	http.Redirect(w, r, "/admin/webhooks/"+e.PublicID()+"?ok=rerun", http.StatusSeeOther)
 }
 
-func (s *Server) webhookPrune(w http.ResponseWriter, r *http.Request, u *store.User) {
+func (s *Server) webhookPrune(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	days, _ := strconv.Atoi(r.PostFormValue("older_than_days"))
 	valid := false
 	for _, d := range PruneDays {

@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"fmt"
 	"net/http"
@@ -121,10 +123,10 @@ func TestWebhookRerun(t *testing.T) {
 	}
 	es, _ := f.srv.Store.ListWebhooks(context.Background(), store.WebhookFilter{Limit: 1})
 	id := es[0].ID
-	var e *store.WebhookEvent
+	var e *booksmeta.WebhookEvent
 	apptest.WaitFor(t, 5*time.Second, "event failed", func() bool {
 		e, _ = f.srv.Store.WebhookByID(context.Background(), id)
-		return e.State == store.StateFailed
+		return e.State == booksmeta.StateFailed
 	})
 	expect(t, a.get("/admin"), 200, "Событий с ошибкой обработки: <strong>1</strong>", "/admin/webhooks?outcome=accepted&amp;state=failed")
 	expect(t, a.get("/admin/webhooks?outcome=accepted&state=failed"), 200, "/admin/webhooks/"+itoa(id))
@@ -139,7 +141,7 @@ func TestWebhookRerun(t *testing.T) {
 	expect(t, a.get(p.location()), 200, "поставлено в очередь")
 	apptest.WaitFor(t, 5*time.Second, "rerun processed", func() bool {
 		e, _ = f.srv.Store.WebhookByID(context.Background(), id)
-		return e.State == store.StateFailed && e.Attempts >= 2
+		return e.State == booksmeta.StateFailed && e.Attempts >= 2
 	})
 
 	// A rejected request cannot be re-run.
@@ -160,9 +162,9 @@ func TestWebhookPrune(t *testing.T) {
 	ctx := context.Background()
 	old := time.Now().AddDate(0, 0, -100)
 	err := f.srv.Store.InTx(ctx, func(tx *store.Tx) error {
-		for _, e := range []*store.WebhookEvent{
-			{ReceivedAt: old, Method: "POST", Path: "/api/getcourse/webhook", Outcome: store.OutcomeRejected, HTTPStatus: 401, Email: "old@example.com", Headers: "{}"},
-			{ReceivedAt: old.AddDate(0, 0, 60), Method: "POST", Path: "/api/getcourse/webhook", Outcome: store.OutcomeRejected, HTTPStatus: 401, Email: "recent@example.com", Headers: "{}"},
+		for _, e := range []*booksmeta.WebhookEvent{
+			{ReceivedAt: old, Method: "POST", Path: "/api/getcourse/webhook", Outcome: booksmeta.OutcomeRejected, HTTPStatus: 401, Email: "old@example.com", Headers: "{}"},
+			{ReceivedAt: old.AddDate(0, 0, 60), Method: "POST", Path: "/api/getcourse/webhook", Outcome: booksmeta.OutcomeRejected, HTTPStatus: 401, Email: "recent@example.com", Headers: "{}"},
 		} {
 			if err := tx.InsertWebhookLog(ctx, e); err != nil {
 				return err

@@ -1,6 +1,8 @@
 package webhook_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -128,10 +130,10 @@ func TestBatchJobIsolatesFailures(t *testing.T) {
 		}
 		return e.State
 	}
-	if state(good1) != store.StateDone || state(good2) != store.StateDone {
+	if state(good1) != booksmeta.StateDone || state(good2) != booksmeta.StateDone {
 		t.Fatalf("events around the failures: %s, %s", state(good1), state(good2))
 	}
-	if state(refused) != store.StateFailed || state(flaky) != store.StateRetry {
+	if state(refused) != booksmeta.StateFailed || state(flaky) != booksmeta.StateRetry {
 		t.Fatalf("refused event %s, flaky event %s", state(refused), state(flaky))
 	}
 
@@ -144,7 +146,7 @@ func TestBatchJobIsolatesFailures(t *testing.T) {
 	if err := s.Processor.HandleJob(ctx, job); err != nil {
 		t.Fatalf("retry after the cause is gone: %v", err)
 	}
-	if state(flaky) != store.StateDone || state(refused) != store.StateFailed {
+	if state(flaky) != booksmeta.StateDone || state(refused) != booksmeta.StateFailed {
 		t.Fatalf("after retry: flaky %s, refused %s", state(flaky), state(refused))
 	}
 	// The retry re-ran the batch, yet each student got one welcome mail.

@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"booksmeta"
+
 	"context"
 	"errors"
 	"strconv"
@@ -30,7 +32,7 @@ type Committer struct {
 }
 
 type pending struct {
-	rec  *store.WebhookEvent
+	rec  *booksmeta.WebhookEvent
 	base string // the idempotency key before sequenceKey
 	dup  bool
 	err  error
@@ -50,7 +52,7 @@ func NewCommitter(s *store.Store) *Committer {
 // Commit stores rec as an accepted event (or records it as a duplicate of
 // the event holding its idempotency key) and returns once that is committed.
 // On return rec.ID is the event's id (the original's for a duplicate).
-func (c *Committer) Commit(ctx context.Context, rec *store.WebhookEvent) (dup bool, err error) {
+func (c *Committer) Commit(ctx context.Context, rec *booksmeta.WebhookEvent) (dup bool, err error) {
 	p := &pending{rec: rec, done: make(chan struct{})}
 	c.busy.Add(1)
 	defer c.busy.Add(-1)
@@ -159,7 +161,7 @@ func insertEvent(ctx context.Context, tx *store.Tx, p *pending) error {
 		return err
 	}
 	d := *rec
-	d.Outcome, d.DuplicateOf, d.State = store.OutcomeDuplicate, orig.ID, ""
+	d.Outcome, d.DuplicateOf, d.State = booksmeta.OutcomeDuplicate, orig.ID, ""
 	d.Reason = "Повтор уже принятого события #" + orig.PublicID() + ": обработано один раз."
 	if err := tx.InsertWebhookLog(ctx, &d); err != nil {
 		return err

@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"booksmeta"
+
 	"context"
 	"fmt"
 	"strconv"
@@ -43,15 +45,15 @@ func BenchmarkCommitBatch(b *testing.B) {
 	}
 }
 
-func benchEvent(i int) *store.WebhookEvent {
+func benchEvent(i int) *booksmeta.WebhookEvent {
 	k := strconv.Itoa(i*7919%1000003) + "-" + strconv.Itoa(i)
-	return &store.WebhookEvent{
+	return &booksmeta.WebhookEvent{
 		ReceivedAt: time.Now(), Method: "POST", Path: "/api/getcourse/webhook", RemoteAddr: "127.0.0.1:40000",
-		ContentType: "application/json", Auth: store.AuthSignature,
+		ContentType: "application/json", Auth: booksmeta.AuthSignature,
 		Headers:  `{"Accept-Encoding":"gzip","Content-Length":"150","Content-Type":"application/json","User-Agent":"Go-http-client/1.1","X-Getcourse-Signature":"[скрыто]"}`,
 		Body:     `{"action":"user_payment","event_id":"bench-` + k + `","user":{"email":"bench-` + k + `@example.ru","first_name":"Нагрузка"}}`,
-		BodySize: 150, Outcome: store.OutcomeAccepted, HTTPStatus: 200, Event: "user_payment", Email: "bench-" + k + "@example.ru",
+		BodySize: 150, Outcome: booksmeta.OutcomeAccepted, HTTPStatus: 200, Event: "user_payment", Email: "bench-" + k + "@example.ru",
 		IdempotencyKey: "e:bench-" + k, Payload: `{"name":"user_payment","email":"bench-` + k + `@example.ru","first_name":"Нагрузка"}`,
-		State: store.StatePending,
+		State: booksmeta.StatePending,
 	}
 }

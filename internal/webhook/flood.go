@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"booksmeta"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -84,7 +86,7 @@ func (l *RejectLog) Close() {
 // Record logs rec now when the limits allow it, else counts it; fill, when
 // set, completes the row (body, parsed name) only when it is written. It
 // never fails the request: a refused request stays refused.
-func (l *RejectLog) Record(ctx context.Context, rec *store.WebhookEvent, fill func()) {
+func (l *RejectLog) Record(ctx context.Context, rec *booksmeta.WebhookEvent, fill func()) {
 	src := sourceOf(rec.RemoteAddr)
 	l.mu.Lock()
 	now := l.now()
@@ -136,14 +138,14 @@ func (l *RejectLog) flush(all bool) {
 	l.sources, l.rows, l.start = map[string]*rejectCount{}, 0, time.Time{}
 	l.mu.Unlock()
 
-	var rows []*store.WebhookEvent
+	var rows []*booksmeta.WebhookEvent
 	for src, c := range sources {
 		if c.dropped == 0 {
 			continue
 		}
-		rows = append(rows, &store.WebhookEvent{
-			ReceivedAt: c.last, Method: "*", Path: c.path, RemoteAddr: src, Auth: store.AuthFailed,
-			Outcome: store.OutcomeRejected, HTTPStatus: c.status, Headers: "{}",
+		rows = append(rows, &booksmeta.WebhookEvent{
+			ReceivedAt: c.last, Method: "*", Path: c.path, RemoteAddr: src, Auth: booksmeta.AuthFailed,
+			Outcome: booksmeta.OutcomeRejected, HTTPStatus: c.status, Headers: "{}",
 			Reason: fmt.Sprintf("Поток отклонённых запросов: ещё %d с адреса %s с %s по %s UTC не записаны по отдельности, чтобы не переполнять журнал. Последняя причина: %s",
 				c.dropped, src, c.first.UTC().Format("15:04:05"), c.last.UTC().Format("15:04:05"), c.reason),
 		})

@@ -1,6 +1,8 @@
 package webhook_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -143,11 +145,11 @@ func (d *day) process(method string, vars map[string]string) answer {
 
 // settle waits until every accepted event has been processed and returns
 // those the rules refused.
-func (d *day) settle() []*store.WebhookEvent {
+func (d *day) settle() []*booksmeta.WebhookEvent {
 	d.t.Helper()
 	ctx := context.Background()
 	apptest.WaitFor(d.t, 20*time.Second, "every event processed", func() bool {
-		for _, st := range []string{store.StatePending, store.StateRetry} {
+		for _, st := range []string{booksmeta.StatePending, booksmeta.StateRetry} {
 			es, err := d.s.Store.ListWebhooks(ctx, store.WebhookFilter{State: st, Limit: 1})
 			if err != nil || len(es) > 0 {
 				return false
@@ -155,11 +157,11 @@ func (d *day) settle() []*store.WebhookEvent {
 		}
 		return true
 	})
-	failed, _ := d.s.Store.ListWebhooks(ctx, store.WebhookFilter{State: store.StateFailed, Limit: 10})
+	failed, _ := d.s.Store.ListWebhooks(ctx, store.WebhookFilter{State: booksmeta.StateFailed, Limit: 10})
 	return failed
 }
 
-func (d *day) user(email string) *store.User {
+func (d *day) user(email string) *booksmeta.User {
 	d.t.Helper()
 	u, err := d.s.Store.UserByEmail(context.Background(), email)
 	if err != nil {
@@ -349,14 +351,14 @@ func TestGetCourseDay(t *testing.T) {
 		t.Errorf("Ivan's late creation undid his payment: %+v %v", dl, err)
 	}
 	// Every applied event says what it did in Russian.
-	es, _ := d.s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: store.OutcomeAccepted, Limit: 200})
+	es, _ := d.s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: booksmeta.OutcomeAccepted, Limit: 200})
 	for _, e := range es {
 		if e.Result == "" || !strings.ContainsAny(e.Result, "абвгдеёжзийклмнопрстуфхцчшщыьэюя") {
 			t.Errorf("event #%d %s: result %q is not a Russian summary", e.ID, e.Event, e.Result)
 		}
 	}
 	free, _ := d.s.Store.ListWebhooks(ctx, store.WebhookFilter{Email: "boris@example.ru", Limit: 5})
-	if len(free) == 0 || !strings.Contains(free[len(free)-1].Result, "бесплатный заказ") || free[len(free)-1].State != store.StateIgnored {
+	if len(free) == 0 || !strings.Contains(free[len(free)-1].Result, "бесплатный заказ") || free[len(free)-1].State != booksmeta.StateIgnored {
 		t.Errorf("the free order's log entry does not explain itself: %+v", free)
 	}
 }
@@ -381,7 +383,7 @@ func TestDealEventsAppliedInArrivalOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range []int64{pid, cid} {
-		if e, _ := s.Store.WebhookByID(ctx, id); e.State != store.StateDone {
+		if e, _ := s.Store.WebhookByID(ctx, id); e.State != booksmeta.StateDone {
 			t.Fatalf("earlier event #%d of the same student left %s", id, e.State)
 		}
 	}
@@ -419,7 +421,7 @@ func TestUnfilledVariablesAreMissing(t *testing.T) {
 	ctx := context.Background()
 	apptest.WaitFor(t, 10*time.Second, "event failed", func() bool {
 		e, err := d.s.Store.WebhookByID(ctx, mustID(t, a.EventID))
-		return err == nil && e.State == store.StateFailed
+		return err == nil && e.State == booksmeta.StateFailed
 	})
 	e, _ := d.s.Store.WebhookByID(ctx, mustID(t, a.EventID))
 	if !strings.Contains(e.LastError, "{object.user.email}") || !strings.Contains(e.LastError, "не подставил") {

@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"booksmeta"
+
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -54,7 +56,7 @@ type Handler struct {
 
 // commit stores an accepted request durably, through the group committer
 // when there is one.
-func (h *Handler) commit(ctx context.Context, rec *store.WebhookEvent) (bool, error) {
+func (h *Handler) commit(ctx context.Context, rec *booksmeta.WebhookEvent) (bool, error) {
 	if h.Committer != nil {
 		return h.Committer.Commit(ctx, rec)
 	}
@@ -80,9 +82,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 	ctx := r.Context()
-	rec := &store.WebhookEvent{
+	rec := &booksmeta.WebhookEvent{
 		ReceivedAt: h.Now(), Method: r.Method, Path: r.URL.Path, RemoteAddr: r.RemoteAddr,
-		ContentType: r.Header.Get("Content-Type"), Auth: store.AuthFailed,
+		ContentType: r.Header.Get("Content-Type"), Auth: booksmeta.AuthFailed,
 	}
 	secret, serr := h.Secrets.WebhookSecret(ctx)
 	if serr != nil {
@@ -98,11 +100,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 	describe := func() { rec.Headers, rec.Query = red.headers(r.Header), red.query(query) }
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		w.Header().Set("Allow", "GET, POST")
-		rec.Outcome, rec.HTTPStatus = store.OutcomeInvalid, http.StatusMethodNotAllowed
+		rec.Outcome, rec.HTTPStatus = booksmeta.OutcomeInvalid, http.StatusMethodNotAllowed
 		rec.Reason = "Адрес webhook принимает только POST (JSON или форма) и GET (параметры в адресе)."
 		h.refused(ctx, rec, describe)
 		writeJSON(w, rec.HTTPStatus, answer{Error: "method_not_allowed", Message: rec.Reason})
-		return store.OutcomeInvalid
+		return booksmeta.OutcomeInvalid
 	}
 	if secret != "" && !hasSignature(r.Header) {
 		// Without a signature header the body plays no part in the verdict:
@@ -113,18 +115,18 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 			prefix, _ := io.ReadAll(io.LimitReader(r.Body, rejectedBodyKeep+1))
 			rec.BodySize = max(len(prefix), int(r.ContentLength))
 			h.reject(ctx, w, rec, red, auth, query, prefix, describe)
-			return store.OutcomeRejected
+			return booksmeta.OutcomeRejected
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			rec.Outcome, rec.HTTPStatus, rec.BodySize = store.OutcomeTooLarge, http.StatusRequestEntityTooLarge, int(r.ContentLength)
+			rec.Outcome, rec.HTTPStatus, rec.BodySize = booksmeta.OutcomeTooLarge, http.StatusRequestEntityTooLarge, int(r.ContentLength)
 			rec.Reason = "Тело запроса больше 1 МБ: такие события не принимаются. Уберите из запроса лишние поля."
 			h.refused(ctx, rec, describe)
 			writeJSON(w, rec.HTTPStatus, answer{Error: "payload_too_large", Message: rec.Reason})
-			return store.OutcomeTooLarge
+			return booksmeta.OutcomeTooLarge
 		}
 		// The sender went away mid-body; nothing to answer.
 		h.Log.Info("webhook: body read failed", "err", err)
@@ -136,7 +138,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 	rec.Auth = auth.Mode
 	if !auth.OK {
 		h.reject(ctx, w, rec, red, auth, query, body, describe)
-		return store.OutcomeRejected
+		return booksmeta.OutcomeRejected
 	}
 	describe()
 	rec.Body = red.body(string(body), rec.ContentType)
@@ -145,15 +147,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 	// planted delivery-id header must neither add fields nor move the
 	// idempotency key. With ?secret= the whole request is the sender's.
 	fieldQuery, keyHeaders := query, r.Header
-	if auth.Mode == store.AuthSignature {
+	if auth.Mode == booksmeta.AuthSignature {
 		fieldQuery, keyHeaders = nil, nil
 	}
 	fields, err := Parse(r.Method, rec.ContentType, fieldQuery, body)
 	if err != nil {
-		rec.Outcome, rec.HTTPStatus, rec.Reason = store.OutcomeInvalid, http.StatusBadRequest, err.Error()
+		rec.Outcome, rec.HTTPStatus, rec.Reason = booksmeta.OutcomeInvalid, http.StatusBadRequest, err.Error()
 		h.logOnly(ctx, rec)
 		writeJSON(w, rec.HTTPStatus, answer{Error: "invalid_payload", Message: err.Error()})
-		return store.OutcomeInvalid
+		return booksmeta.OutcomeInvalid
 	}
 	ev := fields.Event()
 	payload, _ := json.Marshal(ev)
@@ -162,7 +164,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 	if k := ev.DealKey(); k != "" {
 		rec.Subject = "d:" + k
 	}
-	rec.Outcome, rec.HTTPStatus, rec.State = store.OutcomeAccepted, http.StatusOK, store.StatePending
+	rec.Outcome, rec.HTTPStatus, rec.State = booksmeta.OutcomeAccepted, http.StatusOK, booksmeta.StatePending
 
 	dup, err := h.commit(ctx, rec)
 	if err != nil {
@@ -174,16 +176,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) string {
 	}
 	if dup {
 		writeJSON(w, http.StatusOK, answer{Success: true, EventID: rec.PublicID(), Duplicate: &dup})
-		return store.OutcomeDuplicate
+		return booksmeta.OutcomeDuplicate
 	}
 	h.Jobs.Notify()
 	writeJSON(w, http.StatusOK, answer{Success: true, EventID: rec.PublicID(), Duplicate: &dup})
-	return store.OutcomeAccepted
+	return booksmeta.OutcomeAccepted
 }
 
 // reject answers 401 and logs the request with what was read of its body.
-func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, rec *store.WebhookEvent, red redactor, auth AuthResult, query url.Values, body []byte, describe func()) {
-	rec.Auth, rec.Outcome, rec.HTTPStatus, rec.Reason = auth.Mode, store.OutcomeRejected, http.StatusUnauthorized, auth.Problem
+func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, rec *booksmeta.WebhookEvent, red redactor, auth AuthResult, query url.Values, body []byte, describe func()) {
+	rec.Auth, rec.Outcome, rec.HTTPStatus, rec.Reason = auth.Mode, booksmeta.OutcomeRejected, http.StatusUnauthorized, auth.Problem
 	h.refused(ctx, rec, func() {
 		describe()
 		rec.Body = red.body(truncate(body, rejectedBodyKeep), rec.ContentType)
@@ -194,7 +196,7 @@ func (h *Handler) reject(ctx context.Context, w http.ResponseWriter, rec *store.
 
 // peek fills the event name and email of a rejected request for the log
 // filters, when the body happens to parse; it never affects the answer.
-func (h *Handler) peek(rec *store.WebhookEvent, method string, query url.Values, body []byte) {
+func (h *Handler) peek(rec *booksmeta.WebhookEvent, method string, query url.Values, body []byte) {
 	if len(body) > rejectedBodyKeep {
 		return
 	}
@@ -208,7 +210,7 @@ func (h *Handler) peek(rec *store.WebhookEvent, method string, query url.Values,
 // rate-limited RejectLog when there is one; fill, when set, completes the
 // row and runs only if the row is written. A failure to record is logged
 // but does not change the answer: a 401 stays a 401.
-func (h *Handler) refused(ctx context.Context, rec *store.WebhookEvent, fill func()) {
+func (h *Handler) refused(ctx context.Context, rec *booksmeta.WebhookEvent, fill func()) {
 	if h.Rejects != nil {
 		h.Rejects.Record(ctx, rec, fill)
 		return
@@ -221,7 +223,7 @@ func (h *Handler) refused(ctx context.Context, rec *store.WebhookEvent, fill fun
 
 // logOnly records a request that is not an accepted event. Its failure is
 // logged but does not change the answer: a 401 stays a 401.
-func (h *Handler) logOnly(ctx context.Context, rec *store.WebhookEvent) {
+func (h *Handler) logOnly(ctx context.Context, rec *booksmeta.WebhookEvent) {
 	err := h.Store.InTx(ctx, func(tx *store.Tx) error { return tx.InsertWebhookLog(ctx, rec) })
 	if err != nil {
 		h.Log.Error("webhook: record rejected request", "err", err, "outcome", rec.Outcome)
@@ -246,7 +248,7 @@ func hasSignature(h http.Header) bool {
 // while the same state after another (paid, refunded, paid again) is new:
 // the returned heads make the key relative to the subject's last state.
 // Only an event with neither is keyed by its content alone.
-func eventKey(hd http.Header, f Fields, ev enrol.Event) (string, []store.Head) {
+func eventKey(hd http.Header, f Fields, ev enrol.Event) (string, []booksmeta.Head) {
 	for _, name := range []string{"X-GetCourse-Event-Id", "Idempotency-Key", "Webhook-Id"} {
 		if v := strings.TrimSpace(hd.Get(name)); v != "" {
 			return bounded("h:" + v), nil
@@ -258,19 +260,19 @@ func eventKey(hd http.Header, f Fields, ev enrol.Event) (string, []store.Head) {
 	email := store.NormalizeEmail(ev.Email)
 	if k := ev.DealKey(); k != "" {
 		state := ev.DealState()
-		heads := []store.Head{{Subject: bounded("d:" + k), State: bounded(state)}}
+		heads := []booksmeta.Head{{Subject: bounded("d:" + k), State: bounded(state)}}
 		if email != "" {
 			// The student's own subject moves too, so that a payment without
 			// a deal repeated after this deal's refund is not taken for a
 			// repeat of the earlier one.
-			heads = append(heads, store.Head{Subject: bounded("u:" + email), State: bounded("d:" + k + ":" + state)})
+			heads = append(heads, booksmeta.Head{Subject: bounded("u:" + email), State: bounded("d:" + k + ":" + state)})
 		}
 		return bounded("d:" + k + ":" + state), heads
 	}
 	sum := sha256.Sum256([]byte(ev.Name + "\n" + f.canonical()))
 	content := hex.EncodeToString(sum[:])
 	if email != "" {
-		return "u:" + content, []store.Head{{Subject: bounded("u:" + email), State: content}}
+		return "u:" + content, []booksmeta.Head{{Subject: bounded("u:" + email), State: content}}
 	}
 	return "b:" + content, nil
 }

@@ -1,6 +1,8 @@
 package webhook_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"fmt"
 	"strings"
@@ -34,7 +36,7 @@ func TestBytesThatAreNotText(t *testing.T) {
 	if status, _ := s.Do(t, "POST", "/api/getcourse/webhook", hdr("Content-Type", "application/json", "X-GetCourse-Signature", webhook.Sign(secret, []byte(raw))), raw); status != 400 {
 		t.Fatalf("raw NUL in JSON: %d", status)
 	}
-	if es, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: store.OutcomeInvalid, Limit: 1}); len(es) != 1 || !strings.Contains(es[0].Body, "Ан␀на") {
+	if es, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: booksmeta.OutcomeInvalid, Limit: 1}); len(es) != 1 || !strings.Contains(es[0].Body, "Ан␀на") {
 		t.Fatalf("invalid request not logged cleaned: %+v", es)
 	}
 	for _, body := range []string{
@@ -51,9 +53,9 @@ func TestBytesThatAreNotText(t *testing.T) {
 	form := "action=user_payment&email=form%40example.ru&first_name=%00%FF"
 	send("application/x-www-form-urlencoded", form)
 	apptest.WaitFor(t, 10*time.Second, "events processed", func() bool {
-		es, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: store.OutcomeAccepted, Limit: 10})
+		es, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: booksmeta.OutcomeAccepted, Limit: 10})
 		for _, e := range es {
-			if e.State == store.StatePending || e.State == store.StateRetry {
+			if e.State == booksmeta.StatePending || e.State == booksmeta.StateRetry {
 				return false
 			}
 		}
@@ -66,9 +68,9 @@ func TestBytesThatAreNotText(t *testing.T) {
 	}
 	// The escaped NUL reached the processor as a visible ␀, so the event
 	// ended (applied or refused with a reason), never in a retry loop.
-	es, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: store.OutcomeAccepted, Limit: 10})
+	es, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: booksmeta.OutcomeAccepted, Limit: 10})
 	for _, e := range es {
-		if e.State != store.StateDone && e.State != store.StateFailed {
+		if e.State != booksmeta.StateDone && e.State != booksmeta.StateFailed {
 			t.Errorf("event #%d ended %s: %s", e.ID, e.State, e.LastError)
 		}
 	}
@@ -80,7 +82,7 @@ func TestBytesThatAreNotText(t *testing.T) {
 		t.Fatalf("forged signature: %d", status)
 	}
 	apptest.WaitFor(t, 5*time.Second, "rejected request logged", func() bool {
-		es, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: store.OutcomeRejected, Limit: 1})
+		es, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: booksmeta.OutcomeRejected, Limit: 1})
 		return len(es) == 1 && utf8.ValidString(es[0].Body) && es[0].Body != ""
 	})
 }
@@ -109,7 +111,7 @@ func TestRefusedFloodIsBounded(t *testing.T) {
 			}
 		}
 	}
-	rows, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: store.OutcomeRejected, Limit: 200})
+	rows, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: booksmeta.OutcomeRejected, Limit: 200})
 	if len(rows) == 0 || len(rows) > 10 {
 		t.Fatalf("%d refused rows for one address, want 1..10", len(rows))
 	}
@@ -119,7 +121,7 @@ func TestRefusedFloodIsBounded(t *testing.T) {
 		}
 	}
 	s.Rejects.Flush()
-	rows, _ = s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: store.OutcomeRejected, Limit: 200})
+	rows, _ = s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: booksmeta.OutcomeRejected, Limit: 200})
 	if !strings.Contains(rows[0].Reason, "ещё 140") || !strings.Contains(rows[0].Reason, "Поток") {
 		t.Fatalf("summary row: %q", rows[0].Reason)
 	}
@@ -143,19 +145,19 @@ func TestWebhookLogRetention(t *testing.T) {
 		state    string
 		keptWant bool
 	}{
-		{10 * day, store.OutcomeRejected, "", false},
-		{3 * day, store.OutcomeRejected, "", true},
-		{10 * day, store.OutcomeDuplicate, "", false},
-		{30 * day, store.OutcomeAccepted, store.StateDone, true},
-		{100 * day, store.OutcomeAccepted, store.StateDone, false},
-		{100 * day, store.OutcomeAccepted, store.StateFailed, true},
+		{10 * day, booksmeta.OutcomeRejected, "", false},
+		{3 * day, booksmeta.OutcomeRejected, "", true},
+		{10 * day, booksmeta.OutcomeDuplicate, "", false},
+		{30 * day, booksmeta.OutcomeAccepted, booksmeta.StateDone, true},
+		{100 * day, booksmeta.OutcomeAccepted, booksmeta.StateDone, false},
+		{100 * day, booksmeta.OutcomeAccepted, booksmeta.StateFailed, true},
 	}
 	ids := make([]int64, len(rows))
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
 		for i, r := range rows {
-			e := &store.WebhookEvent{ReceivedAt: now.Add(-r.age), Method: "POST", Path: "/api/getcourse/webhook", Outcome: r.outcome,
-				HTTPStatus: 200, Headers: "{}", Auth: store.AuthQuerySecret}
-			if r.outcome == store.OutcomeAccepted {
+			e := &booksmeta.WebhookEvent{ReceivedAt: now.Add(-r.age), Method: "POST", Path: "/api/getcourse/webhook", Outcome: r.outcome,
+				HTTPStatus: 200, Headers: "{}", Auth: booksmeta.AuthQuerySecret}
+			if r.outcome == booksmeta.OutcomeAccepted {
 				e.IdempotencyKey, e.State, e.Payload = fmt.Sprintf("test:%d", i), r.state, "{}"
 				if _, err := tx.InsertAcceptedWebhook(ctx, e); err != nil {
 					return err

@@ -1,6 +1,8 @@
 package webhook_test
 
 import (
+	"booksmeta"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -44,7 +46,7 @@ func hdr(kv ...string) http.Header {
 	return h
 }
 
-func lastLog(t *testing.T, s *apptest.Server) *store.WebhookEvent {
+func lastLog(t *testing.T, s *apptest.Server) *booksmeta.WebhookEvent {
 	t.Helper()
 	es, err := s.Store.ListWebhooks(context.Background(), store.WebhookFilter{Limit: 1})
 	if err != nil || len(es) == 0 {
@@ -147,18 +149,18 @@ func TestIntakeForms(t *testing.T) {
 
 	// Processing outcomes of what was accepted above.
 	apptest.WaitFor(t, 10*time.Second, "processing", func() bool {
-		es, _ := s.Store.ListWebhooks(context.Background(), store.WebhookFilter{Outcome: store.OutcomeAccepted, State: store.StatePending})
+		es, _ := s.Store.ListWebhooks(context.Background(), store.WebhookFilter{Outcome: booksmeta.OutcomeAccepted, State: booksmeta.StatePending})
 		return len(es) == 0
 	})
-	es, _ := s.Store.ListWebhooks(context.Background(), store.WebhookFilter{Outcome: store.OutcomeAccepted})
+	es, _ := s.Store.ListWebhooks(context.Background(), store.WebhookFilter{Outcome: booksmeta.OutcomeAccepted})
 	states := map[string]int{}
 	for _, e := range es {
 		states[e.State]++
-		if e.Event == "user_payment" && e.Email == "" && (e.State != store.StateFailed || !strings.Contains(e.LastError, "нет email")) {
+		if e.Event == "user_payment" && e.Email == "" && (e.State != booksmeta.StateFailed || !strings.Contains(e.LastError, "нет email")) {
 			t.Errorf("event without email: state %s, error %q", e.State, e.LastError)
 		}
 	}
-	if states[store.StateDone] != 6 || states[store.StateIgnored] != 1 || states[store.StateFailed] != 1 {
+	if states[booksmeta.StateDone] != 6 || states[booksmeta.StateIgnored] != 1 || states[booksmeta.StateFailed] != 1 {
 		t.Fatalf("processing states = %v", states)
 	}
 	for i := 1; i <= n; i++ {
@@ -178,7 +180,7 @@ func TestIntakeUnverifiedMode(t *testing.T) {
 	if status != 200 || !decode(t, raw).Success {
 		t.Fatalf("unverified mode must accept: %d %s", status, raw)
 	}
-	if e := lastLog(t, s); e.Auth != store.AuthUnverified {
+	if e := lastLog(t, s); e.Auth != booksmeta.AuthUnverified {
 		t.Fatalf("auth = %s, want unverified", e.Auth)
 	}
 }
@@ -193,7 +195,7 @@ func TestGetCourseProcessCallback(t *testing.T) {
 		t.Fatalf("%d %s", status, raw)
 	}
 	e := lastLog(t, s)
-	if strings.Contains(e.Query, secret) || !strings.Contains(e.Query, webhook.Redacted) || e.Auth != store.AuthQuerySecret {
+	if strings.Contains(e.Query, secret) || !strings.Contains(e.Query, webhook.Redacted) || e.Auth != booksmeta.AuthQuerySecret {
 		t.Fatalf("query log %q auth %s", e.Query, e.Auth)
 	}
 	apptest.WaitFor(t, 5*time.Second, "student", func() bool {
@@ -214,7 +216,7 @@ func TestIntakeTooLarge(t *testing.T) {
 	if status != 413 || decode(t, raw).Error != "payload_too_large" {
 		t.Fatalf("%d %s", status, raw)
 	}
-	if e := lastLog(t, s); e.Outcome != store.OutcomeTooLarge || e.Body != "" {
+	if e := lastLog(t, s); e.Outcome != booksmeta.OutcomeTooLarge || e.Body != "" {
 		t.Fatalf("log: outcome %s, body kept %d bytes", e.Outcome, len(e.Body))
 	}
 	// Exactly at the limit is fine.
@@ -304,7 +306,7 @@ func TestIntakeNever200WithoutCommit(t *testing.T) {
 		t.Fatalf("failed write answered %d %s", status, raw)
 	}
 	// The event row was rolled back with the job: a redelivery is not a duplicate.
-	es, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: store.OutcomeAccepted})
+	es, _ := s.Store.ListWebhooks(ctx, store.WebhookFilter{Outcome: booksmeta.OutcomeAccepted})
 	if len(es) != 0 {
 		t.Fatalf("half-written event left behind: %+v", es[0])
 	}
@@ -353,7 +355,7 @@ func TestMethodNotAllowed(t *testing.T) {
 	if status != 405 || !strings.Contains(raw, "POST") {
 		t.Fatalf("%d %s", status, raw)
 	}
-	if e := lastLog(t, s); e.HTTPStatus != 405 || e.Method != "PUT" || e.Outcome != store.OutcomeInvalid {
+	if e := lastLog(t, s); e.HTTPStatus != 405 || e.Method != "PUT" || e.Outcome != booksmeta.OutcomeInvalid {
 		t.Fatalf("405 not logged: %+v", e)
 	}
 }

@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"booksmeta"
+
 	"bytes"
 	"mime/multipart"
 	"net/http"
@@ -8,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"booksmeta/internal/store"
 )
 
 func TestParse(t *testing.T) {
@@ -84,7 +84,7 @@ func TestParse(t *testing.T) {
 
 func TestIdempotencyKey(t *testing.T) {
 	f := func(s string) Fields { q, _ := url.ParseQuery(s); r, _ := Parse("GET", "", q, nil); return r }
-	key := func(h http.Header, fs Fields) (string, []store.Head) { return eventKey(h, fs, fs.Event()) }
+	key := func(h http.Header, fs Fields) (string, []booksmeta.Head) { return eventKey(h, fs, fs.Event()) }
 	h := http.Header{"Idempotency-Key": {"abc"}}
 	if k, heads := key(h, f("action=test")); k != "h:abc" || heads != nil {
 		t.Fatalf("header key = %q %v", k, heads)

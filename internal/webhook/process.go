@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"booksmeta"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,7 +24,7 @@ type Processor struct {
 	Log     *slog.Logger
 	// OnFailed is told about an event that ended failed (a rule refused it,
 	// or its retries ran out): administrators are alerted through it.
-	OnFailed func(ctx context.Context, e *store.WebhookEvent)
+	OnFailed func(ctx context.Context, e *booksmeta.WebhookEvent)
 	// Yield, when set, is called between the events of a batch, so that
 	// processing gives way to a burst of incoming webhooks.
 	Yield func(ctx context.Context)
@@ -123,7 +125,7 @@ func (p *Processor) Process(ctx context.Context, id int64, last bool) error {
 		if err != nil {
 			return err
 		}
-		if e.Outcome != store.OutcomeAccepted || e.State == store.StateDone || e.State == store.StateIgnored {
+		if e.Outcome != booksmeta.OutcomeAccepted || e.State == booksmeta.StateDone || e.State == booksmeta.StateIgnored {
 			already = true
 			return nil
 		}
@@ -148,11 +150,11 @@ func (p *Processor) Process(ctx context.Context, id int64, last bool) error {
 		return nil
 	}
 	rule := enrol.IsRuleError(err)
-	state, msg := store.StateRetry, "Временная ошибка, повторим автоматически: "+err.Error()
+	state, msg := booksmeta.StateRetry, "Временная ошибка, повторим автоматически: "+err.Error()
 	if rule {
-		state, msg = store.StateFailed, err.Error()
+		state, msg = booksmeta.StateFailed, err.Error()
 	} else if last {
-		state, msg = store.StateFailed, "Не удалось обработать после нескольких попыток: "+err.Error()+". Исправьте причину и нажмите «Повторить»."
+		state, msg = booksmeta.StateFailed, "Не удалось обработать после нескольких попыток: "+err.Error()+". Исправьте причину и нажмите «Повторить»."
 	}
 	if ferr := p.Store.InTx(context.WithoutCancel(ctx), func(tx *store.Tx) error {
 		return tx.FinishWebhook(ctx, id, state, "", msg)
@@ -161,7 +163,7 @@ func (p *Processor) Process(ctx context.Context, id int64, last bool) error {
 	}
 	p.Metrics.WebhookProcess.WithLabelValues(state).Inc()
 	p.Log.Warn("webhook processing failed", "event_id", id, "state", state, "err", err)
-	if state == store.StateFailed && p.OnFailed != nil {
+	if state == booksmeta.StateFailed && p.OnFailed != nil {
 		if e, gerr := p.Store.WebhookByID(context.WithoutCancel(ctx), id); gerr == nil {
 			p.OnFailed(context.WithoutCancel(ctx), e)
 		}

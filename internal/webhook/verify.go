@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"booksmeta"
+
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -10,8 +12,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"booksmeta/internal/store"
 )
 
 // SignatureHeaders are read in this order (SPEC §4).
@@ -28,7 +28,7 @@ type AuthResult struct {
 // request passes as unverified (the admin panel warns about that mode).
 func Verify(secret string, h http.Header, query url.Values, body []byte) AuthResult {
 	if secret == "" {
-		return AuthResult{OK: true, Mode: store.AuthUnverified}
+		return AuthResult{OK: true, Mode: booksmeta.AuthUnverified}
 	}
 	var sigHeader, sigValue string
 	for _, name := range SignatureHeaders {
@@ -49,21 +49,21 @@ func Verify(secret string, h http.Header, query url.Values, body []byte) AuthRes
 		case err != nil || len(got) != sha256.Size:
 			problems = append(problems, "подпись в заголовке "+sigHeader+" в неверном формате: ожидается sha256= и 64 шестнадцатеричных символа (HMAC-SHA256 тела запроса)")
 		case hmac.Equal(got, mac(secret, body)):
-			return AuthResult{OK: true, Mode: store.AuthSignature}
+			return AuthResult{OK: true, Mode: booksmeta.AuthSignature}
 		default:
 			problems = append(problems, "подпись в заголовке "+sigHeader+" не совпадает: проверьте, что в GetCourse и в Book Smeta (Настройки → GetCourse API → Webhook секрет) указан один и тот же секрет")
 		}
 	}
 	if hasQuery {
 		if equalSecret(query.Get("secret"), secret) {
-			return AuthResult{OK: true, Mode: store.AuthQuerySecret}
+			return AuthResult{OK: true, Mode: booksmeta.AuthQuerySecret}
 		}
 		problems = append(problems, "параметр secret в адресе не совпадает с webhook секретом в настройках Book Smeta: скопируйте адрес заново из Настройки → GetCourse API")
 	}
 	if len(problems) == 0 {
-		return AuthResult{Mode: store.AuthFailed, Problem: "Нет подписи: запрос должен содержать заголовок X-GetCourse-Signature с HMAC-SHA256 тела или параметр ?secret=… в адресе (для вызова URL из процесса GetCourse)."}
+		return AuthResult{Mode: booksmeta.AuthFailed, Problem: "Нет подписи: запрос должен содержать заголовок X-GetCourse-Signature с HMAC-SHA256 тела или параметр ?secret=… в адресе (для вызова URL из процесса GetCourse)."}
 	}
-	return AuthResult{Mode: store.AuthFailed, Problem: sentence(strings.Join(problems, "; "))}
+	return AuthResult{Mode: booksmeta.AuthFailed, Problem: sentence(strings.Join(problems, "; "))}
 }
 
 // equalSecret compares in constant time, hashing first so that not even the

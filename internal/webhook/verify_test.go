@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"booksmeta"
+
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,8 +10,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"booksmeta/internal/store"
 )
 
 func TestVerify(t *testing.T) {
@@ -28,24 +28,24 @@ func TestVerify(t *testing.T) {
 		mode    string
 		problem string
 	}{
-		{"no secret configured: unverified", "", nil, "", true, store.AuthUnverified, ""},
-		{"no secret, even with junk signature", "", map[string]string{"X-GetCourse-Signature": "sha256=test"}, "", true, store.AuthUnverified, ""},
-		{"sha256= prefix lower hex", secret, map[string]string{"X-GetCourse-Signature": "sha256=" + good}, "", true, store.AuthSignature, ""},
-		{"bare lower hex", secret, map[string]string{"X-GetCourse-Signature": good}, "", true, store.AuthSignature, ""},
-		{"bare upper hex", secret, map[string]string{"X-GetCourse-Signature": strings.ToUpper(good)}, "", true, store.AuthSignature, ""},
-		{"SHA256= prefix upper", secret, map[string]string{"X-GetCourse-Signature": "SHA256=" + strings.ToUpper(good)}, "", true, store.AuthSignature, ""},
-		{"X-Hub-Signature-256", secret, map[string]string{"X-Hub-Signature-256": "sha256=" + good}, "", true, store.AuthSignature, ""},
-		{"X-Signature", secret, map[string]string{"X-Signature": good}, "", true, store.AuthSignature, ""},
-		{"first header wins", secret, map[string]string{"X-GetCourse-Signature": "sha256=" + wrong, "X-Signature": good}, "", false, store.AuthFailed, "не совпадает"},
-		{"query secret", secret, nil, "secret=" + secret, true, store.AuthQuerySecret, ""},
-		{"query secret rescues bad header", secret, map[string]string{"X-GetCourse-Signature": "sha256=test"}, "secret=" + secret, true, store.AuthQuerySecret, ""},
-		{"guide's sha256=test", secret, map[string]string{"X-GetCourse-Signature": "sha256=test"}, "", false, store.AuthFailed, "неверном формате"},
-		{"wrong signature", secret, map[string]string{"X-GetCourse-Signature": "sha256=" + wrong}, "", false, store.AuthFailed, "не совпадает"},
-		{"signature of other body", secret, map[string]string{"X-GetCourse-Signature": Sign(secret, []byte("{}"))}, "", false, store.AuthFailed, "не совпадает"},
-		{"truncated hex", secret, map[string]string{"X-GetCourse-Signature": good[:60]}, "", false, store.AuthFailed, "неверном формате"},
-		{"wrong query secret", secret, nil, "secret=nope", false, store.AuthFailed, "secret в адресе"},
-		{"empty query secret", secret, nil, "secret=", false, store.AuthFailed, "secret в адресе"},
-		{"nothing", secret, nil, "", false, store.AuthFailed, "Нет подписи"},
+		{"no secret configured: unverified", "", nil, "", true, booksmeta.AuthUnverified, ""},
+		{"no secret, even with junk signature", "", map[string]string{"X-GetCourse-Signature": "sha256=test"}, "", true, booksmeta.AuthUnverified, ""},
+		{"sha256= prefix lower hex", secret, map[string]string{"X-GetCourse-Signature": "sha256=" + good}, "", true, booksmeta.AuthSignature, ""},
+		{"bare lower hex", secret, map[string]string{"X-GetCourse-Signature": good}, "", true, booksmeta.AuthSignature, ""},
+		{"bare upper hex", secret, map[string]string{"X-GetCourse-Signature": strings.ToUpper(good)}, "", true, booksmeta.AuthSignature, ""},
+		{"SHA256= prefix upper", secret, map[string]string{"X-GetCourse-Signature": "SHA256=" + strings.ToUpper(good)}, "", true, booksmeta.AuthSignature, ""},
+		{"X-Hub-Signature-256", secret, map[string]string{"X-Hub-Signature-256": "sha256=" + good}, "", true, booksmeta.AuthSignature, ""},
+		{"X-Signature", secret, map[string]string{"X-Signature": good}, "", true, booksmeta.AuthSignature, ""},
+		{"first header wins", secret, map[string]string{"X-GetCourse-Signature": "sha256=" + wrong, "X-Signature": good}, "", false, booksmeta.AuthFailed, "не совпадает"},
+		{"query secret", secret, nil, "secret=" + secret, true, booksmeta.AuthQuerySecret, ""},
+		{"query secret rescues bad header", secret, map[string]string{"X-GetCourse-Signature": "sha256=test"}, "secret=" + secret, true, booksmeta.AuthQuerySecret, ""},
+		{"guide's sha256=test", secret, map[string]string{"X-GetCourse-Signature": "sha256=test"}, "", false, booksmeta.AuthFailed, "неверном формате"},
+		{"wrong signature", secret, map[string]string{"X-GetCourse-Signature": "sha256=" + wrong}, "", false, booksmeta.AuthFailed, "не совпадает"},
+		{"signature of other body", secret, map[string]string{"X-GetCourse-Signature": Sign(secret, []byte("{}"))}, "", false, booksmeta.AuthFailed, "не совпадает"},
+		{"truncated hex", secret, map[string]string{"X-GetCourse-Signature": good[:60]}, "", false, booksmeta.AuthFailed, "неверном формате"},
+		{"wrong query secret", secret, nil, "secret=nope", false, booksmeta.AuthFailed, "secret в адресе"},
+		{"empty query secret", secret, nil, "secret=", false, booksmeta.AuthFailed, "secret в адресе"},
+		{"nothing", secret, nil, "", false, booksmeta.AuthFailed, "Нет подписи"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,45 @@
+package booksmeta
+
+import (
+	"strings"
+	"time"
+)
+
+// Roles.
+const (
+	RoleStudent    = "student"
+	RoleAdmin      = "admin"
+	RoleSuperAdmin = "super_admin"
+)
+
+// User is a student or an administrator.
+type User struct {
+	ID                 int64
+	Email              string
+	FirstName          string
+	LastName           string
+	Phone              string
+	Role               string
+	PasswordHash       string
+	Paid               bool
+	Active             bool
+	DeactivatedByAdmin bool
+	BookingLimit       int
+	GetCourseUserID    string
+	PaidAt             time.Time
+	LastLoginAt        time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// IsAdmin reports whether the user may use the admin panel.
+func (u *User) IsAdmin() bool { return u.Role == RoleAdmin || u.Role == RoleSuperAdmin }
+
+// Name is the display name, falling back to the email.
+func (u *User) Name() string {
+	n := strings.TrimSpace(u.FirstName + " " + u.LastName)
+	if n == "" {
+		return u.Email
+	}
+	return n
+}
