@@ -262,9 +262,9 @@ func runDeliver(ctx context.Context, e *Env, args []string) error {
 	for _, s := range sent {
 		switch {
 		case s.Error != "":
-			return fmt.Errorf("no answer from %s: %s (is booksmeta serve running, and is --url right?)", maskedURL(s.URL), s.Error)
+			return fmt.Errorf("no answer from %s: %s (is booksmeta serve running, and is --url right?)", getcoursetest.MaskSecret(s.URL), s.Error)
 		case !s.OK():
-			return fmt.Errorf("%s %s answered HTTP %d", s.Method, maskedURL(s.URL), s.HTTPStatus)
+			return fmt.Errorf("%s %s answered HTTP %d", s.Method, getcoursetest.MaskSecret(s.URL), s.HTTPStatus)
 		}
 	}
 	return nil
@@ -371,28 +371,12 @@ func withSecret(raw, secret string) (string, error) {
 	return base + "?" + param + "&" + query, nil
 }
 
-// maskedURL keeps the webhook secret out of what is printed: terminals end up
-// in screenshots and chats.
-func maskedURL(raw string) string {
-	base, query, ok := strings.Cut(raw, "?")
-	if !ok {
-		return raw
-	}
-	parts := strings.Split(query, "&")
-	for i, p := range parts {
-		if name, _, _ := strings.Cut(p, "="); name == "secret" {
-			parts[i] = "secret=***"
-		}
-	}
-	return base + "?" + strings.Join(parts, "&")
-}
-
 func printDelivery(w io.Writer, d getcoursetest.Delivery) {
 	label := d.Event
 	if d.Shape != getcoursetest.ShapeTechAPI {
 		label = "process «Вызвать URL»"
 	}
-	fmt.Fprintf(w, "→ %s %s  [%s, deal %d, %s]\n", d.Method, maskedURL(d.URL), label, d.DealID, d.Status)
+	fmt.Fprintf(w, "→ %s %s  [%s, deal %d, %s]\n", d.Method, getcoursetest.MaskSecret(d.URL), label, d.DealID, d.Status)
 	if d.ContentType != "" {
 		fmt.Fprintf(w, "  Content-Type: %s\n", d.ContentType)
 	}

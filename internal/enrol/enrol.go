@@ -227,6 +227,16 @@ func (s *Service) upsertStudent(ctx context.Context, tx *store.Tx, ev Event, u *
 	return u, false, nil
 }
 
+// findOrCreate is findStudent then upsertStudent: the student the event
+// names, created when there is none.
+func (s *Service) findOrCreate(ctx context.Context, tx *store.Tx, ev Event) (*booksmeta.User, bool, error) {
+	found, err := findStudent(ctx, tx, ev)
+	if err != nil {
+		return nil, false, err
+	}
+	return s.upsertStudent(ctx, tx, ev, found)
+}
+
 // grant gives u paid access (a payment of a deal, or the guide's
 // user_payment without one) and says what changed, in Russian.
 func (s *Service) grant(ctx context.Context, tx *store.Tx, ev Event, u *booksmeta.User, created bool) (string, error) {
@@ -326,11 +336,7 @@ func (s *Service) registered(ctx context.Context, tx *store.Tx, ev Event) (Outco
 	if _, err := checkEmail(ev); err != nil {
 		return Outcome{}, err
 	}
-	found, err := findStudent(ctx, tx, ev)
-	if err != nil {
-		return Outcome{}, err
-	}
-	u, created, err := s.upsertStudent(ctx, tx, ev, found)
+	u, created, err := s.findOrCreate(ctx, tx, ev)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -482,11 +488,7 @@ func (s *Service) orderWithoutDeal(ctx context.Context, tx *store.Tx, ev Event, 
 	case eff == EffectPaid && free:
 		return Outcome{State: booksmeta.StateIgnored, Summary: summarize(label, ev, []string{"бесплатный заказ (стоимость 0): это не оплата, доступ не открывается"})}, nil
 	case eff == EffectPaid:
-		found, err := findStudent(ctx, tx, ev)
-		if err != nil {
-			return Outcome{}, err
-		}
-		u, created, err := s.upsertStudent(ctx, tx, ev, found)
+		u, created, err := s.findOrCreate(ctx, tx, ev)
 		if err != nil {
 			return Outcome{}, err
 		}

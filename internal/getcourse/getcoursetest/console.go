@@ -198,9 +198,9 @@ func (s *Server) consoleQuirks(w http.ResponseWriter, r *http.Request) {
 	back(w, r, "Особенности доставки сохранены.")
 }
 
-// maskSecret hides the secret parameter of a shown address: people share
-// screenshots of this page.
-func maskSecret(raw string) string {
+// MaskSecret hides the secret parameter of an address that is shown: people
+// share screenshots of this page and of terminals.
+func MaskSecret(raw string) string {
 	base, query, ok := strings.Cut(raw, "?")
 	if !ok {
 		return raw
@@ -245,7 +245,7 @@ func (s *Server) consolePage(w http.ResponseWriter, r *http.Request) {
 	ds := s.Deliveries()
 	for i := len(ds) - 1; i >= 0 && len(deliveries) < 50; i-- {
 		d := ds[i]
-		cd := consoleDelivery{Delivery: d, Where: d.Method + " " + maskSecret(d.URL), When: d.At.In(s.loc).Format("15:04:05"), StatusLabel: DealStatusLabel(d.Status), What: d.Event}
+		cd := consoleDelivery{Delivery: d, Where: d.Method + " " + MaskSecret(d.URL), When: d.At.In(s.loc).Format("15:04:05"), StatusLabel: DealStatusLabel(d.Status), What: d.Event}
 		if d.Shape != ShapeTechAPI {
 			cd.What = "процесс «Вызвать URL»"
 		}
@@ -259,12 +259,12 @@ func (s *Server) consolePage(w http.ResponseWriter, r *http.Request) {
 	}
 	var subs []Subscription
 	for _, sub := range s.Subscriptions() {
-		sub.URI = maskSecret(sub.URI)
+		sub.URI = MaskSecret(sub.URI)
 		subs = append(subs, sub)
 	}
 	var procs []ProcessHook
 	for _, p := range s.Processes() {
-		p.URL = maskSecret(p.URL)
+		p.URL = MaskSecret(p.URL)
 		procs = append(procs, p)
 	}
 	statuses := make([]struct{ Code, Label string }, 0, len(dealStatusLabels))
