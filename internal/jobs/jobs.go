@@ -93,8 +93,16 @@ func New(s *store.Store, log *slog.Logger) *Runner {
 // Handle registers the handler of a job kind.
 func (r *Runner) Handle(kind string, h Handler) { r.handlers[kind] = h }
 
-// Every registers a periodic job; its kind needs a handler too.
+// Every registers a periodic job; its kind needs a handler too. Registering
+// a kind again changes its period (tests lengthen a safety-net sweep to show
+// that work does not depend on it). Call it before Run.
 func (r *Runner) Every(kind string, every time.Duration) {
+	for i := range r.periodic {
+		if r.periodic[i].Kind == kind {
+			r.periodic[i].Every = every
+			return
+		}
+	}
 	r.periodic = append(r.periodic, Periodic{Kind: kind, Every: every})
 }
 

@@ -290,14 +290,17 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	return err
 }
 
-// Enqueue adds the send_mail job for row m (key send_mail:<id>:<attempts>).
+// enqueue adds the send_mail job for row m, keyed by its attempts so far;
+// the key of a row never sent is the one QueueMail's own job has.
 func (s *Service) enqueue(ctx context.Context, m *store.OutboxMail) (bool, error) {
-	key := fmt.Sprintf("%s:%d:%d", JobSend, m.ID, m.Attempts)
-	return s.Store.EnqueueMailJob(ctx, m.ID, key, 10)
+	return s.Store.EnqueueMailJob(ctx, m.ID, store.MailJobKey(m.ID, m.Attempts), store.MailJobMaxAttempts)
 }
 
-// Sweep enqueues send_mail jobs for queued rows no pending job covers. With
-// mail not configured it does nothing: rows wait in the queue.
+// Sweep enqueues send_mail jobs for queued rows no pending job covers. Rows
+// get their job when queued, so this is the safety net: rows queued by an
+// older version, while mail was not configured (their job ran and left them
+// queued), or whose job used up its retries. With mail not configured it
+// does nothing: rows wait in the queue.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	if !s.Configured(ctx) {
 		return 0, nil
