@@ -6,6 +6,7 @@
 package mailtest
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -85,6 +86,20 @@ type fault struct {
 // Start starts a server and registers its shutdown with t.Cleanup.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	s, err := start(t, opts)
+	if err != nil {
+		t.Fatalf("mailtest: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// New starts a server for a program rather than a test (the enrol
+// benchmark measures delivery to a real SMTP server). The caller closes it;
+// methods that fail a test (WaitMessages) panic instead.
+func New(opts ...Option) (*Server, error) { return start(nil, opts) }
+
+func start(t testing.TB, opts []Option) (*Server, error) {
 	s := &Server{
 		t:          t,
 		done:       make(chan struct{}),
@@ -99,7 +114,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	if s.opts.startTLS || s.opts.implicitTLS {
 		cert, der, err := selfSignedCert()
 		if err != nil {
-			t.Fatalf("mailtest: certificate: %v", err)
+			return nil, fmt.Errorf("certificate: %w", err)
 		}
 		s.cert, s.certDER = cert, der
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
@@ -125,7 +140,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("mailtest: listen: %v", err)
+		return nil, fmt.Errorf("listen: %w", err)
 	}
 	if s.opts.implicitTLS {
 		ln = tls.NewListener(ln, tlsConfig)
@@ -136,8 +151,16 @@ func Start(t testing.TB, opts ...Option) *Server {
 		defer close(s.done)
 		_ = srv.Serve(ln)
 	}()
-	t.Cleanup(s.Close)
-	return s
+	return s, nil
+}
+
+// fatalf fails the test, or panics in a program, where it is a bug.
+func (s *Server) fatalf(format string, args ...any) {
+	if s.t == nil {
+		panic(fmt.Sprintf(format, args...))
+	}
+	s.t.Helper()
+	s.t.Fatalf(format, args...)
 }
 
 // Close stops the server and drops open connections. Calling it twice is
@@ -181,7 +204,7 @@ func (s *Server) CertPool() *x509.CertPool {
 	}
 	cert, err := x509.ParseCertificate(s.certDER)
 	if err != nil {
-		s.t.Fatalf("mailtest: parse own certificate: %v", err)
+		s.fatalf("mailtest: parse own certificate: %v", err)
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
@@ -199,23 +222,33 @@ func (s *Server) Messages() []Received {
 // WaitMessages waits until at least n messages have been accepted and returns
 // them all; it fails the test when timeout passes first.
 func (s *Server) WaitMessages(n int, timeout time.Duration) []Received {
-	s.t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
+	if s.t != nil {
+		s.t.Helper()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	msgs, err := s.AwaitMessages(ctx, n)
+	if err != nil {
+		s.fatalf("mailtest: waited %s for %d message(s), got %d", timeout, n, len(msgs))
+	}
+	return msgs
+}
+
+// AwaitMessages waits until at least n messages have been accepted and
+// returns them all, or returns those received so far and ctx's error.
+func (s *Server) AwaitMessages(ctx context.Context, n int) ([]Received, error) {
 	for {
 		s.mu.Lock()
-		if len(s.msgs) >= n {
-			msgs := append([]Received(nil), s.msgs...)
-			s.mu.Unlock()
-			return msgs
-		}
-		arrived, got := s.arrived, len(s.msgs)
+		msgs := s.msgs
+		arrived := s.arrived
 		s.mu.Unlock()
+		if len(msgs) >= n {
+			return append([]Received(nil), msgs...), nil
+		}
 		select {
 		case <-arrived:
-		case <-deadline.C:
-			s.t.Fatalf("mailtest: waited %s for %d message(s), got %d", timeout, n, got)
-			return nil
+		case <-ctx.Done():
+			return append([]Received(nil), msgs...), ctx.Err()
 		}
 	}
 }
@@ -350,7 +383,8 @@ func (ss *session) Data(r io.Reader) error {
 		return err
 	}
 	_, isTLS := ss.conn.TLSConnectionState()
-	msg := Received{From: ss.from, To: append([]string(nil), ss.to...), Data: data, TLS: isTLS, AuthUser: ss.authUser}
+	msg := Received{From: ss.from, To: append([]string(nil), ss.to...), Data: data, TLS: isTLS, AuthUser: ss.authUser,
+		At: time.Now()}
 
 	f, ok := ss.srv.nextFault()
 	switch {
