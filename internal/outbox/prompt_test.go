@@ -268,3 +268,46 @@ func decode(t *testing.T, resp *http.Response, v any) {
 		t.Fatal(err)
 	}
 }
+
+// TestSendOneDuringItsJobSharesTheAttempt: mail leaves as soon as it is
+// queued, so a direct SendOne can meet the row's own job mid-send. The row
+// is then being sent here, not left by a crash: the call waits for that
+// attempt instead of failing the row as possibly delivered, and the
+// message goes out once.
+func TestSendOneDuringItsJobSharesTheAttempt(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.WithAuth(mailUser, mailPass))
+	arrived, release := srv.HoldData()
+	t.Cleanup(release)
+	a := start(t, srv, "")
+	ctx := context.Background()
+	id := welcome(t, a, newStudent(t, a, "shared@example.ru"))
+	job := make(chan bool)
+	go func() { job <- a.Jobs.RunOne(ctx, "test") }()
+	<-arrived // the job's send is at the end of DATA
+	var released atomic.Bool
+	direct := make(chan error)
+	go func() {
+		err := a.Outbox.SendOne(ctx, id)
+		if !released.Load() {
+			err = errors.Join(err, errors.New("returned while the job's send was still in progress"))
+		}
+		direct <- err
+	}()
+	// Give a wrong SendOne the time to answer early; a right one waits.
+	time.Sleep(100 * time.Millisecond)
+	released.Store(true)
+	release()
+	if err := <-direct; err != nil {
+		t.Fatal(err)
+	}
+	if !<-job {
+		t.Fatal("the job did not run")
+	}
+	m, err := a.Store.MailByID(ctx, id)
+	if err != nil || m.Status != store.MailSent || m.Attempts != 1 {
+		t.Fatalf("row: %+v %v", m, err)
+	}
+	if n := srv.DataAttempts(); n != 1 {
+		t.Fatalf("%d transfers", n)
+	}
+}

@@ -19,8 +19,8 @@ type Received struct {
 	Data     []byte   // the raw message, headers and body
 	TLS      bool     // the connection was encrypted when DATA was sent
 	AuthUser string   // the user that authenticated, "" without AUTH
-	// At is when the message was read to the end of DATA, just before the
-	// server's answer (the enrol benchmark's end point).
+	// At is when the server accepted the message, just before its answer
+	// (the enrol benchmark's end point).
 	At time.Time
 }
 

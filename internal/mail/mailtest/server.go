@@ -80,7 +80,12 @@ type reply struct {
 
 type fault struct {
 	drop  bool  // store the message, then cut the connection instead of answering
-	reply reply // used when drop is false
+	hold  *hold // accept the message only once released
+	reply reply // used when neither is set
+}
+
+type hold struct {
+	arrived, release chan struct{}
 }
 
 // Start starts a server and registers its shutdown with t.Cleanup.
@@ -302,6 +307,18 @@ func (s *Server) DropAfterData(n int) {
 	}
 }
 
+// HoldData makes the next message wait at the end of DATA, before the
+// server answers, until release is called; arrived is closed when it gets
+// there. Tests use it to act while a send is in progress.
+func (s *Server) HoldData() (arrived <-chan struct{}, release func()) {
+	h := &hold{arrived: make(chan struct{}), release: make(chan struct{})}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, fault{hold: h})
+	var once sync.Once
+	return h.arrived, func() { once.Do(func() { close(h.release) }) }
+}
+
 // RejectRecipient refuses RCPT TO for addr with "550 5.1.1 no such user".
 func (s *Server) RejectRecipient(addr string) {
 	s.mu.Lock()
@@ -322,6 +339,7 @@ func (s *Server) nextFault() (fault, bool) {
 }
 
 func (s *Server) store(r Received) {
+	r.At = time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.msgs = append(s.msgs, r)
@@ -383,12 +401,16 @@ func (ss *session) Data(r io.Reader) error {
 		return err
 	}
 	_, isTLS := ss.conn.TLSConnectionState()
-	msg := Received{From: ss.from, To: append([]string(nil), ss.to...), Data: data, TLS: isTLS, AuthUser: ss.authUser,
-		At: time.Now()}
+	msg := Received{From: ss.from, To: append([]string(nil), ss.to...), Data: data, TLS: isTLS, AuthUser: ss.authUser}
 
 	f, ok := ss.srv.nextFault()
 	switch {
 	case !ok:
+		ss.srv.store(msg)
+		return nil
+	case f.hold != nil:
+		close(f.hold.arrived)
+		<-f.hold.release
 		ss.srv.store(msg)
 		return nil
 	case f.drop:
