@@ -109,8 +109,9 @@ func (r *Runner) Every(kind string, every time.Duration) {
 // Observe sets the outcome observer.
 func (r *Runner) Observe(o Observer) { r.observe = o }
 
-// Notify wakes an idle worker: call it after committing new jobs so they run
-// now rather than at the next poll.
+// Notify wakes an idle worker so that new jobs run now rather than at the
+// next poll. The app wires it to store.Store.OnJobsCommitted, so every commit
+// that added jobs calls it; an explicit call after such a commit is harmless.
 func (r *Runner) Notify() {
 	select {
 	case r.wake <- struct{}{}:
