@@ -130,6 +130,10 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 	a.Committer = webhook.NewCommitter(a.Store)
 	a.Rejects = webhook.NewRejectLog(a.Store, a.Store.Now, a.Log)
 	a.Jobs = jobs.New(a.Store, a.Log)
+	// Every committed transaction that added jobs wakes the runner, so mail
+	// and other acknowledged work start at once, not at the next poll or
+	// sweep, and no caller has to remember to call Notify.
+	a.Store.OnJobsCommitted = a.Jobs.Notify
 	if a.DB.Dialect == db.SQLite {
 		// SQLite has one writer: more workers only queue for it and take
 		// turns away from the webhook committer, which answers senders.

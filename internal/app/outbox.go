@@ -9,9 +9,11 @@ import (
 	"booksmeta/internal/outbox"
 )
 
-// initOutbox builds the mail outbox sender and registers its jobs: one
-// send_mail job per queued row and a periodic sweep that gives every queued
-// row without a pending job one (rows queued before a restart included).
+// initOutbox builds the mail outbox sender and registers its jobs: the
+// send_mail job each row gets in the transaction that queues it, and a
+// periodic sweep, the safety net that gives every queued row without a
+// pending job one (rows queued by an older version, or before mail was
+// configured).
 func (a *App) initOutbox() {
 	a.Outbox = &outbox.Service{Store: a.Store, Settings: a.Settings, Accounts: a.Accounts,
 		BaseURL: a.Config.BaseURL, AppName: "Book Smeta", Log: a.Log, Notify: a.Jobs.Notify}

@@ -34,6 +34,9 @@ type Options struct {
 	NoJobs bool
 	// Log receives the app's log (JSON lines); nil discards it.
 	Log io.Writer
+	// Setup, when set, adjusts the app after it is built and before its
+	// jobs start (periods of periodic jobs, poll interval).
+	Setup func(*app.App)
 }
 
 // Start starts an app; everything stops when t ends.
@@ -67,6 +70,9 @@ func Start(t testing.TB, o Options) *Server {
 	a.Jobs.Poll = 20 * time.Millisecond
 	a.Jobs.BackoffBase = 10 * time.Millisecond
 	a.Jobs.BackoffMax = 50 * time.Millisecond
+	if o.Setup != nil {
+		o.Setup(a)
+	}
 	hs := httptest.NewUnstartedServer(a.Handler())
 	hs.Start()
 	ctx, cancel := context.WithCancel(context.Background())

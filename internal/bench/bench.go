@@ -126,17 +126,8 @@ func Client(concurrency int) *http.Client {
 // id keeps events of different runs apart, so re-runs are not duplicates.
 func WebhookRequests(url, secret, runID string) Request {
 	return func(w, i int) (*http.Request, error) {
-		body := []byte(`{"action":"user_payment","event_id":"bench-` + runID + `-` + strconv.Itoa(w) + `-` + strconv.Itoa(i) +
-			`","user":{"email":"bench-` + runID + `-` + strconv.Itoa(w) + `-` + strconv.Itoa(i) + `@example.ru","first_name":"Нагрузка"}}`)
-		req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		if secret != "" {
-			req.Header.Set("X-GetCourse-Signature", webhook.Sign(secret, body))
-		}
-		return req, nil
+		id := "bench-" + runID + "-" + strconv.Itoa(w) + "-" + strconv.Itoa(i)
+		return PaymentRequest(url, secret, id, id+"@example.ru", false)
 	}
 }
 

@@ -27,9 +27,15 @@ import (
 	"booksmeta/internal/store"
 )
 
+const benchUsage = "usage: booksmeta bench webhook|booking [--url U --secret S] [--concurrency N] [--duration D] [--baseline] [--database URL] [--flood N]" +
+	" | booksmeta bench enrol [--rate 10] [--duration 30s] [--database URL] [--secret-in-query]"
+
 func runBench(ctx context.Context, e *Env, args []string) error {
+	if len(args) > 0 && args[0] == "enrol" {
+		return runBenchEnrol(ctx, e, args[1:])
+	}
 	if len(args) == 0 || (args[0] != "webhook" && args[0] != "booking") {
-		return usageError{"usage: booksmeta bench webhook|booking [--url U --secret S] [--concurrency N] [--duration D] [--baseline] [--flood N]"}
+		return usageError{benchUsage}
 	}
 	fs := newFlags("bench "+args[0], e)
 	url := fs.String("url", "", "server base URL, e.g. http://127.0.0.1:8080 (default: start a temporary in-process server)")
@@ -59,7 +65,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	if *url == "" {
-		srv, err := startBenchServer(ctx, *dbURL, *noProc)
+		srv, err := startBenchServer(ctx, *dbURL, *noProc, nil)
 		if err != nil {
 			return err
 		}
@@ -110,8 +116,8 @@ type benchServer struct {
 }
 
 // startBenchServer runs a whole Book Smeta on a loopback port with a fresh
-// database, the way `serve` would, but quiet.
-func startBenchServer(ctx context.Context, dbURL string, noProcessing bool) (*benchServer, error) {
+// database, the way `serve` would, but quiet; env adds configuration.
+func startBenchServer(ctx context.Context, dbURL string, noProcessing bool, extra map[string]string) (*benchServer, error) {
 	dir, err := os.MkdirTemp("", "booksmeta-bench-")
 	if err != nil {
 		return nil, err
@@ -120,6 +126,9 @@ func startBenchServer(ctx context.Context, dbURL string, noProcessing bool) (*be
 		dbURL = "sqlite:" + filepath.Join(dir, "bench.db")
 	}
 	env := map[string]string{"BOOKSMETA_DATABASE_URL": dbURL, "BOOKSMETA_SECRET_KEY": randomID()}
+	for k, v := range extra {
+		env[k] = v
+	}
 	cfg, err := config.Load(func(k string) string { return env[k] }, "")
 	if err != nil {
 		return nil, err

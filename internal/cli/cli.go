@@ -45,7 +45,7 @@ func commands() []command {
 		{"slots", "slots generate --from ДАТА --weeks N: создать слоты по недельному расписанию", runSlots},
 		{"getcourse", "getcourse test | getcourse sync: проверить подключение к GetCourse / синхронизировать оплативших", runGetCourse},
 		{"dev", "dev fake-getcourse [--process-url URL] | dev deliver --email E [--shape techapi|process-get|process-post]: фейковый GetCourse со страницей заказов / одно уведомление, как от GetCourse", runDev},
-		{"bench", "bench webhook|booking: нагрузочный замер (см. BENCHMARKS.md)", runBench},
+		{"bench", "bench webhook|booking|enrol: нагрузочный замер (см. BENCHMARKS.md)", runBench},
 		{"version", "версия программы и схемы базы данных", runVersion},
 		{"backup", "backup --to ФАЙЛ: резервная копия базы SQLite на ходу", runBackup},
 		{"restore", "restore --from ФАЙЛ: проверить копию и вернуть её на место (serve должен быть остановлен)", runRestore},

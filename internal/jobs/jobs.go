@@ -93,16 +93,25 @@ func New(s *store.Store, log *slog.Logger) *Runner {
 // Handle registers the handler of a job kind.
 func (r *Runner) Handle(kind string, h Handler) { r.handlers[kind] = h }
 
-// Every registers a periodic job; its kind needs a handler too.
+// Every registers a periodic job; its kind needs a handler too. Registering
+// a kind again changes its period (tests lengthen a safety-net sweep to show
+// that work does not depend on it). Call it before Run.
 func (r *Runner) Every(kind string, every time.Duration) {
+	for i := range r.periodic {
+		if r.periodic[i].Kind == kind {
+			r.periodic[i].Every = every
+			return
+		}
+	}
 	r.periodic = append(r.periodic, Periodic{Kind: kind, Every: every})
 }
 
 // Observe sets the outcome observer.
 func (r *Runner) Observe(o Observer) { r.observe = o }
 
-// Notify wakes an idle worker: call it after committing new jobs so they run
-// now rather than at the next poll.
+// Notify wakes an idle worker so that new jobs run now rather than at the
+// next poll. The app wires it to store.Store.OnJobsCommitted, so every commit
+// that added jobs calls it; an explicit call after such a commit is harmless.
 func (r *Runner) Notify() {
 	select {
 	case r.wake <- struct{}{}:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -557,5 +558,32 @@ func TestBusyDelaysButNeverStarves(t *testing.T) {
 	}
 	if took := time.Since(start); took < 100*time.Millisecond || calls.Load() < 3 {
 		t.Fatalf("three jobs ran in %s with %d busy checks: the worker did not yield", took, calls.Load())
+	}
+}
+
+func TestEveryAgainChangesThePeriod(t *testing.T) {
+	t.Parallel()
+	st := store.New(dbtest.Open(t))
+	clk := newClock()
+	clk.Advance(30 * time.Minute)
+	st.Now = clk.Now
+	r := newRunner(t, st)
+	r.Every("sweep", time.Minute)
+	r.Every("sweep", time.Hour)
+	r.EnqueuePeriodic(context.Background())
+	var keys []string
+	rows, err := st.DB().Read.Query(`SELECT unique_key FROM jobs`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		rows.Scan(&k)
+		keys = append(keys, k)
+	}
+	hour := clk.Now().Truncate(time.Hour).Unix()
+	if len(keys) != 1 || keys[0] != "sweep@"+strconv.FormatInt(hour, 10) {
+		t.Fatalf("periodic jobs %v, want one for the hour starting at %d", keys, hour)
 	}
 }

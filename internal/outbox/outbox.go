@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"booksmeta/internal/accounts"
@@ -50,6 +51,16 @@ type Service struct {
 	SenderOptions []mail.Option
 	// Notify wakes the job runner after jobs are added; may be nil.
 	Notify func()
+
+	mu      sync.Mutex
+	sending map[int64]*attempt // rows this process is sending now
+}
+
+// attempt is one send of a row in this process; others asking to send the
+// same row meanwhile wait for it and share its outcome.
+type attempt struct {
+	done chan struct{}
+	err  error
 }
 
 // Config builds the SMTP configuration from the settings.
@@ -85,7 +96,40 @@ func MessageID(id int64) string { return "outbox-" + strconv.FormatInt(id, 10) }
 // SendOne sends outbox row id if it is queued. It returns nil when the row was
 // sent or settled for good (failed, or not queued any more), ErrNotConfigured
 // when SMTP is not set up, and another error when a retry should follow.
+//
+// A call while this process is already sending the row waits for that
+// attempt and returns its outcome. Mail now leaves the moment it is queued,
+// so a direct call (an admin's action, a test) can meet the row's own job
+// mid-send; the row's 'sending' state then means "in progress here", not
+// "left by a crash", and must not be failed as possibly delivered.
 func (s *Service) SendOne(ctx context.Context, id int64) error {
+	s.mu.Lock()
+	if a, ok := s.sending[id]; ok {
+		s.mu.Unlock()
+		select {
+		case <-a.done:
+			return a.err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if s.sending == nil {
+		s.sending = map[int64]*attempt{}
+	}
+	a := &attempt{done: make(chan struct{})}
+	s.sending[id] = a
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.sending, id)
+		s.mu.Unlock()
+		close(a.done)
+	}()
+	a.err = s.sendOne(ctx, id)
+	return a.err
+}
+
+func (s *Service) sendOne(ctx context.Context, id int64) error {
 	cfg := s.Config(ctx)
 	if !cfg.Configured() {
 		return ErrNotConfigured
@@ -303,14 +347,17 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 	return err
 }
 
-// Enqueue adds the send_mail job for row m (key send_mail:<id>:<attempts>).
+// enqueue adds the send_mail job for row m, keyed by its attempts so far;
+// the key of a row never sent is the one QueueMail's own job has.
 func (s *Service) enqueue(ctx context.Context, m *store.OutboxMail) (bool, error) {
-	key := fmt.Sprintf("%s:%d:%d", JobSend, m.ID, m.Attempts)
-	return s.Store.EnqueueMailJob(ctx, m.ID, key, 10)
+	return s.Store.EnqueueMailJob(ctx, m.ID, store.MailJobKey(m.ID, m.Attempts), store.MailJobMaxAttempts)
 }
 
-// Sweep enqueues send_mail jobs for queued rows no pending job covers. With
-// mail not configured it does nothing: rows wait in the queue.
+// Sweep enqueues send_mail jobs for queued rows no pending job covers. Rows
+// get their job when queued, so this is the safety net: rows queued by an
+// older version, while mail was not configured (their job ran and left them
+// queued), or whose job used up its retries. With mail not configured it
+// does nothing: rows wait in the queue.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	if !s.Configured(ctx) {
 		return 0, nil

@@ -55,6 +55,7 @@ func (t *Tx) EnqueueJob(ctx context.Context, j *Job) (inserted bool, err error) 
 	if err == sql.ErrNoRows {
 		return false, nil
 	}
+	t.addedJobs = t.addedJobs || err == nil
 	return err == nil, err
 }
 

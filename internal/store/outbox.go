@@ -35,6 +35,9 @@ type OutboxMail struct {
 
 // QueueMail adds m to the outbox unless a mail with the same DedupeKey exists
 // (a welcome mail is sent once per student). It reports whether it queued.
+// The row's send_mail job is added in the same transaction, so the mail
+// leaves as soon as the transaction commits (InTx then wakes the runner),
+// and a rolled-back mail has no job either.
 func (t *Tx) QueueMail(ctx context.Context, m *OutboxMail) (bool, error) {
 	var uid, key any
 	if m.UserID != 0 {
@@ -46,14 +49,20 @@ func (t *Tx) QueueMail(ctx context.Context, m *OutboxMail) (bool, error) {
 	if m.Data == "" {
 		m.Data = "{}"
 	}
-	m.Status, m.CreatedAt = MailQueued, t.now
+	m.Status, m.CreatedAt, m.Attempts = MailQueued, t.now, 0
 	err := t.q.QueryRowContext(ctx, `INSERT INTO mail_outbox (kind, to_email, to_name, user_id, data, dedupe_key, status, created_at)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
 		m.Kind, NormalizeEmail(m.ToEmail), m.ToName, uid, m.Data, key, m.Status, ms(t.now)).Scan(&m.ID)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return false, err
+	}
+	if err := t.enqueueMailJob(ctx, m.ID); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // MailByUser lists a user's outbox rows, newest first.

@@ -109,18 +109,44 @@ func (s *Store) QueuedMailWithoutJob(ctx context.Context, limit int) ([]*OutboxM
 		ORDER BY m.id LIMIT $1`, limit))
 }
 
+// MailJobMaxAttempts bounds the send_mail job of one attempt key.
+const MailJobMaxAttempts = 10
+
+// MailJobKey is the unique key of the send_mail job for row id after
+// attempts attempts, so the job of a row queued again (a temporary error whose
+// job used up its retries, «Отправить повторно») is a new one.
+func MailJobKey(id int64, attempts int) string {
+	return "send_mail:" + strconv.FormatInt(id, 10) + ":" + strconv.Itoa(attempts)
+}
+
+// enqueueMailJobSQL revives a finished job of the same key instead of adding
+// one, and leaves a pending one alone: whoever enqueues (the mail's own
+// transaction, the sweep, a resend), a row has at most one pending job, and
+// the conditional claim in ClaimMail sends it at most once anyway.
+const enqueueMailJobSQL = `INSERT INTO jobs (kind, payload, unique_key, state, max_attempts, run_at, created_at)
+	VALUES ('send_mail', $1, $2, 'queued', $3, $4, $4)
+	ON CONFLICT (unique_key) DO UPDATE SET state = 'queued', attempts = 0, last_error = '', run_at = excluded.run_at,
+		locked_until = 0, finished_at = NULL
+	WHERE jobs.state IN ('done', 'failed')`
+
 // EnqueueMailJob adds the send_mail job for row id under key. A finished
 // (done or failed) job with the same key is revived instead, so a row left
 // queued while mail was not configured, or queued again by «Отправить
 // повторно», is picked up; a pending one is left alone. It reports whether a
 // job was added or revived.
 func (s *Store) EnqueueMailJob(ctx context.Context, id int64, key string, maxAttempts int) (bool, error) {
-	now := ms(s.Now())
-	res, err := s.db.Write.ExecContext(ctx, `INSERT INTO jobs (kind, payload, unique_key, state, max_attempts, run_at, created_at)
-		VALUES ('send_mail', $1, $2, 'queued', $3, $4, $4)
-		ON CONFLICT (unique_key) DO UPDATE SET state = 'queued', attempts = 0, last_error = '', run_at = excluded.run_at,
-			locked_until = 0, finished_at = NULL
-		WHERE jobs.state IN ('done', 'failed')`, MailJobPayload(id), key, maxAttempts, now)
+	return execChanged(s.db.Write.ExecContext(ctx, enqueueMailJobSQL, MailJobPayload(id), key, maxAttempts, ms(s.Now())))
+}
+
+// enqueueMailJob adds the first send_mail job of a row just queued.
+func (t *Tx) enqueueMailJob(ctx context.Context, id int64) error {
+	ok, err := execChanged(t.prepared(ctx, enqueueMailJobSQL).ExecContext(ctx, enqueueMailJobSQL,
+		MailJobPayload(id), MailJobKey(id, 0), MailJobMaxAttempts, ms(t.now)))
+	t.addedJobs = t.addedJobs || ok
+	return err
+}
+
+func execChanged(res sql.Result, err error) (bool, error) {
 	if err != nil {
 		return false, err
 	}

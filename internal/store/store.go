@@ -29,6 +29,11 @@ type querier interface {
 type Store struct {
 	db  *db.DB
 	Now func() time.Time
+	// OnJobsCommitted, when set, is called after a transaction that added
+	// jobs has committed (the job runner's Notify): work a request or a job
+	// acknowledged starts now instead of at the next poll, and never before
+	// the rows it reads are visible.
+	OnJobsCommitted func()
 	// stmts caches prepared write statements of the hot paths: SQLite
 	// otherwise parses the SQL text again for every row (a profile of the
 	// webhook intake showed parsing as the largest cost after fsync).
@@ -48,6 +53,9 @@ type Tx struct {
 	s       *Store
 	dialect db.Dialect
 	now     time.Time
+	// addedJobs is set when the transaction added or revived a job, so
+	// that its commit wakes the runner.
+	addedJobs bool
 }
 
 // prepared returns the statement prepared by Prepare for query, bound to
@@ -68,7 +76,7 @@ func (s *Store) Prepare(ctx context.Context) error {
 	if s.db.Dialect == db.SQLite {
 		insert = insertAcceptedSQL
 	}
-	for _, q := range []string{insert, enqueueJobSQL} {
+	for _, q := range []string{insert, enqueueJobSQL, enqueueMailJobSQL} {
 		st, err := s.db.Write.PrepareContext(ctx, q)
 		if err != nil {
 			return fmt.Errorf("prepare: %w", err)
@@ -112,12 +120,16 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) (err error) {
 			panic(p)
 		}
 	}()
-	if err := fn(&Tx{q: tx, tx: tx, s: s, dialect: s.db.Dialect, now: s.Now()}); err != nil {
+	t := &Tx{q: tx, tx: tx, s: s, dialect: s.db.Dialect, now: s.Now()}
+	if err := fn(t); err != nil {
 		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if t.addedJobs && s.OnJobsCommitted != nil {
+		s.OnJobsCommitted()
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ var SignatureHeaders = []string{"X-GetCourse-Signature", "X-Hub-Signature-256", 
 // AuthResult says whether and how a request authenticated.
 type AuthResult struct {
 	OK      bool
-	Mode    string // store.Auth*
+	Mode    string // booksmeta.Auth*
 	Problem string // for the sender and the log, in Russian: what is wrong and what to do
 }
 

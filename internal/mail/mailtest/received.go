@@ -9,6 +9,7 @@ import (
 	"mime/quotedprintable"
 	"net/mail"
 	"strings"
+	"time"
 )
 
 // Received is one message as the server got it.
@@ -18,6 +19,9 @@ type Received struct {
 	Data     []byte   // the raw message, headers and body
 	TLS      bool     // the connection was encrypted when DATA was sent
 	AuthUser string   // the user that authenticated, "" without AUTH
+	// At is when the server accepted the message, just before its answer
+	// (the enrol benchmark's end point).
+	At time.Time
 }
 
 // Parsed is the readable content of a message: decoded headers and the

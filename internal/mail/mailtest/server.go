@@ -6,6 +6,7 @@
 package mailtest
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -79,12 +80,31 @@ type reply struct {
 
 type fault struct {
 	drop  bool  // store the message, then cut the connection instead of answering
-	reply reply // used when drop is false
+	hold  *hold // accept the message only once released
+	reply reply // used when neither is set
+}
+
+type hold struct {
+	arrived, release chan struct{}
 }
 
 // Start starts a server and registers its shutdown with t.Cleanup.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	s, err := start(t, opts)
+	if err != nil {
+		t.Fatalf("mailtest: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// New starts a server for a program rather than a test (the enrol
+// benchmark measures delivery to a real SMTP server). The caller closes it;
+// methods that fail a test (WaitMessages) panic instead.
+func New(opts ...Option) (*Server, error) { return start(nil, opts) }
+
+func start(t testing.TB, opts []Option) (*Server, error) {
 	s := &Server{
 		t:          t,
 		done:       make(chan struct{}),
@@ -99,7 +119,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	if s.opts.startTLS || s.opts.implicitTLS {
 		cert, der, err := selfSignedCert()
 		if err != nil {
-			t.Fatalf("mailtest: certificate: %v", err)
+			return nil, fmt.Errorf("certificate: %w", err)
 		}
 		s.cert, s.certDER = cert, der
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
@@ -125,7 +145,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("mailtest: listen: %v", err)
+		return nil, fmt.Errorf("listen: %w", err)
 	}
 	if s.opts.implicitTLS {
 		ln = tls.NewListener(ln, tlsConfig)
@@ -136,8 +156,16 @@ func Start(t testing.TB, opts ...Option) *Server {
 		defer close(s.done)
 		_ = srv.Serve(ln)
 	}()
-	t.Cleanup(s.Close)
-	return s
+	return s, nil
+}
+
+// fatalf fails the test, or panics in a program, where it is a bug.
+func (s *Server) fatalf(format string, args ...any) {
+	if s.t == nil {
+		panic(fmt.Sprintf(format, args...))
+	}
+	s.t.Helper()
+	s.t.Fatalf(format, args...)
 }
 
 // Close stops the server and drops open connections. Calling it twice is
@@ -181,7 +209,7 @@ func (s *Server) CertPool() *x509.CertPool {
 	}
 	cert, err := x509.ParseCertificate(s.certDER)
 	if err != nil {
-		s.t.Fatalf("mailtest: parse own certificate: %v", err)
+		s.fatalf("mailtest: parse own certificate: %v", err)
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
@@ -199,23 +227,33 @@ func (s *Server) Messages() []Received {
 // WaitMessages waits until at least n messages have been accepted and returns
 // them all; it fails the test when timeout passes first.
 func (s *Server) WaitMessages(n int, timeout time.Duration) []Received {
-	s.t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
+	if s.t != nil {
+		s.t.Helper()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	msgs, err := s.AwaitMessages(ctx, n)
+	if err != nil {
+		s.fatalf("mailtest: waited %s for %d message(s), got %d", timeout, n, len(msgs))
+	}
+	return msgs
+}
+
+// AwaitMessages waits until at least n messages have been accepted and
+// returns them all, or returns those received so far and ctx's error.
+func (s *Server) AwaitMessages(ctx context.Context, n int) ([]Received, error) {
 	for {
 		s.mu.Lock()
-		if len(s.msgs) >= n {
-			msgs := append([]Received(nil), s.msgs...)
-			s.mu.Unlock()
-			return msgs
-		}
-		arrived, got := s.arrived, len(s.msgs)
+		msgs := s.msgs
+		arrived := s.arrived
 		s.mu.Unlock()
+		if len(msgs) >= n {
+			return append([]Received(nil), msgs...), nil
+		}
 		select {
 		case <-arrived:
-		case <-deadline.C:
-			s.t.Fatalf("mailtest: waited %s for %d message(s), got %d", timeout, n, got)
-			return nil
+		case <-ctx.Done():
+			return append([]Received(nil), msgs...), ctx.Err()
 		}
 	}
 }
@@ -269,6 +307,18 @@ func (s *Server) DropAfterData(n int) {
 	}
 }
 
+// HoldData makes the next message wait at the end of DATA, before the
+// server answers, until release is called; arrived is closed when it gets
+// there. Tests use it to act while a send is in progress.
+func (s *Server) HoldData() (arrived <-chan struct{}, release func()) {
+	h := &hold{arrived: make(chan struct{}), release: make(chan struct{})}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, fault{hold: h})
+	var once sync.Once
+	return h.arrived, func() { once.Do(func() { close(h.release) }) }
+}
+
 // RejectRecipient refuses RCPT TO for addr with "550 5.1.1 no such user".
 func (s *Server) RejectRecipient(addr string) {
 	s.mu.Lock()
@@ -289,6 +339,7 @@ func (s *Server) nextFault() (fault, bool) {
 }
 
 func (s *Server) store(r Received) {
+	r.At = time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.msgs = append(s.msgs, r)
@@ -355,6 +406,11 @@ func (ss *session) Data(r io.Reader) error {
 	f, ok := ss.srv.nextFault()
 	switch {
 	case !ok:
+		ss.srv.store(msg)
+		return nil
+	case f.hold != nil:
+		close(f.hold.arrived)
+		<-f.hold.release
 		ss.srv.store(msg)
 		return nil
 	case f.drop:
