@@ -258,3 +258,26 @@ func (f *fixture) book(slot, user int64) {
 		f.t.Fatal(err)
 	}
 }
+
+// TestWebhooksLeaveAdminsAlone: an administrator's account is theirs to
+// edit; a payment or a refund arriving for their email changes neither
+// their name nor their paid flag (issue 13).
+func TestWebhooksLeaveAdminsAlone(t *testing.T) {
+	f := newFixture(t)
+	err := f.st.InTx(f.ctx, func(tx *store.Tx) error {
+		return tx.InsertUser(f.ctx, &booksmeta.User{Email: "boss@example.ru", FirstName: "Ольга", LastName: "Директор",
+			Role: booksmeta.RoleAdmin, Active: true, PasswordHash: "x"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := f.mustApply(enrol.Event{Name: "user_payment", Email: "boss@example.ru", FirstName: "Хакер", LastName: "Чужой", DealID: "7", Status: "payed"})
+	u := f.user("boss@example.ru")
+	if u.FirstName != "Ольга" || u.LastName != "Директор" || u.Paid || !strings.Contains(out.Summary, "администратор") {
+		t.Fatalf("admin after a payment: %+v, %q", u, out.Summary)
+	}
+	f.mustApply(enrol.Event{Name: "deal_updated", Email: "boss@example.ru", DealID: "7", Status: "cancelled"})
+	if u := f.user("boss@example.ru"); u.Role != booksmeta.RoleAdmin || u.FirstName != "Ольга" {
+		t.Fatalf("admin after a refund: %+v", u)
+	}
+}
