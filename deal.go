@@ -23,8 +23,15 @@ type Deal struct {
 	ProductTitle    string
 	OfferCode       string
 	LastEventID     int64
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// What this deal gives while Paid, fixed when its payment was applied
+	// (package tariff): 0 limit is the student's own, 0 hours no cap, zero
+	// GrantUntil no end.
+	GrantLimit int
+	GrantHours int
+	GrantUntil time.Time
+	GrantNote  string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Notice is an in-app message on a student's pages.

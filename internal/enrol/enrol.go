@@ -12,9 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"booksmeta/internal/accounts"
 	"booksmeta/internal/store"
+	"booksmeta/internal/tariff"
 )
 
 // Event names of SPEC §4.
@@ -227,6 +229,37 @@ func (s *Service) upsertStudent(ctx context.Context, tx *store.Tx, ev Event, u *
 	return u, false, nil
 }
 
+// tariff is what a purchase gives under the school's current rules.
+func (s *Service) tariff(ctx context.Context, tx *store.Tx, p tariff.Purchase) (booksmeta.Grant, error) {
+	rules, err := tx.OfferRules(ctx)
+	if err != nil {
+		return booksmeta.Grant{}, err
+	}
+	return tariff.Match(rules, p), nil
+}
+
+// purchaseOf is what a deal says was bought.
+func purchaseOf(d *booksmeta.Deal, paidAt time.Time) tariff.Purchase {
+	return tariff.Purchase{OfferIDs: d.OfferIDs, OfferCode: d.OfferCode, Positions: d.ProductTitle, PaidAt: paidAt}
+}
+
+// applyLimit sets a student's booking limit to the largest their paid
+// purchases give, when a tariff sets one; otherwise the limit stays as the
+// student (or an admin) has it.
+func (s *Service) applyLimit(ctx context.Context, tx *store.Tx, u *booksmeta.User) error {
+	if u.Role != booksmeta.RoleStudent {
+		return nil
+	}
+	grants, err := tx.PaidGrants(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if e := tariff.Combine(grants); e.Limit > 0 {
+		u.BookingLimit = e.Limit
+	}
+	return nil
+}
+
 // findOrCreate is findStudent then upsertStudent: the student the event
 // names, created when there is none.
 func (s *Service) findOrCreate(ctx context.Context, tx *store.Tx, ev Event) (*booksmeta.User, bool, error) {
@@ -304,7 +337,17 @@ func (s *Service) revoke(ctx context.Context, tx *store.Tx, ev Event, u *booksme
 	case u.Role != booksmeta.RoleStudent:
 		return "аккаунт " + u.Email + " — администратор: отметку об оплате уведомления GetCourse не меняют", nil
 	case others > 0:
-		return fmt.Sprintf("у ученика %s есть другие оплаченные заказы (%d): доступ сохранён", u.Email, others), nil
+		// What the other purchases give stays; the refunded one's limit goes.
+		before := u.BookingLimit
+		if err := s.applyLimit(ctx, tx, u); err != nil {
+			return "", err
+		}
+		if u.BookingLimit != before {
+			if err := tx.UpdateUser(ctx, u); err != nil {
+				return "", err
+			}
+		}
+		return fmt.Sprintf("у ученика %s есть другие оплаченные заказы (%d): доступ по ним сохранён", u.Email, others), nil
 	case !u.Paid:
 		return "ученик " + u.Email + " и так без оплаты", nil
 	}
@@ -404,6 +447,41 @@ func (s *Service) order(ctx context.Context, tx *store.Tx, ev Event, sourceID in
 			d.UserID = owner.ID
 		}
 	case eff == EffectPaid:
+		wasPaid := d.Paid
+		if !wasPaid {
+			// What this purchase gives is decided now, by the rules of now
+			// (SPEC §8: a changed rule applies to deals from then on).
+			now := tx.Now()
+			tg, err := s.tariff(ctx, tx, purchaseOf(d, now))
+			if err != nil {
+				return Outcome{}, err
+			}
+			if !tg.Access {
+				d.Paid, d.Status = false, "payed"
+				if d.UserID == 0 && owner != nil {
+					d.UserID = owner.ID
+				}
+				if err := tx.SaveDeal(ctx, d); err != nil {
+					return Outcome{}, err
+				}
+				parts = append(parts, "оплачен"+money(ev), tg.Note+"; доступ не открыт")
+				return Outcome{State: booksmeta.StateIgnored, UserID: d.UserID, Summary: summarize(label, ev, parts)}, nil
+			}
+			d.GrantLimit, d.GrantHours, d.GrantUntil, d.GrantNote = tg.Limit, tg.Hours, tg.Until, tg.Note
+			d.PaidAt = now
+			if !tg.Until.IsZero() && !tg.Until.After(now) {
+				// An old payment (from the export) whose access has already run out.
+				d.Paid = false
+				if d.UserID == 0 && owner != nil {
+					d.UserID = owner.ID
+				}
+				if err := tx.SaveDeal(ctx, d); err != nil {
+					return Outcome{}, err
+				}
+				parts = append(parts, fmt.Sprintf("оплачен, но доступ по нему закончился %s", tg.Until.Format("02.01.2006")))
+				return Outcome{State: booksmeta.StateDone, UserID: d.UserID, Summary: summarize(label, ev, parts)}, nil
+			}
+		}
 		u, created, err := s.upsertStudent(ctx, tx, ev, owner)
 		if err != nil {
 			return Outcome{}, err
@@ -411,12 +489,11 @@ func (s *Service) order(ctx context.Context, tx *store.Tx, ev Event, sourceID in
 		if d.UserID == 0 {
 			d.UserID = u.ID
 		}
-		wasPaid := d.Paid
 		d.Paid = true
-		if d.PaidAt.IsZero() || !wasPaid {
-			d.PaidAt = tx.Now()
-		}
 		if err := tx.SaveDeal(ctx, d); err != nil {
+			return Outcome{}, err
+		}
+		if err := s.applyLimit(ctx, tx, u); err != nil {
 			return Outcome{}, err
 		}
 		g, err := s.grant(ctx, tx, ev, u, created)
@@ -426,7 +503,7 @@ func (s *Service) order(ctx context.Context, tx *store.Tx, ev Event, sourceID in
 		if wasPaid {
 			parts = append(parts, "уже был оплачен — повтор ничего не меняет")
 		} else {
-			parts = append(parts, "оплачен"+money(ev))
+			parts = append(parts, "оплачен"+money(ev), d.GrantNote)
 		}
 		parts = append(parts, g)
 		return Outcome{State: booksmeta.StateDone, UserID: u.ID, Summary: summarize(label, ev, parts)}, nil
@@ -488,15 +565,30 @@ func (s *Service) orderWithoutDeal(ctx context.Context, tx *store.Tx, ev Event, 
 	case eff == EffectPaid && free:
 		return Outcome{State: booksmeta.StateIgnored, Summary: summarize(label, ev, []string{"бесплатный заказ (стоимость 0): это не оплата, доступ не открывается"})}, nil
 	case eff == EffectPaid:
+		tg, err := s.tariff(ctx, tx, tariff.Purchase{OfferIDs: ev.OfferIDs, OfferCode: ev.OfferCode, Positions: ev.ProductTitle, PaidAt: tx.Now()})
+		if err != nil {
+			return Outcome{}, err
+		}
+		if !tg.Access {
+			return Outcome{State: booksmeta.StateIgnored, Summary: summarize(label, ev, []string{tg.Note + "; доступ не открыт"})}, nil
+		}
 		u, created, err := s.findOrCreate(ctx, tx, ev)
 		if err != nil {
 			return Outcome{}, err
+		}
+		if tg.Limit > 0 && u.Role == booksmeta.RoleStudent {
+			u.BookingLimit = max(u.BookingLimit, tg.Limit)
 		}
 		g, err := s.grant(ctx, tx, ev, u, created)
 		if err != nil {
 			return Outcome{}, err
 		}
-		return Outcome{State: booksmeta.StateDone, UserID: u.ID, Summary: summarize(label, ev, []string{g})}, nil
+		parts := []string{g}
+		if tg.Hours > 0 || !tg.Until.IsZero() {
+			// Hours and an end need a deal to count against.
+			parts = append(parts, "часы и срок тарифа без номера заказа не учитываются — передавайте в адресе {object.id}")
+		}
+		return Outcome{State: booksmeta.StateDone, UserID: u.ID, Summary: summarize(label, ev, parts)}, nil
 	case ev.Email == "" && ev.GetCourseUserID == "":
 		return Outcome{}, &RuleError{"В событии заказа нет ни номера заказа (deal_id / deal_number), ни email: применить его не к чему. Скопируйте адрес для «Вызвать URL» заново со страницы «Подключение GetCourse» — в нём есть {object.id} и {object.user.email}."}
 	}

@@ -11,19 +11,22 @@ import (
 )
 
 const dealCols = `id, deal_key, getcourse_deal_id, deal_number, user_id, email, getcourse_user_id, status, paid, paid_at,
-	cost, payed_value, currency, offer_ids, product_title, offer_code, last_event_id, created_at, updated_at`
+	cost, payed_value, currency, offer_ids, product_title, offer_code, last_event_id, grant_limit, grant_hours, grant_until,
+	grant_note, created_at, updated_at`
 
 func scanDeal(r scanner) (*booksmeta.Deal, error) {
 	var d booksmeta.Deal
-	var uid, ev, paidAt sql.NullInt64
+	var uid, ev, paidAt, until sql.NullInt64
 	var c, u int64
 	var offers string
 	err := r.Scan(&d.ID, &d.Key, &d.GetCourseDealID, &d.DealNumber, &uid, &d.Email, &d.GetCourseUserID, &d.Status, &d.Paid,
-		&paidAt, &d.Cost, &d.PayedValue, &d.Currency, &offers, &d.ProductTitle, &d.OfferCode, &ev, &c, &u)
+		&paidAt, &d.Cost, &d.PayedValue, &d.Currency, &offers, &d.ProductTitle, &d.OfferCode, &ev, &d.GrantLimit, &d.GrantHours,
+		&until, &d.GrantNote, &c, &u)
 	if err != nil {
 		return nil, notFound(err)
 	}
 	d.UserID, d.LastEventID, d.PaidAt, d.CreatedAt, d.UpdatedAt = uid.Int64, ev.Int64, nullMS(paidAt), fromMS(c), fromMS(u)
+	d.GrantUntil = nullMS(until)
 	if offers != "" {
 		d.OfferIDs = strings.Split(offers, ",")
 	}
@@ -48,9 +51,12 @@ func (t *Tx) LockDeal(ctx context.Context, key string) (*booksmeta.Deal, error) 
 
 // SaveDeal writes every field of a deal read with LockDeal.
 func (t *Tx) SaveDeal(ctx context.Context, d *booksmeta.Deal) error {
-	var uid, paidAt, ev any
+	var uid, paidAt, ev, until any
 	if d.UserID != 0 {
 		uid = d.UserID
+	}
+	if !d.GrantUntil.IsZero() {
+		until = ms(d.GrantUntil)
 	}
 	if !d.PaidAt.IsZero() {
 		paidAt = ms(d.PaidAt)
@@ -61,9 +67,11 @@ func (t *Tx) SaveDeal(ctx context.Context, d *booksmeta.Deal) error {
 	d.UpdatedAt = t.now
 	_, err := t.q.ExecContext(ctx, `UPDATE deals SET getcourse_deal_id = $2, deal_number = $3, user_id = $4, email = $5,
 		getcourse_user_id = $6, status = $7, paid = $8, paid_at = $9, cost = $10, payed_value = $11, currency = $12,
-		offer_ids = $13, product_title = $14, offer_code = $15, last_event_id = $16, updated_at = $17 WHERE id = $1`,
+		offer_ids = $13, product_title = $14, offer_code = $15, last_event_id = $16, updated_at = $17,
+		grant_limit = $18, grant_hours = $19, grant_until = $20, grant_note = $21 WHERE id = $1`,
 		d.ID, d.GetCourseDealID, d.DealNumber, uid, d.Email, d.GetCourseUserID, d.Status, d.Paid, paidAt, d.Cost,
-		d.PayedValue, d.Currency, strings.Join(d.OfferIDs, ","), d.ProductTitle, d.OfferCode, ev, ms(t.now))
+		d.PayedValue, d.Currency, strings.Join(d.OfferIDs, ","), d.ProductTitle, d.OfferCode, ev, ms(t.now),
+		d.GrantLimit, d.GrantHours, until, d.GrantNote)
 	return err
 }
 
