@@ -1,6 +1,7 @@
 package enrol_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -92,5 +93,118 @@ func TestNoRulesKeepsEveryPaymentGiving(t *testing.T) {
 	u := f.user("old@example.ru")
 	if e := f.entitlement(u); !u.Paid || u.BookingLimit != 4 || e.Capped || !e.Until.IsZero() || !strings.Contains(out.Summary, "тарифы не заданы") {
 		t.Fatalf("%+v %+v %q", u, e, out.Summary)
+	}
+}
+
+// TestRecomputeDryRunThenApply: moving a school from "every payment gives
+// access" to tariffs, the dry run shows who would change and writes
+// nothing; applying does exactly that.
+func TestRecomputeDryRunThenApply(t *testing.T) {
+	f := newFixture(t)
+	// Before tariffs: two students paid for different things.
+	f.mustApply(enrol.Event{Name: "deal_updated", Email: "course@example.ru", DealID: "1", Status: "payed", OfferIDs: []string{"111"}})
+	f.mustApply(enrol.Event{Name: "deal_updated", Email: "webinar@example.ru", DealID: "2", Status: "payed", OfferIDs: []string{"900"}})
+	web := f.user("webinar@example.ru")
+	slot := f.addSlot(time.Now().Add(72*time.Hour), 1)
+	f.book(slot, web.ID)
+	f.rule(booksmeta.OfferRule{MatchKind: booksmeta.MatchOfferID, MatchValue: "111", GrantsAccess: true, Hours: 10, AccessDays: 60})
+
+	// What a recompute could touch: deals, paid flags, mail, bookings.
+	snapshot := func() string {
+		var b strings.Builder
+		rows, _ := f.st.DB().Read.Query(`SELECT deal_key, paid, grant_hours, COALESCE(grant_until, 0) FROM deals ORDER BY deal_key`)
+		for rows.Next() {
+			var k string
+			var p bool
+			var h, u int64
+			rows.Scan(&k, &p, &h, &u)
+			fmt.Fprintf(&b, "%s %v %d %d; ", k, p, h, u)
+		}
+		rows.Close()
+		for _, q := range []string{`SELECT COUNT(*) FROM mail_outbox`, `SELECT COUNT(*) FROM users WHERE paid = TRUE`,
+			`SELECT COUNT(*) FROM bookings WHERE status = 'active'`, `SELECT COUNT(*) FROM notices`} {
+			var n int
+			f.st.DB().Read.QueryRow(q).Scan(&n)
+			fmt.Fprintf(&b, "%d ", n)
+		}
+		return b.String()
+	}
+	before := snapshot()
+	changes, err := f.svc.Recompute(f.ctx, f.st, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 2 {
+		t.Fatalf("dry run: %+v", changes)
+	}
+	byEmail := map[string]enrol.Change{}
+	for _, c := range changes {
+		byEmail[c.Email] = c
+	}
+	if c := byEmail["webinar@example.ru"]; !c.LosesAccess() {
+		t.Fatalf("the webinar buyer should lose access: %+v", c)
+	}
+	if c := byEmail["course@example.ru"]; c.LosesAccess() || c.After.Hours != 10 || !c.After.Capped {
+		t.Fatalf("the course buyer should get the tariff: %+v", c)
+	}
+	if after := snapshot(); after != before {
+		t.Fatalf("the dry run wrote:\n%s\n%s", before, after)
+	}
+
+	if _, err := f.svc.Recompute(f.ctx, f.st, true); err != nil {
+		t.Fatal(err)
+	}
+	if f.user("webinar@example.ru").Paid || !f.user("course@example.ru").Paid {
+		t.Fatal("apply did not do what the dry run showed")
+	}
+	var status string
+	f.st.DB().Read.QueryRow("SELECT status FROM bookings WHERE user_id = $1", web.ID).Scan(&status)
+	if status != booksmeta.BookingCancelled {
+		t.Fatalf("the webinar buyer's future booking is %s", status)
+	}
+	if e := f.entitlement(f.user("course@example.ru")); e.Hours != 10 {
+		t.Fatalf("course buyer after apply: %+v", e)
+	}
+	// Nothing left to change.
+	if again, _ := f.svc.Recompute(f.ctx, f.st, false); len(again) != 0 {
+		t.Fatalf("a second recompute still changes %+v", again)
+	}
+}
+
+// TestAccessEndsOnTime: when a purchase's days run out, its access ends:
+// future bookings are cancelled with a notice and a mail; a reminder goes
+// out once before.
+func TestAccessEndsOnTime(t *testing.T) {
+	f := newFixture(t)
+	f.rule(booksmeta.OfferRule{MatchKind: booksmeta.MatchOfferID, MatchValue: "111", GrantsAccess: true, AccessDays: 5})
+	f.mustApply(enrol.Event{Name: "deal_updated", Email: "end@example.ru", DealID: "1", Status: "payed", OfferIDs: []string{"111"}})
+	u := f.user("end@example.ru")
+	slot := f.addSlot(time.Now().Add(10*24*time.Hour), 1)
+	f.book(slot, u.ID)
+
+	n, err := f.svc.RemindEnding(f.ctx, f.st, 7)
+	if err != nil || n != 1 {
+		t.Fatalf("reminder: %d %v", n, err)
+	}
+	if n, _ := f.svc.RemindEnding(f.ctx, f.st, 7); n != 0 {
+		t.Fatal("the reminder went out twice")
+	}
+	if n, _ := f.svc.EndExpired(f.ctx, f.st); n != 0 || !f.user("end@example.ru").Paid {
+		t.Fatal("access ended early")
+	}
+	f.st.Now = func() time.Time { return time.Now().Add(6 * 24 * time.Hour) }
+	defer func() { f.st.Now = time.Now }()
+	if n, err := f.svc.EndExpired(f.ctx, f.st); err != nil || n != 1 {
+		t.Fatalf("end: %d %v", n, err)
+	}
+	u = f.user("end@example.ru")
+	var status string
+	f.st.DB().Read.QueryRow("SELECT status FROM bookings WHERE user_id = $1", u.ID).Scan(&status)
+	kinds := map[string]bool{}
+	for _, m := range f.mails(u) {
+		kinds[m.Kind] = true
+	}
+	if u.Paid || status != booksmeta.BookingCancelled || !kinds["access_ended"] || !kinds["access_ending"] {
+		t.Fatalf("after the end: paid=%v booking=%s mails=%v", u.Paid, status, kinds)
 	}
 }

@@ -204,3 +204,36 @@ func sortSeen(o []SeenOffer) {
 		return o[i].Value < o[j].Value
 	})
 }
+
+// PayedDeals lists the deals GetCourse reports paid that have an owner,
+// whether or not they give access here now: what a recompute of tariffs
+// goes over.
+func (t *Tx) PayedDeals(ctx context.Context) ([]*booksmeta.Deal, error) {
+	return collect(scanDeal)(t.q.QueryContext(ctx, `SELECT `+dealCols+` FROM deals WHERE status = 'payed' AND user_id IS NOT NULL ORDER BY user_id, id`))
+}
+
+// ExpiredGrants lists deals that give access whose access ended by now.
+func (t *Tx) ExpiredGrants(ctx context.Context) ([]*booksmeta.Deal, error) {
+	return collect(scanDeal)(t.q.QueryContext(ctx, `SELECT `+dealCols+` FROM deals WHERE paid = TRUE AND grant_until IS NOT NULL
+		AND grant_until <= $1 AND user_id IS NOT NULL ORDER BY user_id, id`, ms(t.now)))
+}
+
+// UsersWithGrantsEndingBy lists students with a deal giving access that
+// ends after now and by t.
+func (t *Tx) UsersWithGrantsEndingBy(ctx context.Context, by time.Time) ([]int64, error) {
+	rows, err := t.q.QueryContext(ctx, `SELECT DISTINCT user_id FROM deals WHERE paid = TRUE AND grant_until IS NOT NULL
+		AND grant_until > $1 AND grant_until <= $2 AND user_id IS NOT NULL`, ms(t.now), ms(by))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
