@@ -91,6 +91,34 @@ type PaymentRevokedData struct {
 	BookingsURL string // default: BASE_URL/bookings
 }
 
+// AccessEndingData reminds a student that their paid access ends soon.
+type AccessEndingData struct {
+	Name        string
+	Until       time.Time
+	Zone        *time.Location // the school's; nil: UTC
+	BookingsURL string         // default: BASE_URL/bookings
+}
+
+// Date is the day access ends, in the school's zone.
+func (d AccessEndingData) Date() string { return d.in().Format("02.01.2006") }
+
+// Time is the hour access ends, in the school's zone.
+func (d AccessEndingData) Time() string { return d.in().Format("15:04") }
+
+func (d AccessEndingData) in() time.Time {
+	if d.Zone == nil {
+		return d.Until.UTC()
+	}
+	return d.Until.In(d.Zone)
+}
+
+// AccessEndedData tells a student their paid access has ended and why.
+type AccessEndedData struct {
+	Name        string
+	Reason      string // Russian, one sentence
+	BookingsURL string // default: BASE_URL/bookings
+}
+
 // AdminAlertData tells administrators that a GetCourse webhook keeps failing.
 type AdminAlertData struct {
 	EventID  string

@@ -27,6 +27,8 @@ const (
 	KindPasswordReset       Kind = "password_reset"
 	KindAdminAlert          Kind = "admin_alert"
 	KindPaymentRevoked      Kind = "payment_revoked"
+	KindAccessEnding        Kind = "access_ending"
+	KindAccessEnded         Kind = "access_ended"
 	KindTest                Kind = "test"
 )
 
@@ -46,6 +48,8 @@ func Kinds() []KindInfo {
 		{KindReminder, "Напоминание о занятии", "За настроенное время до начала (по умолчанию за час): ссылка на панель доступа."},
 		{KindPasswordReset, "Смена пароля", "По запросу «Забыли пароль?»: одноразовая ссылка."},
 		{KindPaymentRevoked, "Оплата отменена", "Когда GetCourse сообщает об отмене или возврате оплаты: доступ к бронированию закрыт, будущие брони отменены."},
+		{KindAccessEnding, "Доступ скоро закончится", "За настроенное число дней до конца срока доступа по тарифу (по умолчанию за 7): когда закончится и что делать."},
+		{KindAccessEnded, "Доступ закончился", "Когда срок доступа по тарифу истёк или после пересчёта тарифов доступа не осталось: будущие брони отменены."},
 		{KindAdminAlert, "Предупреждение администратору", "Когда событие GetCourse раз за разом не удаётся обработать."},
 		{KindTest, "Тестовое письмо", "Кнопка «Отправить тестовое письмо» в разделе «Настройки → Почта»."},
 	}
@@ -82,6 +86,10 @@ func SampleData(kind Kind) any {
 		return PasswordResetData{Name: "Анна", Email: "anna@example.ru", ResetURL: "/reset-password?token=primer", ValidFor: time.Hour}
 	case KindPaymentRevoked:
 		return PaymentRevokedData{Name: "Анна", Deal: "№1042"}
+	case KindAccessEnding:
+		return AccessEndingData{Name: "Анна", Until: start.AddDate(0, 0, 7), Zone: zone}
+	case KindAccessEnded:
+		return AccessEndedData{Name: "Анна", Reason: "Срок доступа к серверу по вашей покупке закончился."}
 	case KindAdminAlert:
 		return AdminAlertData{EventID: "gc-7f3a9c", Event: "user_payment", Email: "anna@example.ru", Error: "в событии нет адреса почты студента", Attempts: 5, LastTry: start.Add(-time.Hour), Zone: zone}
 	case KindTest:
@@ -359,6 +367,20 @@ func (r *Renderer) prepare(kind Kind, data any) (any, error) {
 		return d, nil
 	case KindPaymentRevoked:
 		d, ok := data.(PaymentRevokedData)
+		if !ok {
+			return wrong()
+		}
+		d.BookingsURL = r.link(d.BookingsURL, "/bookings")
+		return d, nil
+	case KindAccessEnding:
+		d, ok := data.(AccessEndingData)
+		if !ok {
+			return wrong()
+		}
+		d.BookingsURL = r.link(d.BookingsURL, "/bookings")
+		return d, nil
+	case KindAccessEnded:
+		d, ok := data.(AccessEndedData)
 		if !ok {
 			return wrong()
 		}

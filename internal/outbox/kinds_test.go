@@ -1,8 +1,6 @@
 package outbox_test
 
 import (
-	"booksmeta"
-
 	"context"
 	"net/url"
 	"regexp"
@@ -10,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"booksmeta"
 	"booksmeta/internal/booking"
 	"booksmeta/internal/mail/mailtest"
 	"booksmeta/internal/store"
@@ -150,4 +149,26 @@ func TestEditedTemplateIsUsed(t *testing.T) {
 	if msg.Subject() != "Наша школа: оплата №5 отменена" || !strings.Contains(msg.Text(), "отменена или возвращена") {
 		t.Fatalf("subject %q; the text should stay the built-in one", msg.Subject())
 	}
+}
+
+func TestAccessEndingAndEndedMails(t *testing.T) {
+	srv := mailtest.Start(t, mailtest.WithAuth(mailUser, mailPass))
+	a := start(t, srv, "")
+	u := newStudent(t, a, "ending@example.ru")
+	until := time.Date(2027, 1, 15, 9, 30, 0, 0, time.UTC) // 12:30 in Moscow
+	id := queue(t, a, &store.OutboxMail{Kind: "access_ending", ToEmail: u.Email, ToName: u.Name(), UserID: u.ID,
+		Data: `{"first_name":"Анна","until":"` + until.Format(time.RFC3339) + `"}`})
+	drain(t, a, id, store.MailSent)
+	msg := srv.WaitMessages(1, 5*time.Second)[0]
+	if !strings.Contains(msg.Subject(), "15.01.2027") || !strings.Contains(msg.Text(), "15.01.2027 в 12:30") {
+		t.Fatalf("reminder: %q / %q", msg.Subject(), msg.Text())
+	}
+	id = queue(t, a, &store.OutboxMail{Kind: "access_ended", ToEmail: u.Email, ToName: u.Name(), UserID: u.ID,
+		Data: `{"first_name":"Анна","reason":"Срок доступа к серверу по вашей покупке закончился."}`})
+	drain(t, a, id, store.MailSent)
+	msg = srv.WaitMessages(2, 5*time.Second)[1]
+	if !strings.Contains(msg.Text(), "Срок доступа к серверу по вашей покупке закончился. Бронирование") || !strings.Contains(msg.Subject(), "закончился") {
+		t.Fatalf("ended: %q / %q", msg.Subject(), msg.Text())
+	}
+	noSecrets(t, msg)
 }

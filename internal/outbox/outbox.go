@@ -226,6 +226,14 @@ var ErrNotResendable = russianError{"Письмо не найдено или е�
 // Renderer is the renderer of this school's mail, for previews.
 func (s *Service) Renderer() *mail.Renderer { return s.renderer() }
 
+// firstOr is the student's first name, else the name the mail is addressed to.
+func firstOr(first, to string) string {
+	if first != "" {
+		return first
+	}
+	return to
+}
+
 // PasswordResetTTL is how long a "forgot password" link works.
 const PasswordResetTTL = 2 * time.Hour
 
@@ -237,6 +245,7 @@ type mailData struct {
 	By        string `json:"by"`
 	Reason    string `json:"reason"`
 	Deal      string `json:"deal"`
+	Until     string `json:"until"`
 	EventID   int64  `json:"event_id"`
 	Event     string `json:"event"`
 	Email     string `json:"email"`
@@ -300,6 +309,14 @@ func (s *Service) render(ctx context.Context, m *store.OutboxMail) (mail.Message
 			name = m.ToName
 		}
 		msg, err = render(mail.KindPaymentRevoked, mail.PaymentRevokedData{Name: name, Deal: d.Deal})
+	case mail.KindAccessEnding:
+		until, perr := time.Parse(time.RFC3339, d.Until)
+		if perr != nil {
+			return mail.Message{}, fmt.Errorf("bad access_ending data %q: %w", d.Until, perr)
+		}
+		msg, err = render(mail.KindAccessEnding, mail.AccessEndingData{Name: firstOr(d.FirstName, m.ToName), Until: until, Zone: s.Settings.Location(ctx)})
+	case mail.KindAccessEnded:
+		msg, err = render(mail.KindAccessEnded, mail.AccessEndedData{Name: firstOr(d.FirstName, m.ToName), Reason: d.Reason})
 	case mail.KindBookingConfirmation, mail.KindBookingCancelled, mail.KindReminder:
 		start, e1 := time.Parse(time.RFC3339, d.StartsAt)
 		end, e2 := time.Parse(time.RFC3339, d.EndsAt)
