@@ -19,6 +19,7 @@ import (
 	"booksmeta/internal/accounts"
 	"booksmeta/internal/auth"
 	"booksmeta/internal/booking"
+	"booksmeta/internal/enrol"
 	"booksmeta/internal/getcourse"
 	"booksmeta/internal/jobs"
 	"booksmeta/internal/outbox"
@@ -39,6 +40,7 @@ type Server struct {
 	Jobs          *jobs.Runner
 	Box           *secretbox.Box
 	Schedule      *schedule.Service
+	Enrol         *enrol.Service
 	Log           *slog.Logger
 	SecureCookies bool
 	// GetCourseTest runs the connection test; override replaces the saved
@@ -65,6 +67,11 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/admin/settings", s.admin(s.getSettings))
 	mux.Handle("PATCH /api/v1/admin/settings", s.admin(s.patchSettings))
 	mux.Handle("POST /api/v1/admin/getcourse/test", s.admin(s.getcourseTest))
+	mux.Handle("GET /api/v1/admin/offers", s.admin(s.listOffers))
+	mux.Handle("POST /api/v1/admin/offers", s.admin(s.createOffer))
+	mux.Handle("POST /api/v1/admin/offers/recompute", s.admin(s.recomputeOffers))
+	mux.Handle("PATCH /api/v1/admin/offers/{id}", s.admin(s.patchOffer))
+	mux.Handle("DELETE /api/v1/admin/offers/{id}", s.admin(s.deleteOffer))
 	s.bookingRoutes(mux)
 	s.mailRoutes(mux)
 	s.slotAdminRoutes(mux)

@@ -187,7 +187,7 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 		BaseURL: a.Config.BaseURL, Version: Version, SecureCookies: secure, GetCourseTest: a.testGetCourse}
 	a.API = &api.Server{Store: a.Store, Accounts: a.Accounts, Auth: a.Auth, Settings: a.Settings, Jobs: a.Jobs, Log: a.Log,
 		SecureCookies: secure, GetCourseTest: a.testGetCourse, Booking: a.Booking,
-		Box: a.Box, Schedule: a.Schedule}
+		Box: a.Box, Schedule: a.Schedule, Enrol: a.Enrol}
 	a.initGetCourse()
 	a.initOutbox()
 	a.Web.GetCourse, a.Web.Outbox, a.Web.Schedule = a.GetCourse, a.Outbox, a.Schedule
