@@ -219,4 +219,3 @@ func (s *Server) recomputeOffers(w http.ResponseWriter, r *http.Request, u *book
 	}
 	writeJSON(w, http.StatusOK, out)
 }
-
