@@ -5,6 +5,7 @@ import (
 
 	"errors"
 	"net/http"
+	"time"
 
 	"booksmeta/internal/auth"
 	"booksmeta/internal/password"
@@ -47,10 +48,32 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, u *booksmeta.Use
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
-	out, err := s.userWithCounts(r, u)
+	counts, err := s.userWithCounts(r, u)
 	if err != nil {
 		s.failErr(w, err)
 		return
+	}
+	// SPEC §8: when the student's access ends and the hours left to book
+	// (null: no end, no cap).
+	out := struct {
+		userOut
+		AccessUntil *string  `json:"access_until"`
+		HoursLeft   *float64 `json:"hours_left"`
+	}{userOut: counts}
+	if u.Role == booksmeta.RoleStudent {
+		a, err := s.Booking.Allowance(r.Context(), u.ID)
+		if err != nil {
+			s.failErr(w, err)
+			return
+		}
+		if !a.Until.IsZero() {
+			t := a.Until.In(s.Settings.Location(r.Context())).Format(time.RFC3339)
+			out.AccessUntil = &t
+		}
+		if a.Capped {
+			h := float64(a.LeftMinutes()) / 60
+			out.HoursLeft = &h
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": out})
 }

@@ -8,6 +8,7 @@ import (
 
 	"booksmeta"
 	"booksmeta/internal/apptest"
+	"booksmeta/internal/store"
 )
 
 // TestOffersAPI: the admin sees the offers deliveries brought in, maps one
@@ -92,5 +93,35 @@ func TestOffersAPI(t *testing.T) {
 	c.login("stud@example.ru", "password123")
 	if st, _ := c.do("GET", "/api/v1/admin/offers", nil); st != 403 {
 		t.Fatalf("student: %d", st)
+	}
+}
+
+// TestMeShowsAllowance: /api/v1/me says when access ends and how many hours
+// are left; null for a student whose purchases set neither.
+func TestMeShowsAllowance(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{NoJobs: true})
+	u := mkUser(t, s, "me@example.ru", booksmeta.RoleStudent, true)
+	c := newClient(t, s)
+	c.login("me@example.ru", "password123")
+	if st, m := c.do("GET", "/api/v1/me", nil); st != 200 || m["user"].(map[string]any)["hours_left"] != nil || m["user"].(map[string]any)["access_until"] != nil {
+		t.Fatalf("without tariffs: %d %v", st, m)
+	}
+	until := time.Now().Add(30 * 24 * time.Hour)
+	err := s.Store.InTx(context.Background(), func(tx *store.Tx) error {
+		d, err := tx.LockDeal(context.Background(), "id:me1")
+		if err != nil {
+			return err
+		}
+		d.UserID, d.Status, d.Paid, d.PaidAt, d.GrantHours, d.GrantUntil = u.ID, "payed", true, time.Now(), 10, until
+		return tx.SaveDeal(context.Background(), d)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, m := c.do("GET", "/api/v1/me", nil)
+	me := m["user"].(map[string]any)
+	got, _ := time.Parse(time.RFC3339, fmt.Sprint(me["access_until"]))
+	if st != 200 || me["hours_left"] != 10.0 || got.Unix() != until.Unix() {
+		t.Fatalf("with a tariff: %d %v", st, me)
 	}
 }

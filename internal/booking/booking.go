@@ -58,6 +58,8 @@ const (
 	CodeNotOpen       = "access_not_open"
 	CodeNotActive     = "not_active"
 	CodeMaintenance   = "maintenance"
+	CodeHoursUsedUp   = "hours_used_up"
+	CodeAccessEnded   = "access_ended"
 )
 
 // RuleError is a refusal; Message tells the student what to do.
@@ -130,6 +132,13 @@ func (s *Service) Book(ctx context.Context, userID, slotID int64) (*booksmeta.Bo
 		}
 		if n >= u.BookingLimit {
 			return refuse(CodeLimitReached, fmt.Sprintf("У вас уже %d из %d предстоящих бронирований. Отмените одно или дождитесь, когда оно пройдёт.", n, u.BookingLimit))
+		}
+		al, err := allowance(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if err := checkAllowance(al, sl, s.Settings.Location(ctx)); err != nil {
+			return err
 		}
 		ok, err := tx.TakePlace(ctx, slotID)
 		if err != nil {
