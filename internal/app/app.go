@@ -157,6 +157,11 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 		return err
 	})
 	a.Jobs.Every("prune_webhook_log", time.Hour)
+	enrol.DefineSettings(a.Settings)
+	a.Jobs.Handle(enrol.JobAccess, func(ctx context.Context, _ *store.Job) error {
+		return a.Enrol.HandleAccessJob(ctx, a.Store, a.Settings)
+	})
+	a.Jobs.Every(enrol.JobAccess, 5*time.Minute)
 	booking.DefineSettings(a.Settings)
 	a.Booking = &booking.Service{Store: a.Store, Settings: a.Settings, Box: a.Box}
 	a.Jobs.Handle("finish_bookings", func(ctx context.Context, _ *store.Job) error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"booksmeta"
+	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
 	"booksmeta/internal/tariff"
 )
@@ -26,6 +27,27 @@ func (c Change) LosesAccess() bool { return c.Before.Access && !c.After.Access }
 
 // GainsAccess reports whether the student would get paid access.
 func (c Change) GainsAccess() bool { return !c.Before.Access && c.After.Access }
+
+// SettingReminderDays is how many days before a purchase's access ends the
+// student is reminded (SPEC §8); 0 turns the reminder off.
+const SettingReminderDays = "access_end_reminder_days"
+
+// DefineSettings registers the tariff settings with their defaults.
+func DefineSettings(s *settings.Service) { s.Define(SettingReminderDays, false, "7") }
+
+// JobAccess is the periodic job that ends expired access and sends the
+// reminders.
+const JobAccess = "tariff_access"
+
+// HandleAccessJob ends what expired and reminds those whose access ends
+// soon; it runs every few minutes, so access ends on time.
+func (s *Service) HandleAccessJob(ctx context.Context, st *store.Store, set *settings.Service) error {
+	if _, err := s.EndExpired(ctx, st); err != nil {
+		return err
+	}
+	_, err := s.RemindEnding(ctx, st, set.Int(ctx, SettingReminderDays, 7))
+	return err
+}
 
 // errDryRun rolls a recompute back after computing it: the dry run is the
 // same code as the real one, so what it shows is what applying does.

@@ -51,6 +51,10 @@ func Validate(key, value string) error {
 		if a, err := mail.ParseAddress(v); err != nil || a.Address != v {
 			return fmt.Errorf("Адрес отправителя записан с ошибкой")
 		}
+	case "access_end_reminder_days":
+		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > 365 {
+			return fmt.Errorf("Напоминание о конце доступа — за сколько дней, от 0 до 365 (0 — не напоминать)")
+		}
 	case WebhookLogKeepDays:
 		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 3650 {
 			return fmt.Errorf("Срок хранения журнала webhook — число дней от 1 до 3650 (обычно 90); принятые события хранятся не меньше 90 дней в любом случае")
