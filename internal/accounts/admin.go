@@ -13,18 +13,7 @@ import (
 	"booksmeta/internal/store"
 )
 
-// Error is a refusal by an account rule. Code maps to an HTTP status in the
-// HTTP layer (forbidden → 403, conflict → 409, invalid → 422, not_found → 404);
-// Message says in Russian what to do.
-type Error struct {
-	Code    string
-	Field   string
-	Message string
-}
-
-func (e *Error) Error() string { return e.Message }
-
-func refuse(code, field, msg string) error { return &Error{Code: code, Field: field, Message: msg} }
+func refuse(code, field, msg string) error { return booksmeta.Refuse(code, field, msg) }
 
 // UserInput is an admin's create or edit; nil fields are left unchanged.
 type UserInput struct {

@@ -11,13 +11,13 @@ import (
 	"booksmeta"
 
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
+	"booksmeta/internal/booking"
 	"booksmeta/internal/config"
 	"booksmeta/internal/jobs"
 	"booksmeta/internal/secretbox"
@@ -183,11 +183,13 @@ type Service struct {
 	Store    *store.Store
 	Settings *settings.Service
 	Box      *secretbox.Box
-	Log      *slog.Logger
+	// Booking cancels and notifies when a slot change hits bookings.
+	Booking *booking.Service
+	Log     *slog.Logger
 }
 
 // Config resolves the schedule from settings; a stored value that does not
-// pass Validate, or a schedule that does not hold together, is an *Error
+// pass Validate, or a schedule that does not hold together, is a *booksmeta.Error
 // (code "invalid") in Russian naming what to fix.
 func (s *Service) Config(ctx context.Context) (Config, error) {
 	return s.config(ctx, nil)
@@ -331,7 +333,7 @@ func insertWindows(ctx context.Context, tx *store.Tx, c Config, ws []window, act
 		if !w.start.After(tx.Now()) {
 			continue
 		}
-		ok, err := tx.InsertSlotIfAbsent(ctx, &booksmeta.Slot{StartsAt: w.start, EndsAt: w.end, Capacity: c.Capacity,
+		ok, err := insertIfAbsent(ctx, tx, &booksmeta.Slot{StartsAt: w.start, EndsAt: w.end, Capacity: c.Capacity,
 			Active: active, Source: store.SlotSchedule})
 		if err != nil {
 			return n, err
@@ -387,8 +389,7 @@ func (s *Service) FillHorizon(ctx context.Context) (int, error) {
 // together fails the run without retries (it needs an admin, not time).
 func (s *Service) HandleJob(ctx context.Context, _ *store.Job) error {
 	_, err := s.FillHorizon(ctx)
-	var e *Error
-	if errors.As(err, &e) {
+	if e := booksmeta.AsError(err); e != nil {
 		return jobs.Permanent(fmt.Errorf("weekly schedule: %s", e.Message))
 	}
 	return err

@@ -113,33 +113,11 @@ func slotFlash(code string) string {
 	return ""
 }
 
-// slotErrorStatus is the HTTP status of a slot rule's refusal.
-func slotErrorStatus(se *schedule.Error) int {
-	switch se.Code {
-	case schedule.CodeInvalid:
-		return http.StatusUnprocessableEntity
-	case schedule.CodeNotFound:
-		return http.StatusNotFound
-	}
-	return http.StatusConflict
-}
-
-// slotErrorText is a refusal for the page: the API's parameter name
-// becomes the checkbox the admin ticks.
-func slotErrorText(se *schedule.Error) string {
-	msg := se.Message
-	if se.Code == store.ConflictBooked && se.Bookings > 0 {
-		msg += " На этой странице: отметьте «Отменить бронирования и уведомить учеников» и повторите."
-	}
-	return msg
-}
-
 // scheduleError shows a slot rule's refusal on the list, or reports an
 // internal error.
 func (s *Server) scheduleError(w http.ResponseWriter, r *http.Request, err error) {
-	var se *schedule.Error
-	if errors.As(err, &se) {
-		s.slotPage(w, r, slotErrorStatus(se), "", slotErrorText(se))
+	if se := booksmeta.AsError(err); se != nil {
+		s.slotPage(w, r, se.HTTPStatus(), "", pageMessage(se))
 		return
 	}
 	s.internalError(w, r, "slot operation", err)
@@ -269,9 +247,8 @@ func (s *Server) slotUpdate(w http.ResponseWriter, r *http.Request, u *booksmeta
 	cancel := r.PostFormValue("cancel_bookings") == "1"
 	_, n, err := s.Schedule.UpdateSlot(r.Context(), id, in, cancel, strings.TrimSpace(r.PostFormValue("reason")), u.ID)
 	if err != nil {
-		var se *schedule.Error
-		if errors.As(err, &se) {
-			s.slotEditPage(w, r, id, slotErrorStatus(se), slotErrorText(se))
+		if se := booksmeta.AsError(err); se != nil {
+			s.slotEditPage(w, r, id, se.HTTPStatus(), pageMessage(se))
 			return
 		}
 		s.internalError(w, r, "update slot", err)
@@ -297,9 +274,8 @@ func slotReturn(r *http.Request, id int64) string {
 }
 
 func (s *Server) slotActionError(w http.ResponseWriter, r *http.Request, id int64, err error) {
-	var se *schedule.Error
-	if r.PostFormValue("from_page") == "edit" && errors.As(err, &se) && se.Code != schedule.CodeNotFound {
-		s.slotEditPage(w, r, id, slotErrorStatus(se), slotErrorText(se))
+	if se := booksmeta.AsError(err); r.PostFormValue("from_page") == "edit" && se != nil && se.Code != booksmeta.CodeNotFound {
+		s.slotEditPage(w, r, id, se.HTTPStatus(), pageMessage(se))
 		return
 	}
 	s.scheduleError(w, r, err)

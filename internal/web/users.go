@@ -37,12 +37,12 @@ func submittedForm(r *http.Request) userForm {
 
 // input turns the form into an account change. The role is sent only by a
 // super-admin's form; the rule itself is enforced in package accounts.
-func (f userForm) input(r *http.Request) (accounts.UserInput, *accounts.Error) {
+func (f userForm) input(r *http.Request) (accounts.UserInput, *booksmeta.Error) {
 	in := accounts.UserInput{Email: &f.Email, FirstName: &f.FirstName, LastName: &f.LastName, Phone: &f.Phone,
 		Paid: &f.Paid, Active: &f.Active}
 	n, err := strconv.Atoi(f.Limit)
 	if err != nil {
-		return in, &accounts.Error{Code: "invalid", Field: "booking_limit", Message: "Лимит бронирований — целое число от 0 до 100."}
+		return in, &booksmeta.Error{Code: booksmeta.CodeInvalid, Field: "booking_limit", Message: "Лимит бронирований — целое число от 0 до 100."}
 	}
 	in.BookingLimit = &n
 	if _, sent := r.PostForm["role"]; sent {
@@ -57,17 +57,12 @@ func roleOptions() []option {
 }
 
 // accountsStatus maps a refusal by an account rule to a status and the error.
-func accountsStatus(err error) (int, *accounts.Error, bool) {
-	var ae *accounts.Error
-	if !errors.As(err, &ae) {
+func accountsStatus(err error) (int, *booksmeta.Error, bool) {
+	ae := booksmeta.AsError(err)
+	if ae == nil {
 		return 0, nil, false
 	}
-	st := map[string]int{"forbidden": http.StatusForbidden, "conflict": http.StatusConflict,
-		"invalid": http.StatusUnprocessableEntity, "not_found": http.StatusNotFound, "busy": http.StatusTooManyRequests}[ae.Code]
-	if st == 0 {
-		st = http.StatusBadRequest
-	}
-	return st, ae, true
+	return ae.HTTPStatus(), ae, true
 }
 
 // canManage mirrors the accounts rule for what the page offers (and for
@@ -124,7 +119,7 @@ func (s *Server) userList(w http.ResponseWriter, r *http.Request, _ *booksmeta.U
 	s.render(w, http.StatusOK, "users", d)
 }
 
-func (s *Server) userNewPage(w http.ResponseWriter, r *http.Request, status int, f userForm, e *accounts.Error) {
+func (s *Server) userNewPage(w http.ResponseWriter, r *http.Request, status int, f userForm, e *booksmeta.Error) {
 	d := s.adminData(r, "Новый ученик", "users")
 	d["F"], d["Roles"] = f, roleOptions()
 	if e != nil {
@@ -147,7 +142,7 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, actor *books
 	}
 	if pw := r.PostFormValue("password"); pw != "" {
 		if pw != r.PostFormValue("password2") {
-			s.userNewPage(w, r, http.StatusUnprocessableEntity, f, &accounts.Error{Code: "invalid", Field: "password",
+			s.userNewPage(w, r, http.StatusUnprocessableEntity, f, &booksmeta.Error{Code: booksmeta.CodeInvalid, Field: "password",
 				Message: "Пароли не совпадают: введите один и тот же пароль дважды или оставьте оба поля пустыми."})
 			return
 		}
@@ -207,7 +202,7 @@ func (s *Server) issueLink(r *http.Request, u *booksmeta.User) (string, error) {
 
 type editView struct {
 	Form        *userForm
-	Err         *accounts.Error
+	Err         *booksmeta.Error
 	PwErr       string
 	Flash       string
 	OneTimeLink string
@@ -355,7 +350,7 @@ func (s *Server) userIssueLink(w http.ResponseWriter, r *http.Request, actor *bo
 		return
 	}
 	if !canManage(actor, target) {
-		s.userEditPage(w, r, http.StatusForbidden, target, editView{Err: &accounts.Error{Code: "forbidden",
+		s.userEditPage(w, r, http.StatusForbidden, target, editView{Err: &booksmeta.Error{Code: booksmeta.CodeForbidden,
 			Message: "Выдавать ссылку для установки пароля другому администратору может только главный администратор (super_admin)."}})
 		return
 	}

@@ -43,13 +43,12 @@ var staticFS embed.FS
 
 // Server holds what the pages need.
 type Server struct {
-	Store    *store.Store
-	Settings *settings.Service
-	Accounts *accounts.Service
-	Booking  *booking.Service
-	Box      *secretbox.Box
-	Schedule *schedule.Service
-	// GetCourse and Outbox are set after construction (app wires them last).
+	Store     *store.Store
+	Settings  *settings.Service
+	Accounts  *accounts.Service
+	Booking   *booking.Service
+	Box       *secretbox.Box
+	Schedule  *schedule.Service
 	GetCourse *gcsync.Service
 	Outbox    *outbox.Service
 	Backups   *backup.Service
