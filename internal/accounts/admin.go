@@ -110,12 +110,32 @@ func (s *Service) apply(actor, u *booksmeta.User, in UserInput, hash string) err
 	return nil
 }
 
-// canManage says whether actor may change target at all.
+// CanManage says whether actor may change target at all, or issue a
+// password link for it (which changes who can sign in as the target): only
+// a super-admin manages other administrators. Pages ask it to offer the
+// controls; the operations here ask it to refuse.
+func CanManage(actor, target *booksmeta.User) bool {
+	return !target.IsAdmin() || actor.Role == booksmeta.RoleSuperAdmin || actor.ID == target.ID
+}
+
 func canManage(actor, target *booksmeta.User) error {
-	if target.IsAdmin() && actor.Role != booksmeta.RoleSuperAdmin && actor.ID != target.ID {
+	if !CanManage(actor, target) {
 		return refuse("forbidden", "", "Изменять других администраторов может только главный администратор (super_admin).")
 	}
 	return nil
+}
+
+// AdminIssueLink is an admin's one-time set-password link token for target:
+// an administrator's link lives shorter (AdminLinkTTL) than a student's.
+func (s *Service) AdminIssueLink(ctx context.Context, actor, target *booksmeta.User) (string, error) {
+	if !CanManage(actor, target) {
+		return "", refuse("forbidden", "", "Выдавать ссылку для установки пароля другому администратору может только главный администратор (super_admin).")
+	}
+	ttl := WelcomeLinkTTL
+	if target.IsAdmin() {
+		ttl = AdminLinkTTL
+	}
+	return s.IssueLink(ctx, target.ID, store.TokenSetPassword, ttl)
 }
 
 // AdminCreate creates a user on an admin's behalf.

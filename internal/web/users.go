@@ -65,13 +65,6 @@ func accountsStatus(err error) (int, *booksmeta.Error, bool) {
 	return ae.HTTPStatus(), ae, true
 }
 
-// canManage mirrors the accounts rule for what the page offers (and for
-// issuing a password link, which changes who can sign in as the target):
-// only a super-admin manages other administrators.
-func canManage(actor, target *booksmeta.User) bool {
-	return !target.IsAdmin() || actor.Role == booksmeta.RoleSuperAdmin || actor.ID == target.ID
-}
-
 func boolFilter(v string) *bool {
 	b, err := strconv.ParseBool(v)
 	if err != nil {
@@ -176,7 +169,7 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, actor *books
 		v.Flash = "Пользователь создан. Письмо-приглашение со ссылкой для установки пароля поставлено в очередь и уйдёт в ближайшую минуту."
 		if !s.mailConfigured(r) {
 			v.Flash = "Пользователь создан."
-			link, err := s.issueLink(r, u)
+			link, err := s.issueLink(r, actor, u)
 			if err != nil {
 				s.internalError(w, r, "issue set-password link", err)
 				return
@@ -188,12 +181,8 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, actor *books
 	s.userEditPage(w, r, http.StatusCreated, u, v)
 }
 
-func (s *Server) issueLink(r *http.Request, u *booksmeta.User) (string, error) {
-	ttl := accounts.WelcomeLinkTTL
-	if u.IsAdmin() {
-		ttl = accounts.AdminLinkTTL
-	}
-	tok, err := s.Accounts.IssueLink(r.Context(), u.ID, store.TokenSetPassword, ttl)
+func (s *Server) issueLink(r *http.Request, actor, u *booksmeta.User) (string, error) {
+	tok, err := s.Accounts.AdminIssueLink(r.Context(), actor, u)
 	if err != nil {
 		return "", err
 	}
@@ -248,7 +237,7 @@ func (s *Server) userEditPage(w http.ResponseWriter, r *http.Request, status int
 		f = *v.Form
 	}
 	d["T"], d["F"], d["Roles"], d["Upcoming"] = target, f, roleOptions(), upcoming
-	d["CanManage"], d["Self"] = canManage(actor, target), actor.ID == target.ID
+	d["CanManage"], d["Self"] = accounts.CanManage(actor, target), actor.ID == target.ID
 	d["HasPassword"] = target.PasswordHash != ""
 	d["Loc"], d["PwErr"], d["OneTimeLink"] = s.Settings.Location(r.Context()), v.PwErr, v.OneTimeLink
 	d["InviteNote"], d["PushNote"], d["PushOK"] = v.InviteNote, v.PushNote, v.PushOK
@@ -349,12 +338,11 @@ func (s *Server) userIssueLink(w http.ResponseWriter, r *http.Request, actor *bo
 	if !ok {
 		return
 	}
-	if !canManage(actor, target) {
-		s.userEditPage(w, r, http.StatusForbidden, target, editView{Err: &booksmeta.Error{Code: booksmeta.CodeForbidden,
-			Message: "Выдавать ссылку для установки пароля другому администратору может только главный администратор (super_admin)."}})
+	link, err := s.issueLink(r, actor, target)
+	if st, ae, ok := accountsStatus(err); ok {
+		s.userEditPage(w, r, st, target, editView{Err: ae})
 		return
 	}
-	link, err := s.issueLink(r, target)
 	if err != nil {
 		s.internalError(w, r, "issue set-password link", err)
 		return
