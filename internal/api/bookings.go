@@ -100,7 +100,7 @@ func (s *Server) listSlots(w http.ResponseWriter, r *http.Request, u *booksmeta.
 	out := make([]slotOut, 0, len(slots))
 	for _, sl := range slots {
 		out = append(out, slotOut{ID: sl.ID, Start: s.timeJSON(r.Context(), sl.StartsAt), End: s.timeJSON(r.Context(), sl.EndsAt),
-			Capacity: sl.Capacity, Free: max(sl.Capacity-sl.Booked, 0), BookedByMe: sl.BookedByMe, Past: !sl.StartsAt.After(now)})
+			Capacity: sl.Capacity, Free: sl.Free(), BookedByMe: sl.BookedByMe, Past: sl.Started(now)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"slots": out, "timezone": s.Settings.Location(r.Context()).String()})
 }

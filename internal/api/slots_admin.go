@@ -42,14 +42,14 @@ type adminSlotOut struct {
 func (s *Server) adminSlotJSON(r *http.Request, sl *store.AdminSlot) adminSlotOut {
 	ctx := r.Context()
 	o := adminSlotOut{ID: sl.ID, Start: s.timeJSON(ctx, sl.StartsAt), End: s.timeJSON(ctx, sl.EndsAt), Capacity: sl.Capacity,
-		Booked: sl.Booked, Free: max(sl.Capacity-sl.Booked, 0), ActiveBookings: sl.ActiveBookings, Note: sl.Note, Active: sl.Active,
+		Booked: sl.Booked, Free: sl.Free(), ActiveBookings: sl.ActiveBookings, Note: sl.Note, Active: sl.Active,
 		Source: sl.Source, ServerLoginSet: sl.ServerLogin != "", ServerPasswordSet: sl.ServerPassword != ""}
 	switch {
 	case !sl.EndsAt.After(s.Store.Now()):
 		o.Status = "past"
 	case !sl.Active:
 		o.Status = "inactive"
-	case sl.Booked >= sl.Capacity:
+	case sl.Free() == 0:
 		o.Status = "full"
 	default:
 		o.Status = "free"

@@ -166,7 +166,7 @@ func (s *Service) Book(ctx context.Context, userID, slotID int64) (*booksmeta.Bo
 		if err != nil {
 			return err
 		}
-		if !sl.StartsAt.After(tx.Now()) {
+		if sl.Started(tx.Now()) {
 			return plain(booksmeta.CodeSlotInPast)
 		}
 		if dup, err := tx.HasActiveBooking(ctx, userID, slotID); err != nil {
@@ -178,7 +178,7 @@ func (s *Service) Book(ctx context.Context, userID, slotID int64) (*booksmeta.Bo
 		if err != nil {
 			return err
 		}
-		if n >= u.BookingLimit {
+		if u.BookingsLeft(n) == 0 {
 			return refuse(booksmeta.CodeLimitReached, limitMessage(n, u.BookingLimit))
 		}
 		ok, err := tx.TakePlace(ctx, slotID)

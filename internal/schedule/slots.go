@@ -123,7 +123,7 @@ func (s *Service) CreateSlot(ctx context.Context, in SlotInput) (*booksmeta.Slot
 		return nil, err
 	}
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
-		if !sl.StartsAt.After(tx.Now()) {
+		if sl.Started(tx.Now()) {
 			return invalid("start", "Это время уже прошло: слот можно создать только на будущее.")
 		}
 		return insertSlot(ctx, tx, sl)
@@ -156,10 +156,10 @@ func (s *Service) UpdateSlot(ctx context.Context, id int64, in SlotInput, cancel
 			return err
 		}
 		moved := !next.StartsAt.Equal(cur.StartsAt) || !next.EndsAt.Equal(cur.EndsAt)
-		if moved && !next.StartsAt.After(tx.Now()) {
+		if moved && next.Started(tx.Now()) {
 			return invalid("start", "Перенести слот можно только на будущее время.")
 		}
-		if moved && !cur.StartsAt.After(tx.Now()) {
+		if moved && cur.Started(tx.Now()) {
 			return invalid("start", "Этот слот уже начался или прошёл: его время менять нельзя.")
 		}
 		if cancel && (moved || (cur.Active && !next.Active)) {

@@ -78,7 +78,7 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 			continue
 		}
 		days[i].Slots = append(days[i].Slots, slotView{ID: sl.ID, Start: sl.StartsAt, End: sl.EndsAt, Capacity: sl.Capacity,
-			Free: max(sl.Capacity-sl.Booked, 0), Mine: sl.BookedByMe, Past: !sl.StartsAt.After(now)})
+			Free: sl.Free(), Mine: sl.BookedByMe, Past: sl.Started(now)})
 	}
 	upcoming, err := s.Store.CountUpcoming(ctx, u.ID)
 	if err != nil {
@@ -99,7 +99,7 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 	d["Nav"], d["Here"], d["Soon"] = "calendar", "/", s.soonNotices(ctx, mine)
 	d["Me"], d["Days"], d["Loc"], d["Zone"] = u, days, loc, loc.String()
 	d["Prev"], d["Next"] = from.AddDate(0, 0, -7).Format("2006-01-02"), to.Format("2006-01-02")
-	d["Upcoming"], d["Left"] = upcoming, max(u.BookingLimit-upcoming, 0)
+	d["Upcoming"], d["Left"] = upcoming, u.BookingsLeft(upcoming)
 	d["Notices"] = notices
 	d["Maintenance"] = s.Booking.Maintenance(ctx)
 	d["MaintenanceMessage"] = s.Booking.Message(ctx, u, booking.OpBook, booksmeta.CodeMaintenance)
