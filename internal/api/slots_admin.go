@@ -134,7 +134,7 @@ func (s *Server) slotInput(w http.ResponseWriter, r *http.Request, in slotIn) (s
 		}
 		t, err := schedule.ParseTime(*f.v, loc)
 		if err != nil {
-			writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: booksmeta.CodeInvalid, Field: f.name, Message: err.Error()})
+			s.failErr(w, booksmeta.Refuse(booksmeta.CodeInvalid, f.name, err.Error()))
 			return out, false
 		}
 		*f.dst = &t
@@ -157,8 +157,7 @@ func (s *Server) slotAdminCreate(w http.ResponseWriter, r *http.Request, u *book
 		if in.Start != nil {
 			field = "end"
 		}
-		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: booksmeta.CodeInvalid, Field: field,
-			Message: "Укажите начало и конец слота (start и end), например 2026-12-01T09:00 и 2026-12-01T10:00."})
+		s.failErr(w, booksmeta.Refuse(booksmeta.CodeInvalid, field, "Укажите начало и конец слота (start и end), например 2026-12-01T09:00 и 2026-12-01T10:00."))
 		return
 	}
 	si, ok := s.slotInput(w, r, in)
@@ -250,7 +249,7 @@ func (s *Server) slotAdminGenerate(w http.ResponseWriter, r *http.Request, u *bo
 	if in.From != "" {
 		d, err := schedule.ParseDate(in.From, s.Settings.Location(ctx))
 		if err != nil {
-			writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: booksmeta.CodeInvalid, Field: "from", Message: err.Error()})
+			s.failErr(w, booksmeta.Refuse(booksmeta.CodeInvalid, "from", err.Error()))
 			return
 		}
 		from = d
@@ -306,26 +305,24 @@ func (s *Server) slotAdminDeactivate(w http.ResponseWriter, r *http.Request, u *
 		return
 	}
 	if strings.TrimSpace(in.From) == "" {
-		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: booksmeta.CodeInvalid, Field: "from",
-			Message: "Укажите, с какого дня или времени закрыть запись (from), например 2026-12-01 или 2026-12-01T10:00."})
+		s.failErr(w, booksmeta.Refuse(booksmeta.CodeInvalid, "from", "Укажите, с какого дня или времени закрыть запись (from), например 2026-12-01 или 2026-12-01T10:00."))
 		return
 	}
 	if strings.TrimSpace(in.To) == "" {
 		if len(strings.TrimSpace(in.From)) != len("2006-01-02") {
-			writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: booksmeta.CodeInvalid, Field: "to",
-				Message: "Укажите, до какого времени закрыть запись (to), например 2026-12-01T14:00."})
+			s.failErr(w, booksmeta.Refuse(booksmeta.CodeInvalid, "to", "Укажите, до какого времени закрыть запись (to), например 2026-12-01T14:00."))
 			return
 		}
 		in.To = in.From // that one day
 	}
 	from, err := rangeBound(in.From, false, s, r)
 	if err != nil {
-		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: booksmeta.CodeInvalid, Field: "from", Message: err.Error()})
+		s.failErr(w, booksmeta.Refuse(booksmeta.CodeInvalid, "from", err.Error()))
 		return
 	}
 	to, err := rangeBound(in.To, true, s, r)
 	if err != nil {
-		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: booksmeta.CodeInvalid, Field: "to", Message: err.Error()})
+		s.failErr(w, booksmeta.Refuse(booksmeta.CodeInvalid, "to", err.Error()))
 		return
 	}
 	res, err := s.Schedule.Deactivate(r.Context(), from, to, strings.TrimSpace(in.Reason), in.CancelBookings, u.ID)
