@@ -104,8 +104,6 @@ var httpStatus = map[string]int{
 	CodeSlotOverlap:   http.StatusConflict,
 	CodeSlotBooked:    http.StatusConflict,
 	CodeCapacityBelow: http.StatusConflict,
-
-	CodeEventUnusable: http.StatusUnprocessableEntity,
 }
 
 // HTTPStatus is the status a refusal is answered with over HTTP. A code

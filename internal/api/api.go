@@ -1,6 +1,7 @@
 // Package api is the JSON API under /api/v1 (SPEC §5). Handlers decode,
-// call the business packages, and map their errors to statuses; no rule
-// lives here.
+// call the business packages, and answer their refusals (*booksmeta.Error)
+// with the code, message and field at the status of the one table in
+// booksmeta (failErr); no rule lives here.
 package api
 
 import (

@@ -1,7 +1,10 @@
 // Package enrol turns what GetCourse tells us (payments, registrations,
 // deals) into student accounts. The webhook processor and the scheduled
 // sync both call Apply, so a payment has the same effect whichever way it
-// arrives, and applying the same fact twice changes nothing more.
+// arrives, and applying the same fact twice changes nothing more. An event
+// that cannot be applied until someone fixes the data is a RuleError
+// (booksmeta.Error with code event_unusable), which the processor does not
+// retry.
 package enrol
 
 import (

@@ -2,9 +2,13 @@
 // schedule kept in settings, the generator that turns it into slots (in the
 // school time zone, safe across DST changes, idempotent, never bringing back
 // a slot an admin deleted), and the admin's slot operations (create, edit,
-// delete, deactivate a range) with their rules: a change that would hit
-// existing bookings is refused, or the bookings are cancelled explicitly,
-// with the students told.
+// delete, deactivate a range) with their rules, all here and none in the
+// SQL: a slot is made and moved only in the future, never onto or over
+// another live slot (a deleted one at the same start gives way on create),
+// its capacity never below the places taken; a change that would hit
+// existing bookings is refused, or the bookings are cancelled explicitly
+// (booking.CancelForAdmin), with the students told. Refusals are
+// *booksmeta.Error: invalid with the field, not_found, or a slot_* code.
 package schedule
 
 import (
