@@ -170,12 +170,14 @@ func linkRefusal(err error) error {
 	case errors.Is(err, accounts.ErrLinkInvalid):
 		return russianError{"Аккаунт отключён: письмо со ссылкой для входа не отправлено."}
 	case errors.Is(err, store.ErrNotFound):
-		return russianError{"Пользователь удалён, письмо со ссылкой отправить некому."}
+		return errUserGone
 	}
 	return err
 }
 
 type russianError struct{ ru string }
+
+var errUserGone = russianError{"Пользователь удалён, письмо со ссылкой отправить некому."}
 
 func (e russianError) Error() string { return e.ru }
 
@@ -241,7 +243,7 @@ func (s *Service) render(ctx context.Context, m *store.OutboxMail) (mail.Message
 			SetPasswordURL: "/set-password?token=" + url.QueryEscape(tok), LinkValidFor: accounts.WelcomeLinkTTL})
 	case mail.KindPasswordReset:
 		if m.UserID == 0 {
-			return mail.Message{}, russianError{"Пользователь удалён, письмо со ссылкой отправить некому."}
+			return mail.Message{}, errUserGone
 		}
 		tok, ierr := s.Accounts.IssueLinkTo(ctx, m.UserID, m.ToEmail, store.TokenReset, PasswordResetTTL)
 		if ierr != nil {

@@ -143,7 +143,7 @@ func (s *Server) slotCreate(w http.ResponseWriter, r *http.Request, _ *booksmeta
 	}
 	capacity, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("capacity")))
 	if err != nil {
-		s.slotPage(w, r, http.StatusUnprocessableEntity, "", "Число мест записано неверно: укажите целое число, например 1.")
+		s.slotPage(w, r, http.StatusUnprocessableEntity, "", msgBadCapacity)
 		return
 	}
 	note, login, pass := r.PostFormValue("note"), r.PostFormValue("server_login"), r.PostFormValue("server_password")
@@ -215,7 +215,7 @@ func (s *Server) slotUpdate(w http.ResponseWriter, r *http.Request, u *booksmeta
 	}
 	capacity, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("capacity")))
 	if err != nil {
-		s.slotEditPage(w, r, id, http.StatusUnprocessableEntity, "Число мест записано неверно: укажите целое число, например 1.")
+		s.slotEditPage(w, r, id, http.StatusUnprocessableEntity, msgBadCapacity)
 		return
 	}
 	note := r.PostFormValue("note")

@@ -16,6 +16,13 @@ var pageHints = map[string]string{
 	booksmeta.CodeSlotBooked: " На этой странице: отметьте «Отменить бронирования и уведомить учеников» и повторите.",
 }
 
+// The pages' own checks, made before a rule is asked: the second copy of a
+// password, a number typed into a form.
+const (
+	msgPasswordsDiffer = "Пароли не совпадают: введите один и тот же пароль дважды."
+	msgBadCapacity     = "Число мест записано неверно: укажите целое число, например 1."
+)
+
 // pageMessage is a refusal as a page shows it.
 func pageMessage(e *booksmeta.Error) string {
 	if e.Code == booksmeta.CodeSlotBooked && e.Count == 0 {

@@ -321,7 +321,7 @@ func (s *Server) userSetPassword(w http.ResponseWriter, r *http.Request, actor *
 		s.userEditPage(w, r, http.StatusUnprocessableEntity, target, editView{PwErr: "Введите новый пароль (не короче 8 символов)."})
 		return
 	case pw != r.PostFormValue("password2"):
-		s.userEditPage(w, r, http.StatusUnprocessableEntity, target, editView{PwErr: "Пароли не совпадают: введите один и тот же пароль дважды."})
+		s.userEditPage(w, r, http.StatusUnprocessableEntity, target, editView{PwErr: msgPasswordsDiffer})
 		return
 	}
 	_, sess := auth.FromContext(r.Context())
