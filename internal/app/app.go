@@ -115,7 +115,11 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 	backup.DefineSettings(a.Settings)
 	gcsync.DefineSettings(a.Settings)
 
+	// The webhook committer answers GetCourse; the job runner gives way to
+	// it while it holds deliveries.
+	a.Committer = webhook.NewCommitter(a.Store)
 	a.Jobs = jobs.New(a.Store, a.Log)
+	a.Jobs.Busy = a.Committer.Busy
 	if a.DB.Dialect == db.SQLite {
 		// SQLite has one writer: more workers only queue for it and take
 		// turns away from the webhook committer, which answers senders.
@@ -175,7 +179,6 @@ func (a *App) buildServices() {
 		DatabaseURL: a.Config.DatabaseURL, DefaultFolder: filepath.Join(DataDir(a.Config), "backups")}
 
 	a.Enrol = &enrol.Service{Defaults: a.Settings}
-	a.Committer = webhook.NewCommitter(a.Store)
 	a.Rejects = webhook.NewRejectLog(a.Store, a.Store.Now, a.Log)
 	a.Processor = &webhook.Processor{Store: a.Store, Enrol: a.Enrol, Metrics: a.Metrics, Log: a.Log, Yield: a.Jobs.Yield,
 		OnFailed: a.alertFailedEvent}

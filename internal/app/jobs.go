@@ -16,7 +16,6 @@ import (
 // the periodic ones run.
 func (a *App) registerJobs() {
 	j := a.Jobs
-	j.Busy = a.Committer.Busy
 	j.Handle(webhook.JobKind, a.Processor.HandleJob)
 	j.Handle("prune_jobs", func(ctx context.Context, _ *store.Job) error {
 		_, err := a.Store.PruneJobs(ctx, a.Store.Now().Add(-7*24*time.Hour))
