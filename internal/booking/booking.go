@@ -142,7 +142,7 @@ func (s *Service) minutes(ctx context.Context, key string, def int) time.Duratio
 	return time.Duration(n) * time.Minute
 }
 
-// Book books slotID for userID, or refuses with a RuleError.
+// Book books slotID for userID, or refuses with a *booksmeta.Error.
 func (s *Service) Book(ctx context.Context, userID, slotID int64) (*booksmeta.Booking, error) {
 	if s.Maintenance(ctx) {
 		return nil, refuse(booksmeta.CodeMaintenance, s.maintenanceMessage(ctx))
