@@ -18,6 +18,13 @@ type Slot struct {
 	DeletedAt      time.Time
 }
 
+// Free is how many places are left.
+func (s *Slot) Free() int { return max(s.Capacity-s.Booked, 0) }
+
+// Started reports whether the slot has begun by now: it can no longer be
+// booked, created or moved.
+func (s *Slot) Started(now time.Time) bool { return !s.StartsAt.After(now) }
+
 // Booking statuses.
 const (
 	BookingActive    = "active"

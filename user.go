@@ -43,3 +43,7 @@ func (u *User) Name() string {
 	}
 	return n
 }
+
+// BookingsLeft is how many more upcoming bookings u may hold while holding
+// upcoming.
+func (u *User) BookingsLeft(upcoming int) int { return max(u.BookingLimit-upcoming, 0) }

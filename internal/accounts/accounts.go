@@ -1,6 +1,11 @@
-// Package accounts holds the rules for administrator accounts and password
-// links: the first super-admin, one-time set-password links, and setting a
-// password through one. Nothing here knows HTTP.
+// Package accounts holds the rules for accounts and password links: the
+// first super-admin, who may create, change and delete whom (CanManage:
+// only a super-admin manages other administrators; the last super-admin
+// stays), what an email, a phone, a name and a password must be, a
+// student's own profile and password, one-time set-password links, and
+// setting a password through one. Refusals are *booksmeta.Error (invalid
+// with the field, forbidden, conflict, not_found, busy). Nothing here knows
+// HTTP.
 //
 // A link is only as good as the account it was made for: changing the
 // account's email, deactivating it or setting its password by any route

@@ -13,18 +13,7 @@ import (
 	"booksmeta/internal/store"
 )
 
-// Error is a refusal by an account rule. Code maps to an HTTP status in the
-// HTTP layer (forbidden → 403, conflict → 409, invalid → 422, not_found → 404);
-// Message says in Russian what to do.
-type Error struct {
-	Code    string
-	Field   string
-	Message string
-}
-
-func (e *Error) Error() string { return e.Message }
-
-func refuse(code, field, msg string) error { return &Error{Code: code, Field: field, Message: msg} }
+func refuse(code, field, msg string) error { return booksmeta.Refuse(code, field, msg) }
 
 // UserInput is an admin's create or edit; nil fields are left unchanged.
 type UserInput struct {
@@ -121,12 +110,32 @@ func (s *Service) apply(actor, u *booksmeta.User, in UserInput, hash string) err
 	return nil
 }
 
-// canManage says whether actor may change target at all.
+// CanManage says whether actor may change target at all, or issue a
+// password link for it (which changes who can sign in as the target): only
+// a super-admin manages other administrators. Pages ask it to offer the
+// controls; the operations here ask it to refuse.
+func CanManage(actor, target *booksmeta.User) bool {
+	return !target.IsAdmin() || actor.Role == booksmeta.RoleSuperAdmin || actor.ID == target.ID
+}
+
 func canManage(actor, target *booksmeta.User) error {
-	if target.IsAdmin() && actor.Role != booksmeta.RoleSuperAdmin && actor.ID != target.ID {
+	if !CanManage(actor, target) {
 		return refuse("forbidden", "", "Изменять других администраторов может только главный администратор (super_admin).")
 	}
 	return nil
+}
+
+// AdminIssueLink is an admin's one-time set-password link token for target:
+// an administrator's link lives shorter (AdminLinkTTL) than a student's.
+func (s *Service) AdminIssueLink(ctx context.Context, actor, target *booksmeta.User) (string, error) {
+	if !CanManage(actor, target) {
+		return "", refuse("forbidden", "", "Выдавать ссылку для установки пароля другому администратору может только главный администратор (super_admin).")
+	}
+	ttl := WelcomeLinkTTL
+	if target.IsAdmin() {
+		ttl = AdminLinkTTL
+	}
+	return s.IssueLink(ctx, target.ID, store.TokenSetPassword, ttl)
 }
 
 // AdminCreate creates a user on an admin's behalf.

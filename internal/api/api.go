@@ -1,6 +1,7 @@
 // Package api is the JSON API under /api/v1 (SPEC §5). Handlers decode,
-// call the business packages, and map their errors to statuses; no rule
-// lives here.
+// call the business packages, and answer their refusals (*booksmeta.Error)
+// with the code, message and field at the status of the one table in
+// booksmeta (failErr); no rule lives here.
 package api
 
 import (
@@ -113,6 +114,8 @@ type errorBody struct {
 	Error   string `json:"error"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// ActiveBookings is how many live bookings stand in the way of a slot change.
+	ActiveBookings int `json:"active_bookings,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -126,18 +129,14 @@ func fail(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, errorBody{Error: code, Message: msg})
 }
 
-// failErr maps a business error to a status; unknown errors are logged and
+// failErr answers a rule's refusal with its code, message and field, at
+// the status booksmeta.Error.HTTPStatus gives; unknown errors are logged and
 // answered with a generic message (no internal text leaks to the client).
 func (s *Server) failErr(w http.ResponseWriter, err error) {
-	var ae *accounts.Error
 	var th *auth.ThrottledError
-	switch {
-	case errors.As(err, &ae):
-		status := map[string]int{"forbidden": 403, "conflict": 409, "invalid": 422, "not_found": 404, "busy": 429}[ae.Code]
-		if status == 0 {
-			status = 400
-		}
-		writeJSON(w, status, errorBody{Error: ae.Code, Message: ae.Message, Field: ae.Field})
+	switch re := booksmeta.AsError(err); {
+	case re != nil:
+		writeJSON(w, re.HTTPStatus(), errorBody{Error: re.Code, Message: re.Message, Field: re.Field, ActiveBookings: re.Count})
 	case errors.As(err, &th):
 		w.Header().Set("Retry-After", strconv.Itoa(int(time.Until(th.Until).Seconds())+1))
 		fail(w, http.StatusTooManyRequests, "too_many_attempts", th.Error())

@@ -3,12 +3,10 @@ package api
 import (
 	"booksmeta"
 
-	"errors"
 	"net/http"
 	"strings"
 	"time"
 
-	"booksmeta/internal/booking"
 	"booksmeta/internal/store"
 )
 
@@ -20,23 +18,6 @@ func (s *Server) bookingRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/bookings/{id}/access", s.user(s.access))
 	mux.Handle("GET /api/v1/admin/bookings", s.admin(s.adminBookings))
 	mux.Handle("POST /api/v1/admin/bookings/{id}/cancel", s.admin(s.adminCancel))
-}
-
-// ruleStatus maps booking refusals to statuses (SPEC §5).
-func (s *Server) failBooking(w http.ResponseWriter, err error) {
-	var re *booking.RuleError
-	if !errors.As(err, &re) {
-		s.failErr(w, err)
-		return
-	}
-	status := http.StatusConflict
-	switch re.Code {
-	case booking.CodeNotFound:
-		status = http.StatusNotFound
-	case booking.CodeNotOpen:
-		status = http.StatusForbidden
-	}
-	fail(w, status, re.Code, re.Message)
 }
 
 type bookingOut struct {
@@ -119,7 +100,7 @@ func (s *Server) listSlots(w http.ResponseWriter, r *http.Request, u *booksmeta.
 	out := make([]slotOut, 0, len(slots))
 	for _, sl := range slots {
 		out = append(out, slotOut{ID: sl.ID, Start: s.timeJSON(r.Context(), sl.StartsAt), End: s.timeJSON(r.Context(), sl.EndsAt),
-			Capacity: sl.Capacity, Free: max(sl.Capacity-sl.Booked, 0), BookedByMe: sl.BookedByMe, Past: !sl.StartsAt.After(now)})
+			Capacity: sl.Capacity, Free: sl.Free(), BookedByMe: sl.BookedByMe, Past: sl.Started(now)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"slots": out, "timezone": s.Settings.Location(r.Context()).String()})
 }
@@ -150,7 +131,7 @@ func (s *Server) book(w http.ResponseWriter, r *http.Request, u *booksmeta.User)
 	}
 	b, err := s.Booking.Book(r.Context(), u.ID, in.SlotID)
 	if err != nil {
-		s.failBooking(w, err)
+		s.failErr(w, err)
 		return
 	}
 	s.Jobs.Notify()
@@ -164,7 +145,7 @@ func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request, u *booksm
 	}
 	b, err := s.Booking.Cancel(r.Context(), u.ID, id)
 	if err != nil {
-		s.failBooking(w, err)
+		s.failErr(w, err)
 		return
 	}
 	s.Jobs.Notify()
@@ -178,7 +159,7 @@ func (s *Server) access(w http.ResponseWriter, r *http.Request, u *booksmeta.Use
 	}
 	a, err := s.Booking.Access(r.Context(), u.ID, id)
 	if err != nil {
-		s.failBooking(w, err)
+		s.failErr(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"host": a.Host, "login": a.Login, "password": a.Password,
@@ -221,7 +202,7 @@ func (s *Server) adminCancel(w http.ResponseWriter, r *http.Request, u *booksmet
 	}
 	b, err := s.Booking.AdminCancel(r.Context(), u.ID, id, strings.TrimSpace(in.Reason))
 	if err != nil {
-		s.failBooking(w, err)
+		s.failErr(w, err)
 		return
 	}
 	s.Log.Info("booking cancelled by admin", "booking_id", id, "by", u.ID)

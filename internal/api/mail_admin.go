@@ -79,7 +79,7 @@ func (s *Server) testMail(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 	}
 	to, err := accounts.ValidEmail(in.To)
 	if err != nil {
-		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: "invalid", Field: "to", Message: "Укажите адрес, на который отправить тестовое письмо."})
+		s.failErr(w, booksmeta.Refuse(booksmeta.CodeInvalid, "to", "Укажите адрес, на который отправить тестовое письмо."))
 		return
 	}
 	if err := s.Outbox.SendTestBy(r.Context(), to, u.Email); err != nil {

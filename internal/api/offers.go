@@ -1,12 +1,10 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
 	"booksmeta"
-	"booksmeta/internal/enrol"
 )
 
 // offerRuleJSON is a tariff rule as SPEC §8 names its fields: exactly one of
@@ -137,13 +135,7 @@ func (s *Server) patchOffer(w http.ResponseWriter, r *http.Request, u *booksmeta
 }
 
 func (s *Server) saveRule(w http.ResponseWriter, r *http.Request, rule *booksmeta.OfferRule) bool {
-	err := s.Enrol.SaveRule(r.Context(), s.Store, rule)
-	var re *enrol.RuleError
-	if errors.As(err, &re) {
-		fail(w, http.StatusUnprocessableEntity, "invalid", re.Message)
-		return false
-	}
-	if err != nil {
+	if err := s.Enrol.SaveRule(r.Context(), s.Store, rule); err != nil {
 		s.failErr(w, err)
 		return false
 	}

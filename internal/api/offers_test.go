@@ -56,7 +56,7 @@ func TestOffersAPI(t *testing.T) {
 		t.Fatalf("create: %d %v", st, m)
 	}
 	id := int64(m["id"].(float64))
-	if st, _ := a.do("POST", "/api/v1/admin/offers", map[string]any{"offer_id": "111"}); st != 422 {
+	if st, _ := a.do("POST", "/api/v1/admin/offers", map[string]any{"offer_id": "111"}); st != 409 {
 		t.Fatalf("duplicate rule: %d", st)
 	}
 	if st, m := a.do("PATCH", fmt.Sprintf("/api/v1/admin/offers/%d", id), map[string]any{"hours": 12}); st != 200 || m["hours"].(float64) != 12 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"booksmeta/internal/backup"
+	"booksmeta/internal/dashboard"
 	"booksmeta/internal/getcourse"
 	"booksmeta/internal/schedule"
 	"booksmeta/internal/settings"
@@ -112,7 +113,7 @@ func (s *Server) savedGetCourse(r *http.Request) getcourse.Config {
 }
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
-	d, err := Dashboard(r.Context(), s.Store, s.Settings)
+	d, err := dashboard.Build(r.Context(), s.Store, s.Settings)
 	if err != nil {
 		s.failErr(w, err)
 		return

@@ -43,7 +43,7 @@ func (s *Server) userWithCounts(r *http.Request, u *booksmeta.User) (userOut, er
 		n, err = tx.CountUpcomingBookings(r.Context(), u.ID)
 		return err
 	})
-	left := max(u.BookingLimit-n, 0)
+	left := u.BookingsLeft(n)
 	out.Upcoming, out.BookingsLeft = &n, &left
 	return out, err
 }
@@ -69,7 +69,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, _ *booksmeta.
 	out := make([]userOut, 0, len(rows))
 	for _, row := range rows {
 		u := s.userJSON(r, &row.User)
-		up, left := row.UpcomingBookings, max(row.BookingLimit-row.UpcomingBookings, 0)
+		up, left := row.UpcomingBookings, row.BookingsLeft(row.UpcomingBookings)
 		u.Upcoming, u.BookingsLeft = &up, &left
 		out = append(out, u)
 	}

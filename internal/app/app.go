@@ -91,31 +91,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool
 	return a, nil
 }
 
+// init builds the parts in the order they depend on each other, each
+// complete when built: the database and its schema, the store, the key and
+// the settings with every part's keys; the job queue; the services that hold
+// the rules; their jobs; last the transports, which only call the services.
 func (a *App) init(ctx context.Context, migrate bool) error {
 	for _, w := range a.Config.Warnings {
 		a.Log.Warn("configuration: " + w)
 	}
-	if migrate {
-		n, err := a.DB.Migrate(ctx)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			a.Log.Info("database migrated", "applied", n, "version", db.LatestVersion(a.DB.Dialect))
-		}
-	} else {
-		v, err := a.DB.SchemaVersion(ctx)
-		if err != nil {
-			return err
-		}
-		if latest := db.LatestVersion(a.DB.Dialect); v > latest {
-			return fmt.Errorf("%w: the database is at version %d, this program knows up to %d", db.ErrSchemaTooNew, v, latest)
-		}
-		if pending, err := a.DB.Pending(ctx); err != nil {
-			return err
-		} else if len(pending) > 0 {
-			return fmt.Errorf("the database lacks schema migrations %v: run `booksmeta migrate` (or start `booksmeta serve`, which migrates)", pending)
-		}
+	if err := a.checkSchema(ctx, migrate); err != nil {
+		return err
 	}
 	a.Store = store.New(a.DB)
 	if err := a.Store.Prepare(ctx); err != nil {
@@ -125,59 +110,64 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 		return err
 	}
 	a.Settings = settings.New(a.Store, a.Box, a.Config)
-	a.Enrol = &enrol.Service{Defaults: a.Settings}
-	a.Processor = &webhook.Processor{Store: a.Store, Enrol: a.Enrol, Metrics: a.Metrics, Log: a.Log}
+	booking.DefineSettings(a.Settings)
+	schedule.DefineSettings(a.Settings)
+	backup.DefineSettings(a.Settings)
+	gcsync.DefineSettings(a.Settings)
+	enrol.DefineSettings(a.Settings)
+
+	// The webhook committer answers GetCourse; the job runner gives way to
+	// it while it holds deliveries.
 	a.Committer = webhook.NewCommitter(a.Store)
-	a.Rejects = webhook.NewRejectLog(a.Store, a.Store.Now, a.Log)
 	a.Jobs = jobs.New(a.Store, a.Log)
 	// Every committed transaction that added jobs wakes the runner, so mail
 	// and other acknowledged work start at once, not at the next poll or
 	// sweep, and no caller has to remember to call Notify.
 	a.Store.OnJobsCommitted = a.Jobs.Notify
+	a.Jobs.Busy = a.Committer.Busy
 	if a.DB.Dialect == db.SQLite {
 		// SQLite has one writer: more workers only queue for it and take
 		// turns away from the webhook committer, which answers senders.
 		a.Jobs.Workers = 1
 	}
-	a.Jobs.Busy = a.Committer.Busy
-	a.Processor.Yield = a.Jobs.Yield
 	a.Jobs.Observe(a.Metrics.ObserveJob)
-	a.Jobs.Handle(webhook.JobKind, a.Processor.HandleJob)
-	a.Jobs.Handle("prune_jobs", func(ctx context.Context, _ *store.Job) error {
-		_, err := a.Store.PruneJobs(ctx, a.Store.Now().Add(-7*24*time.Hour))
-		return err
-	})
-	a.Jobs.Every("prune_jobs", 24*time.Hour)
-	a.Jobs.Handle("prune_webhook_log", func(ctx context.Context, _ *store.Job) error {
-		days := a.Settings.Int(ctx, settings.WebhookLogKeepDays, 90)
-		n, err := webhook.PruneLog(ctx, a.Store, days)
-		if n > 0 {
-			a.Log.Info("webhook log pruned", "deleted", n, "keep_days", days)
+
+	a.buildServices()
+	a.registerJobs()
+	a.buildServers()
+	return nil
+}
+
+// checkSchema migrates the database when migrate is set; otherwise it
+// refuses a schema this program does not know, or one missing migrations.
+func (a *App) checkSchema(ctx context.Context, migrate bool) error {
+	if migrate {
+		n, err := a.DB.Migrate(ctx)
+		if err != nil {
+			return err
 		}
+		if n > 0 {
+			a.Log.Info("database migrated", "applied", n, "version", db.LatestVersion(a.DB.Dialect))
+		}
+		return nil
+	}
+	v, err := a.DB.SchemaVersion(ctx)
+	if err != nil {
 		return err
-	})
-	a.Jobs.Every("prune_webhook_log", time.Hour)
-	enrol.DefineSettings(a.Settings)
-	a.Jobs.Handle(enrol.JobAccess, func(ctx context.Context, _ *store.Job) error {
-		return a.Enrol.HandleAccessJob(ctx, a.Store, a.Settings)
-	})
-	a.Jobs.Every(enrol.JobAccess, 5*time.Minute)
-	booking.DefineSettings(a.Settings)
-	a.Booking = &booking.Service{Store: a.Store, Settings: a.Settings, Box: a.Box}
-	a.Jobs.Handle("finish_bookings", func(ctx context.Context, _ *store.Job) error {
-		_, err := a.Booking.FinishEnded(ctx)
+	}
+	if latest := db.LatestVersion(a.DB.Dialect); v > latest {
+		return fmt.Errorf("%w: the database is at version %d, this program knows up to %d", db.ErrSchemaTooNew, v, latest)
+	}
+	if pending, err := a.DB.Pending(ctx); err != nil {
 		return err
-	})
-	a.Jobs.Every("finish_bookings", time.Minute)
-	schedule.DefineSettings(a.Settings)
-	a.Schedule = &schedule.Service{Store: a.Store, Settings: a.Settings, Box: a.Box, Log: a.Log}
-	a.Jobs.Handle(schedule.JobKind, a.Schedule.HandleJob)
-	a.Jobs.Every(schedule.JobKind, schedule.JobEvery)
-	backup.DefineSettings(a.Settings)
-	a.Backups = &backup.Service{DB: a.DB, Settings: a.Settings, Log: a.Log, Now: func() time.Time { return a.Store.Now() },
-		DatabaseURL: a.Config.DatabaseURL, DefaultFolder: filepath.Join(DataDir(a.Config), "backups")}
-	a.Jobs.Handle(backup.JobKind, a.Backups.HandleJob)
-	a.Jobs.Every(backup.JobKind, backup.JobEvery)
+	} else if len(pending) > 0 {
+		return fmt.Errorf("the database lacks schema migrations %v: run `booksmeta migrate` (or start `booksmeta serve`, which migrates)", pending)
+	}
+	return nil
+}
+
+// buildServices builds the parts that hold the rules, each after what it uses.
+func (a *App) buildServices() {
 	// One gate for all password hashing: sign-in, password changes and
 	// links share the memory it bounds.
 	gate := password.NewGate(password.DefaultSlots(), 3*time.Second)
@@ -185,19 +175,30 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 	a.Accounts.Gate = gate
 	a.Auth = auth.New(a.Store, password.Hash)
 	a.Auth.Gate, a.Auth.Devices, a.Auth.TrustedProxies = gate, a.Box, a.Config.TrustedProxies
-	a.Jobs.Handle(PruneSessionsJob, a.pruneSessions)
-	a.Jobs.Every(PruneSessionsJob, time.Hour)
+
+	a.Booking = &booking.Service{Store: a.Store, Settings: a.Settings, Box: a.Box}
+	a.Schedule = &schedule.Service{Store: a.Store, Settings: a.Settings, Box: a.Box, Booking: a.Booking, Log: a.Log}
+	a.Outbox = &outbox.Service{Store: a.Store, Settings: a.Settings, Accounts: a.Accounts, Booking: a.Booking,
+		BaseURL: a.Config.BaseURL, AppName: "Book Smeta", Log: a.Log, Notify: a.Jobs.Notify}
+	a.Backups = &backup.Service{DB: a.DB, Settings: a.Settings, Log: a.Log, Now: func() time.Time { return a.Store.Now() },
+		DatabaseURL: a.Config.DatabaseURL, DefaultFolder: filepath.Join(DataDir(a.Config), "backups")}
+
+	a.Enrol = &enrol.Service{Defaults: a.Settings}
+	a.Rejects = webhook.NewRejectLog(a.Store, a.Store.Now, a.Log)
+	a.Processor = &webhook.Processor{Store: a.Store, Enrol: a.Enrol, Metrics: a.Metrics, Log: a.Log, Yield: a.Jobs.Yield,
+		OnFailed: a.alertFailedEvent}
+	a.GetCourse = a.newGetCourse()
+}
+
+// buildServers builds the transports; they only call the services.
+func (a *App) buildServers() {
 	secure := strings.HasPrefix(a.Config.BaseURL, "https://")
-	a.Web = &web.Server{Store: a.Store, Accounts: a.Accounts, Booking: a.Booking, Box: a.Box, Auth: a.Auth, Settings: a.Settings, Jobs: a.Jobs, Log: a.Log,
-		BaseURL: a.Config.BaseURL, Version: Version, SecureCookies: secure, GetCourseTest: a.testGetCourse}
-	a.API = &api.Server{Store: a.Store, Accounts: a.Accounts, Auth: a.Auth, Settings: a.Settings, Jobs: a.Jobs, Log: a.Log,
-		SecureCookies: secure, GetCourseTest: a.testGetCourse, Booking: a.Booking,
-		Box: a.Box, Schedule: a.Schedule, Enrol: a.Enrol}
-	a.initGetCourse()
-	a.initOutbox()
-	a.Web.GetCourse, a.Web.Outbox, a.Web.Schedule = a.GetCourse, a.Outbox, a.Schedule
-	a.Web.Backups = a.Backups
-	return nil
+	a.Web = &web.Server{Store: a.Store, Settings: a.Settings, Accounts: a.Accounts, Booking: a.Booking, Box: a.Box,
+		Schedule: a.Schedule, GetCourse: a.GetCourse, Outbox: a.Outbox, Backups: a.Backups, Auth: a.Auth, Jobs: a.Jobs,
+		Log: a.Log, BaseURL: a.Config.BaseURL, Version: Version, SecureCookies: secure, GetCourseTest: a.testGetCourse}
+	a.API = &api.Server{Store: a.Store, Accounts: a.Accounts, Auth: a.Auth, Booking: a.Booking, Outbox: a.Outbox,
+		Settings: a.Settings, Jobs: a.Jobs, Box: a.Box, Schedule: a.Schedule, Log: a.Log,
+		SecureCookies: secure, GetCourseTest: a.testGetCourse, Enrol: a.Enrol}
 }
 
 // keyCheck is a stored value encrypted under the instance key, so that a

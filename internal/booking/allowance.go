@@ -57,14 +57,21 @@ func checkAllowance(a Allowance, slot *booksmeta.Slot, loc *time.Location) error
 	if a.Capped {
 		need := int(slot.EndsAt.Sub(slot.StartsAt) / time.Minute)
 		if a.UsedMinutes+need > a.Hours*60 {
-			return refuse(CodeHoursUsedUp, hoursUsedUpMessage(a))
+			return refuse(booksmeta.CodeHoursUsedUp, hoursUsedUpMessage(a))
 		}
 	}
 	if !a.Until.IsZero() && slot.EndsAt.After(a.Until) {
-		return refuse(CodeAccessEnded, "Ваш доступ к серверу по тарифу заканчивается "+a.Until.In(loc).Format("02.01.2006 в 15:04")+
-			", а это время позже. Выберите время до этой даты или продлите доступ покупкой в школе.")
+		return refuse(booksmeta.CodeAccessEnded, accessEndedMessage(a, loc))
 	}
 	return nil
+}
+
+func accessEndedMessage(a Allowance, loc *time.Location) string {
+	if a.Until.IsZero() {
+		return "Ваш доступ к серверу по тарифу закончился. Продлите его покупкой в школе."
+	}
+	return "Ваш доступ к серверу по тарифу заканчивается " + a.Until.In(loc).Format("02.01.2006 в 15:04") +
+		", а это время позже. Выберите время до этой даты или продлите доступ покупкой в школе."
 }
 
 func hoursUsedUpMessage(a Allowance) string {

@@ -7,7 +7,6 @@ import (
 
 	"booksmeta"
 	"booksmeta/internal/apptest"
-	"booksmeta/internal/booking"
 	"booksmeta/internal/store"
 )
 
@@ -49,7 +48,7 @@ func TestHoursNeverOverspent(t *testing.T) {
 			switch code(err) {
 			case "":
 				ok++
-			case booking.CodeHoursUsedUp:
+			case booksmeta.CodeHoursUsedUp:
 				used++
 			default:
 				t.Errorf("unexpected %v", err)
@@ -80,7 +79,7 @@ func TestAllowanceRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Booking.Book(ctx, u.ID, second); code(err) != booking.CodeHoursUsedUp {
+	if _, err := s.Booking.Book(ctx, u.ID, second); code(err) != booksmeta.CodeHoursUsedUp {
 		t.Fatalf("second hour: %v", err)
 	}
 	if _, err := s.Booking.Cancel(ctx, u.ID, b.ID); err != nil {
@@ -96,7 +95,7 @@ func TestAllowanceRefusals(t *testing.T) {
 	// Without the endless purchase, a slot after the end is refused.
 	v := student(t, s, "ends@example.ru", true, true, 10)
 	bought(t, s, v, "id:e1", 0, until)
-	if _, err := s.Booking.Book(ctx, v.ID, late); code(err) != booking.CodeAccessEnded {
+	if _, err := s.Booking.Book(ctx, v.ID, late); code(err) != booksmeta.CodeAccessEnded {
 		t.Fatalf("slot after access ends: %v", err)
 	}
 }

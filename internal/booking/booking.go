@@ -1,6 +1,12 @@
-// Package booking holds the rules of SPEC §6: who may book which slot,
-// capacity and per-student limits enforced inside one transaction, the
-// cancellation cut-off, the access window, and finishing ended bookings.
+// Package booking holds the rules of SPEC §6, each in this package only:
+// who may book which slot (paid, active, maintenance mode, not in the past,
+// not twice), capacity and per-student limits enforced inside one
+// transaction, the cancellation cut-off (CanCancel, CancelCutoff), cancel
+// and notify (Cancel for the student; CancelForAdmin for an admin's single
+// booking and for the schedule's slot changes), the access window (Window,
+// Access) and finishing ended bookings. Refusals are *booksmeta.Error with
+// the texts written here; Message gives a page the same text after a
+// redirect.
 package booking
 
 import (
@@ -45,32 +51,87 @@ func DefineSettings(s *settings.Service) {
 	s.Define(MaintenanceMessage, false, "")
 }
 
-// Refusal codes (SPEC §5).
-const (
-	CodeSlotFull      = "slot_full"
-	CodeLimitReached  = "limit_reached"
-	CodeAlreadyBooked = "already_booked"
-	CodeSlotInPast    = "slot_in_past"
-	CodeNotPaid       = "not_paid"
-	CodeInactive      = "inactive"
-	CodeTooLate       = "too_late"
-	CodeNotFound      = "not_found"
-	CodeNotOpen       = "access_not_open"
-	CodeNotActive     = "not_active"
-	CodeMaintenance   = "maintenance"
-	CodeHoursUsedUp   = "hours_used_up"
-	CodeAccessEnded   = "access_ended"
-)
+func refuse(code, msg string) error { return booksmeta.Refuse(code, "", msg) }
 
-// RuleError is a refusal; Message tells the student what to do.
-type RuleError struct {
-	Code    string
-	Message string
+// The refusal texts with no numbers in them; limitMessage, tooLateMessage
+// and maintenanceMessage build the others.
+var plainMessages = map[string]string{
+	booksmeta.CodeInactive:      "Ваш аккаунт отключён, бронировать нельзя. Если это ошибка, напишите в школу.",
+	booksmeta.CodeNotPaid:       "Бронирование доступно после оплаты курса. Если вы уже оплатили, подождите несколько минут или напишите в школу.",
+	booksmeta.CodeSlotInPast:    "Это время уже прошло: выберите другое.",
+	booksmeta.CodeAlreadyBooked: "Вы уже забронировали это время: оно есть в разделе «Мои бронирования».",
+	booksmeta.CodeSlotFull:      "На это время мест больше нет: выберите другое.",
+	booksmeta.CodeNotActive:     "Это бронирование уже отменено или завершено: отменять нечего.",
 }
 
-func (e *RuleError) Error() string { return e.Message }
+const (
+	msgNoSlot         = "Такого времени нет в расписании: обновите календарь."
+	msgNoBooking      = "Бронирование не найдено."
+	msgNoBookingAdmin = "Бронирование не найдено: возможно, его удалили вместе с пользователем. Обновите список."
+)
 
-func refuse(code, msg string) error { return &RuleError{Code: code, Message: msg} }
+func plain(code string) error { return refuse(code, plainMessages[code]) }
+
+func limitMessage(upcoming, limit int) string {
+	if limit == 0 {
+		return "Для вашего аккаунта бронирование не предусмотрено (лимит 0). Напишите в школу, чтобы его увеличили."
+	}
+	return fmt.Sprintf("У вас уже %d из %d предстоящих бронирований. Отмените одно или дождитесь, когда оно пройдёт.", upcoming, limit)
+}
+
+func tooLateMessage(cutoff time.Duration) string {
+	return fmt.Sprintf("Отменить можно не позднее чем за %s до начала. Если не сможете прийти, напишите в школу.", human(cutoff))
+}
+
+func (s *Service) maintenanceMessage(ctx context.Context) string {
+	if msg := s.Settings.String(ctx, MaintenanceMessage); msg != "" {
+		return msg
+	}
+	return "Сейчас идут технические работы на сервере: бронирование временно недоступно, попробуйте позже."
+}
+
+// Op is an action whose refusal a page shows after a redirect.
+type Op int
+
+// The actions: the same code can mean different things (not_found is "no
+// such time" when booking and "no such booking" when cancelling).
+const (
+	OpBook Op = iota
+	OpCancel
+	OpAdminCancel
+)
+
+// Message is the text of refusal code of op for u as things stand now.
+// Pages redirect after a refused form with only the code in the address, so
+// that a link cannot put words on the page; the page shows this, the very
+// text Book, Cancel or AdminCancel gave. Unknown codes give "".
+func (s *Service) Message(ctx context.Context, u *booksmeta.User, op Op, code string) string {
+	switch {
+	case code == booksmeta.CodeNotFound && op == OpBook:
+		return msgNoSlot
+	case code == booksmeta.CodeNotFound && op == OpCancel:
+		return msgNoBooking
+	case code == booksmeta.CodeNotFound:
+		return msgNoBookingAdmin
+	case code == booksmeta.CodeLimitReached:
+		n, err := s.Store.CountUpcoming(ctx, u.ID)
+		if err != nil {
+			n = u.BookingLimit
+		}
+		return limitMessage(n, u.BookingLimit)
+	case code == booksmeta.CodeTooLate:
+		return tooLateMessage(s.CancelCutoff(ctx))
+	case code == booksmeta.CodeMaintenance:
+		return s.maintenanceMessage(ctx)
+	case code == booksmeta.CodeHoursUsedUp || code == booksmeta.CodeAccessEnded:
+		a, err := s.Allowance(ctx, u.ID)
+		if code == booksmeta.CodeHoursUsedUp && err == nil {
+			return hoursUsedUpMessage(a)
+		}
+		return accessEndedMessage(a, s.Settings.Location(ctx))
+	}
+	return plainMessages[code]
+}
 
 // Service applies the rules.
 type Service struct {
@@ -87,14 +148,10 @@ func (s *Service) minutes(ctx context.Context, key string, def int) time.Duratio
 	return time.Duration(n) * time.Minute
 }
 
-// Book books slotID for userID, or refuses with a RuleError.
+// Book books slotID for userID, or refuses with a *booksmeta.Error.
 func (s *Service) Book(ctx context.Context, userID, slotID int64) (*booksmeta.Booking, error) {
 	if s.Maintenance(ctx) {
-		msg := s.Settings.String(ctx, MaintenanceMessage)
-		if msg == "" {
-			msg = "Сейчас идут технические работы на сервере: бронирование временно недоступно, попробуйте позже."
-		}
-		return nil, refuse(CodeMaintenance, msg)
+		return nil, refuse(booksmeta.CodeMaintenance, s.maintenanceMessage(ctx))
 	}
 	var b *booksmeta.Booking
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
@@ -104,34 +161,31 @@ func (s *Service) Book(ctx context.Context, userID, slotID int64) (*booksmeta.Bo
 		}
 		switch {
 		case !u.Active:
-			return refuse(CodeInactive, "Ваш аккаунт отключён, бронировать нельзя. Если это ошибка, напишите в школу.")
+			return plain(booksmeta.CodeInactive)
 		case !u.Paid:
-			return refuse(CodeNotPaid, "Бронирование доступно после оплаты курса. Если вы уже оплатили, подождите несколько минут или напишите в школу.")
+			return plain(booksmeta.CodeNotPaid)
 		}
 		sl, err := tx.SlotByID(ctx, slotID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && (!sl.DeletedAt.IsZero() || !sl.Active)) {
-			return refuse(CodeNotFound, "Такого времени нет в расписании: обновите календарь.")
+			return refuse(booksmeta.CodeNotFound, msgNoSlot)
 		}
 		if err != nil {
 			return err
 		}
-		if !sl.StartsAt.After(tx.Now()) {
-			return refuse(CodeSlotInPast, "Это время уже прошло: выберите другое.")
+		if sl.Started(tx.Now()) {
+			return plain(booksmeta.CodeSlotInPast)
 		}
 		if dup, err := tx.HasActiveBooking(ctx, userID, slotID); err != nil {
 			return err
 		} else if dup {
-			return refuse(CodeAlreadyBooked, "Вы уже забронировали это время: оно есть в разделе «Мои бронирования».")
+			return plain(booksmeta.CodeAlreadyBooked)
 		}
 		n, err := tx.CountUpcomingBookings(ctx, userID)
 		if err != nil {
 			return err
 		}
-		if u.BookingLimit == 0 {
-			return refuse(CodeLimitReached, "Для вашего аккаунта бронирование не предусмотрено (лимит 0). Напишите в школу, чтобы его увеличили.")
-		}
-		if n >= u.BookingLimit {
-			return refuse(CodeLimitReached, fmt.Sprintf("У вас уже %d из %d предстоящих бронирований. Отмените одно или дождитесь, когда оно пройдёт.", n, u.BookingLimit))
+		if u.BookingsLeft(n) == 0 {
+			return refuse(booksmeta.CodeLimitReached, limitMessage(n, u.BookingLimit))
 		}
 		al, err := allowance(ctx, tx, userID)
 		if err != nil {
@@ -145,7 +199,7 @@ func (s *Service) Book(ctx context.Context, userID, slotID int64) (*booksmeta.Bo
 			return err
 		}
 		if !ok {
-			return refuse(CodeSlotFull, "На это время мест больше нет: выберите другое.")
+			return plain(booksmeta.CodeSlotFull)
 		}
 		if b, err = tx.InsertBooking(ctx, slotID, userID); err != nil {
 			return err
@@ -174,24 +228,39 @@ func (s *Service) Maintenance(ctx context.Context) bool {
 	return v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "on")
 }
 
+// CancelCutoff is how long before the start a student may still cancel.
+func (s *Service) CancelCutoff(ctx context.Context) time.Duration {
+	return s.minutes(ctx, CancelCutoffMinutes, 120)
+}
+
+// CanCancel reports whether the student may still cancel b at now: the
+// pages ask it to offer the button, Cancel asks it to refuse.
+func (s *Service) CanCancel(ctx context.Context, b *booksmeta.Booking, now time.Time) bool {
+	return canCancel(b, now, s.CancelCutoff(ctx))
+}
+
+func canCancel(b *booksmeta.Booking, now time.Time, cutoff time.Duration) bool {
+	return !now.Add(cutoff).After(b.StartsAt)
+}
+
 // Cancel cancels the student's own upcoming booking, up to the cut-off.
 func (s *Service) Cancel(ctx context.Context, userID, bookingID int64) (*booksmeta.Booking, error) {
-	cutoff := s.minutes(ctx, CancelCutoffMinutes, 120)
+	cutoff := s.CancelCutoff(ctx)
 	var b *booksmeta.Booking
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		b, err = tx.BookingByID(ctx, bookingID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && b.UserID != userID) {
-			return refuse(CodeNotFound, "Бронирование не найдено.")
+			return refuse(booksmeta.CodeNotFound, msgNoBooking)
 		}
 		if err != nil {
 			return err
 		}
 		if b.Status != booksmeta.BookingActive {
-			return refuse(CodeNotActive, "Это бронирование уже отменено или завершено.")
+			return plain(booksmeta.CodeNotActive)
 		}
-		if tx.Now().Add(cutoff).After(b.StartsAt) {
-			return refuse(CodeTooLate, fmt.Sprintf("Отменить можно не позднее чем за %s до начала. Если не сможете прийти, напишите в школу.", human(cutoff)))
+		if !canCancel(b, tx.Now(), cutoff) {
+			return refuse(booksmeta.CodeTooLate, tooLateMessage(cutoff))
 		}
 		if err := tx.CancelBooking(ctx, b, userID, "Отменено учеником"); err != nil {
 			return err
@@ -215,33 +284,83 @@ func (s *Service) AdminCancel(ctx context.Context, adminID, bookingID int64, rea
 		var err error
 		if b, err = tx.BookingByID(ctx, bookingID); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return refuse(CodeNotFound, "Бронирование не найдено.")
+				return refuse(booksmeta.CodeNotFound, msgNoBookingAdmin)
 			}
 			return err
 		}
+		notActive := plain(booksmeta.CodeNotActive)
 		if b.Status != booksmeta.BookingActive {
-			return refuse(CodeNotActive, "Это бронирование уже отменено или завершено.")
+			return notActive
 		}
-		if err := tx.CancelBooking(ctx, b, adminID, reason); err != nil {
-			return err
-		}
-		b.Status, b.CancelReason = booksmeta.BookingCancelled, reason
 		u, err := tx.UserByID(ctx, b.UserID)
 		if err != nil {
 			return err
 		}
-		body := "Администратор отменил ваше бронирование."
+		b.UserEmail, b.UserName = u.Email, u.Name()
+		if n, err := s.CancelForAdmin(ctx, tx, []*booksmeta.Booking{b}, reason, adminID); err != nil {
+			return err
+		} else if n == 0 { // cancelled by someone else since it was read
+			return notActive
+		}
+		b.Status, b.CancelReason = booksmeta.BookingCancelled, reason
+		return nil
+	})
+	return b, err
+}
+
+// CancelForAdmin is cancel-and-notify on an admin's behalf, for one booking
+// (AdminCancel) or every booking a slot change hits (package schedule),
+// inside the caller's transaction: each place is freed, each student gets
+// one notice listing their cancelled times and a booking_cancelled mail per
+// booking. bs carry the student's email and name. Bookings cancelled
+// meanwhile are skipped; it returns how many it cancelled.
+func (s *Service) CancelForAdmin(ctx context.Context, tx *store.Tx, bs []*booksmeta.Booking, reason string, by int64) (int, error) {
+	loc := s.Settings.Location(ctx)
+	var order []int64
+	times := map[int64][]string{}
+	n := 0
+	for _, b := range bs {
+		if err := tx.CancelBooking(ctx, b, by, reason); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			return n, err
+		}
+		n++
+		if _, ok := times[b.UserID]; !ok {
+			order = append(order, b.UserID)
+		}
+		times[b.UserID] = append(times[b.UserID], When(b.StartsAt, b.EndsAt, loc))
+		name := b.UserName
+		if name == "" {
+			name = b.UserEmail
+		}
+		if _, err := tx.QueueMail(ctx, &store.OutboxMail{Kind: "booking_cancelled", ToEmail: b.UserEmail, ToName: name, UserID: b.UserID,
+			Data: mailData(b, "admin", reason), DedupeKey: "booking_cancelled:" + strconv.FormatInt(b.ID, 10)}); err != nil {
+			return n, err
+		}
+	}
+	for _, uid := range order {
+		ts := times[uid]
+		body := "Администратор отменил ваше бронирование на " + ts[0] + "."
+		if len(ts) > 1 {
+			body = "Администратор отменил ваши бронирования: " + strings.Join(ts, "; ") + "."
+		}
 		if reason != "" {
 			body += " Причина: " + reason
 		}
-		if err := tx.AddNotice(ctx, &booksmeta.Notice{UserID: u.ID, Kind: "booking_cancelled", Title: "Бронирование отменено", Body: body}); err != nil {
-			return err
+		body += " Выберите другое время в календаре."
+		if err := tx.AddNotice(ctx, &booksmeta.Notice{UserID: uid, Kind: "booking_cancelled", Title: "Бронирование отменено", Body: body}); err != nil {
+			return n, err
 		}
-		_, err = tx.QueueMail(ctx, &store.OutboxMail{Kind: "booking_cancelled", ToEmail: u.Email, ToName: u.Name(), UserID: u.ID,
-			Data: mailData(b, "admin", reason), DedupeKey: "booking_cancelled:" + strconv.FormatInt(b.ID, 10)})
-		return err
-	})
-	return b, err
+	}
+	return n, nil
+}
+
+// When is a slot's time for people: "01.12.2026 09:00–10:00 (Europe/Moscow)".
+func When(start, end time.Time, loc *time.Location) string {
+	st, en := start.In(loc), end.In(loc)
+	return st.Format("02.01.2006 15:04") + "–" + en.Format("15:04") + " (" + loc.String() + ")"
 }
 
 // Access is what the booker gets for the booked hour.
@@ -254,9 +373,15 @@ type Access struct {
 	ClosesAt     time.Time
 }
 
+// AccessOpensBefore is how long before the start access to the server
+// opens; the mails say it.
+func (s *Service) AccessOpensBefore(ctx context.Context) time.Duration {
+	return s.minutes(ctx, AccessOpensMinutesBefore, 15)
+}
+
 // Window returns when access to a booking opens and closes.
 func (s *Service) Window(ctx context.Context, b *booksmeta.Booking) (opens, closes time.Time) {
-	return b.StartsAt.Add(-s.minutes(ctx, AccessOpensMinutesBefore, 15)), b.EndsAt
+	return b.StartsAt.Add(-s.AccessOpensBefore(ctx)), b.EndsAt
 }
 
 // Access returns the server details for the booker inside the window:
@@ -264,7 +389,7 @@ func (s *Service) Window(ctx context.Context, b *booksmeta.Booking) (opens, clos
 func (s *Service) Access(ctx context.Context, userID, bookingID int64) (*Access, error) {
 	b, err := s.Store.BookingByID(ctx, bookingID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && b.UserID != userID) {
-		return nil, refuse(CodeNotFound, "Бронирование не найдено.")
+		return nil, refuse(booksmeta.CodeNotFound, msgNoBooking)
 	}
 	if err != nil {
 		return nil, err
@@ -272,11 +397,11 @@ func (s *Service) Access(ctx context.Context, userID, bookingID int64) (*Access,
 	opens, closes := s.Window(ctx, b)
 	now := s.Store.Now()
 	if b.Status == booksmeta.BookingCancelled {
-		return nil, refuse(CodeNotOpen, "Бронирование отменено: доступа к серверу по нему нет.")
+		return nil, refuse(booksmeta.CodeNotOpen, "Бронирование отменено: доступа к серверу по нему нет.")
 	}
 	if now.Before(opens) || !now.Before(closes) {
 		loc := s.Settings.Location(ctx)
-		return nil, refuse(CodeNotOpen, fmt.Sprintf("Доступ к серверу открыт с %s до %s (%s).",
+		return nil, refuse(booksmeta.CodeNotOpen, fmt.Sprintf("Доступ к серверу открыт с %s до %s (%s).",
 			opens.In(loc).Format("02.01.2006 15:04"), closes.In(loc).Format("15:04"), loc.String()))
 	}
 	a := &Access{Host: s.Settings.String(ctx, ServerHost), Instructions: s.Settings.String(ctx, ServerInstructions), OpensAt: opens, ClosesAt: closes}

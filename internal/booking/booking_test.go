@@ -41,7 +41,7 @@ func slot(t *testing.T, s *apptest.Server, start time.Time, capacity int) int64 
 }
 
 func code(err error) string {
-	var re *booking.RuleError
+	var re *booksmeta.Error
 	if errors.As(err, &re) {
 		return re.Code
 	}
@@ -61,32 +61,32 @@ func TestRefusals(t *testing.T) {
 	s1, s2, s3 := slot(t, s, future, 1), slot(t, s, future.Add(time.Hour), 5), slot(t, s, future.Add(2*time.Hour), 5)
 	past := slot(t, s, time.Now().Add(-30*time.Minute), 5)
 
-	if _, err := b.Book(ctx, unpaid.ID, s2); code(err) != booking.CodeNotPaid {
+	if _, err := b.Book(ctx, unpaid.ID, s2); code(err) != booksmeta.CodeNotPaid {
 		t.Errorf("unpaid: %v", err)
 	}
-	if _, err := b.Book(ctx, off.ID, s2); code(err) != booking.CodeInactive {
+	if _, err := b.Book(ctx, off.ID, s2); code(err) != booksmeta.CodeInactive {
 		t.Errorf("inactive: %v", err)
 	}
-	if _, err := b.Book(ctx, paid.ID, past); code(err) != booking.CodeSlotInPast {
+	if _, err := b.Book(ctx, paid.ID, past); code(err) != booksmeta.CodeSlotInPast {
 		t.Errorf("past: %v", err)
 	}
-	if _, err := b.Book(ctx, paid.ID, 99999); code(err) != booking.CodeNotFound {
+	if _, err := b.Book(ctx, paid.ID, 99999); code(err) != booksmeta.CodeNotFound {
 		t.Errorf("missing: %v", err)
 	}
 	if _, err := b.Book(ctx, paid.ID, s1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Book(ctx, paid.ID, s1); code(err) != booking.CodeAlreadyBooked {
+	if _, err := b.Book(ctx, paid.ID, s1); code(err) != booksmeta.CodeAlreadyBooked {
 		t.Errorf("twice: %v", err)
 	}
 	other := student(t, s, "other@example.ru", true, true, 3)
-	if _, err := b.Book(ctx, other.ID, s1); code(err) != booking.CodeSlotFull {
+	if _, err := b.Book(ctx, other.ID, s1); code(err) != booksmeta.CodeSlotFull {
 		t.Errorf("full: %v", err)
 	}
 	if _, err := b.Book(ctx, paid.ID, s2); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Book(ctx, paid.ID, s3); code(err) != booking.CodeLimitReached {
+	if _, err := b.Book(ctx, paid.ID, s3); code(err) != booksmeta.CodeLimitReached {
 		t.Errorf("limit: %v", err)
 	}
 	// A cancelled booking frees one place of the limit and of the slot.
@@ -106,10 +106,10 @@ func TestRefusals(t *testing.T) {
 	if _, err := b.Book(ctx, other.ID, s1); err != nil {
 		t.Fatalf("after cancel the place frees: %v", err)
 	}
-	if _, err := b.Cancel(ctx, paid.ID, first.ID); code(err) != booking.CodeNotActive {
+	if _, err := b.Cancel(ctx, paid.ID, first.ID); code(err) != booksmeta.CodeNotActive {
 		t.Errorf("cancel twice: %v", err)
 	}
-	if _, err := b.Cancel(ctx, other.ID, first.ID); code(err) != booking.CodeNotFound {
+	if _, err := b.Cancel(ctx, other.ID, first.ID); code(err) != booksmeta.CodeNotFound {
 		t.Errorf("cancel someone else's: %v", err)
 	}
 }
@@ -124,7 +124,7 @@ func TestCancelCutoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	bLater, _ := s.Booking.Book(ctx, u.ID, later)
-	if _, err := s.Booking.Cancel(ctx, u.ID, bSoon.ID); code(err) != booking.CodeTooLate {
+	if _, err := s.Booking.Cancel(ctx, u.ID, bSoon.ID); code(err) != booksmeta.CodeTooLate {
 		t.Fatalf("inside the 2 h cut-off: %v", err)
 	}
 	if _, err := s.Booking.Cancel(ctx, u.ID, bLater.ID); err != nil {
@@ -173,7 +173,7 @@ func TestAccessWindow(t *testing.T) {
 		defer func() { s.Store.Now = time.Now }()
 		return s.Booking.Access(ctx, u.ID, b.ID)
 	}
-	if _, err := at(start.Add(-16 * time.Minute)); code(err) != booking.CodeNotOpen {
+	if _, err := at(start.Add(-16 * time.Minute)); code(err) != booksmeta.CodeNotOpen {
 		t.Fatalf("16 min before: %v", err)
 	}
 	a, err := at(start.Add(-15 * time.Minute))
@@ -183,11 +183,11 @@ func TestAccessWindow(t *testing.T) {
 	if _, err := at(start.Add(59 * time.Minute)); err != nil {
 		t.Fatalf("during: %v", err)
 	}
-	if _, err := at(start.Add(time.Hour)); code(err) != booking.CodeNotOpen {
+	if _, err := at(start.Add(time.Hour)); code(err) != booksmeta.CodeNotOpen {
 		t.Fatalf("at the end: %v", err)
 	}
 	s.Store.Now = func() time.Time { return start }
-	if _, err := s.Booking.Access(ctx, other.ID, b.ID); code(err) != booking.CodeNotFound {
+	if _, err := s.Booking.Access(ctx, other.ID, b.ID); code(err) != booksmeta.CodeNotFound {
 		t.Fatalf("someone else's booking: %v", err)
 	}
 	s.Store.Now = time.Now
@@ -255,7 +255,7 @@ func TestNoOverbooking(t *testing.T) {
 			}
 			close(start)
 			wg.Wait()
-			if results[""] != capacity || results[booking.CodeSlotFull] != 100-capacity {
+			if results[""] != capacity || results[booksmeta.CodeSlotFull] != 100-capacity {
 				t.Fatalf("results %v", results)
 			}
 			var booked, active int
@@ -287,7 +287,7 @@ func TestLimitUnderRace(t *testing.T) {
 			switch code(err) {
 			case "":
 				ok++
-			case booking.CodeLimitReached:
+			case booksmeta.CodeLimitReached:
 				limited++
 			default:
 				t.Errorf("unexpected %v", err)
@@ -308,8 +308,8 @@ func TestMaintenanceBlocksBookingNotWebhooks(t *testing.T) {
 	id := slot(t, s, time.Now().Add(24*time.Hour), 1)
 	s.Settings.Put(ctx, map[string]string{booking.MaintenanceMode: "1", booking.MaintenanceMessage: "Обновляем сметную программу до 18:00."}, 0)
 	_, err := s.Booking.Book(ctx, u.ID, id)
-	var re *booking.RuleError
-	if !errors.As(err, &re) || re.Code != booking.CodeMaintenance || !strings.Contains(re.Message, "18:00") {
+	var re *booksmeta.Error
+	if !errors.As(err, &re) || re.Code != booksmeta.CodeMaintenance || !strings.Contains(re.Message, "18:00") {
 		t.Fatalf("booking in maintenance: %v", err)
 	}
 	status, body := s.Do(t, "POST", "/api/getcourse/webhook", map[string][]string{"Content-Type": {"application/json"}},

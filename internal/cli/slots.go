@@ -1,8 +1,9 @@
 package cli
 
 import (
+	"booksmeta"
+
 	"context"
-	"errors"
 	"fmt"
 
 	"booksmeta/internal/schedule"
@@ -57,8 +58,7 @@ func runSlots(ctx context.Context, e *Env, args []string) error {
 
 // scheduleErr keeps the schedule's own words (what to fix in the settings).
 func scheduleErr(err error) error {
-	var e *schedule.Error
-	if errors.As(err, &e) {
+	if e := booksmeta.AsError(err); e != nil {
 		return fmt.Errorf("the weekly schedule cannot be used: %s", e.Message)
 	}
 	return err

@@ -1,7 +1,10 @@
 // Package enrol turns what GetCourse tells us (payments, registrations,
 // deals) into student accounts. The webhook processor and the scheduled
 // sync both call Apply, so a payment has the same effect whichever way it
-// arrives, and applying the same fact twice changes nothing more.
+// arrives, and applying the same fact twice changes nothing more. An event
+// that cannot be applied until someone fixes the data is a RuleError
+// (booksmeta.Error with code event_unusable), which the processor does not
+// retry.
 package enrol
 
 import (
@@ -123,13 +126,14 @@ type Outcome struct {
 }
 
 // RuleError is a failure that retrying cannot fix until someone changes the
-// data or the settings; Message tells the admin what to do.
-type RuleError struct{ Message string }
+// data or the settings (code event_unusable); the message tells the admin
+// what to do.
+func RuleError(msg string) error { return booksmeta.Refuse(booksmeta.CodeEventUnusable, "", msg) }
 
-func (e *RuleError) Error() string { return e.Message }
-
-// IsRuleError reports whether err is a RuleError.
-func IsRuleError(err error) bool { var r *RuleError; return errors.As(err, &r) }
+// IsRuleError reports whether err is a RuleError. Only this code counts: a
+// refusal of another rule reaching the processor is a bug to retry and see,
+// not the event's fault.
+func IsRuleError(err error) bool { return booksmeta.ErrorCode(err) == booksmeta.CodeEventUnusable }
 
 // Defaults supplies settings-dependent values.
 type Defaults interface {
@@ -163,18 +167,18 @@ func checkEmail(ev Event) (string, error) {
 	if e == "" {
 		for _, u := range ev.Unfilled {
 			if k, v, _ := strings.Cut(u, "="); k == "email" {
-				return "", &RuleError{fmt.Sprintf("GetCourse не подставил email ученика: пришло «%s» вместо адреса. Проверьте, что процесс запущен по заказам (объект «Заказы»), а в адресе стоит переменная {object.user.email}; затем нажмите «Повторить».", v)}
+				return "", RuleError(fmt.Sprintf("GetCourse не подставил email ученика: пришло «%s» вместо адреса. Проверьте, что процесс запущен по заказам (объект «Заказы»), а в адресе стоит переменная {object.user.email}; затем нажмите «Повторить».", v))
 			}
 		}
-		return "", &RuleError{"В событии нет email ученика, поэтому аккаунт не создан. Проверьте, что в настройках вызова в GetCourse передаётся поле email (например, {object.user.email}), затем нажмите «Повторить»."}
+		return "", RuleError("В событии нет email ученика, поэтому аккаунт не создан. Проверьте, что в настройках вызова в GetCourse передаётся поле email (например, {object.user.email}), затем нажмите «Повторить».")
 	}
 	// One rule for every address an account gets, whoever creates it.
 	valid, err := accounts.ValidEmail(e)
 	switch {
 	case errors.Is(err, accounts.ErrLookAlikeEmail):
-		return "", &RuleError{fmt.Sprintf("Email «%s» в событии содержит буквы, похожие на другие (латиница вперемешку с кириллицей или особые символы Unicode), поэтому аккаунт не создан: такой адрес может выдавать себя за чужой. Проверьте email ученика в GetCourse.", ev.Email)}
+		return "", RuleError(fmt.Sprintf("Email «%s» в событии содержит буквы, похожие на другие (латиница вперемешку с кириллицей или особые символы Unicode), поэтому аккаунт не создан: такой адрес может выдавать себя за чужой. Проверьте email ученика в GetCourse.", ev.Email))
 	case err != nil:
-		return "", &RuleError{fmt.Sprintf("Email «%s» в событии записан с ошибкой, поэтому аккаунт не создан. Исправьте email ученика в GetCourse и повторите событие.", ev.Email)}
+		return "", RuleError(fmt.Sprintf("Email «%s» в событии записан с ошибкой, поэтому аккаунт не создан. Исправьте email ученика в GetCourse и повторите событие.", ev.Email))
 	}
 	return valid, nil
 }
@@ -590,7 +594,7 @@ func (s *Service) orderWithoutDeal(ctx context.Context, tx *store.Tx, ev Event, 
 		}
 		return Outcome{State: booksmeta.StateDone, UserID: u.ID, Summary: summarize(label, ev, parts)}, nil
 	case ev.Email == "" && ev.GetCourseUserID == "":
-		return Outcome{}, &RuleError{"В событии заказа нет ни номера заказа (deal_id / deal_number), ни email: применить его не к чему. Скопируйте адрес для «Вызвать URL» заново со страницы «Подключение GetCourse» — в нём есть {object.id} и {object.user.email}."}
+		return Outcome{}, RuleError("В событии заказа нет ни номера заказа (deal_id / deal_number), ни email: применить его не к чему. Скопируйте адрес для «Вызвать URL» заново со страницы «Подключение GetCourse» — в нём есть {object.id} и {object.user.email}.")
 	}
 	u, err := findStudent(ctx, tx, ev)
 	if err != nil {

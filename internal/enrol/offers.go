@@ -17,11 +17,11 @@ func (s *Service) SaveRule(ctx context.Context, st *store.Store, r *booksmeta.Of
 	r.MatchValue = strings.TrimSpace(r.MatchValue)
 	r.Note = strings.TrimSpace(r.Note)
 	if err := tariff.Validate(*r); err != nil {
-		return &RuleError{Message: err.Error()}
+		return booksmeta.Refuse(booksmeta.CodeInvalid, "", err.Error())
 	}
 	err := st.InTx(ctx, func(tx *store.Tx) error { return tx.SaveOfferRule(ctx, r) })
 	if errors.Is(err, store.ErrDuplicateRule) {
-		return &RuleError{Message: "Для этого предложения тариф уже есть: измените его, а не добавляйте второй."}
+		return booksmeta.Refuse(booksmeta.CodeConflict, "", "Для этого предложения тариф уже есть: измените его, а не добавляйте второй.")
 	}
 	return err
 }

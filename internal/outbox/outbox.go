@@ -44,9 +44,12 @@ type Service struct {
 	Store    *store.Store
 	Settings *settings.Service
 	Accounts *accounts.Service
-	BaseURL  string
-	AppName  string
-	Log      *slog.Logger
+	// Booking says when access opens and until when a booking can be
+	// cancelled, as the mails tell students.
+	Booking *booking.Service
+	BaseURL string
+	AppName string
+	Log     *slog.Logger
 	// SenderOptions are passed to mail.NewSender (tests: timeouts, CAs).
 	SenderOptions []mail.Option
 	// Notify wakes the job runner after jobs are added; may be nil.
@@ -211,12 +214,14 @@ func linkRefusal(err error) error {
 	case errors.Is(err, accounts.ErrLinkInvalid):
 		return russianError{"Аккаунт отключён: письмо со ссылкой для входа не отправлено."}
 	case errors.Is(err, store.ErrNotFound):
-		return russianError{"Пользователь удалён, письмо со ссылкой отправить некому."}
+		return errUserGone
 	}
 	return err
 }
 
 type russianError struct{ ru string }
+
+var errUserGone = russianError{"Пользователь удалён, письмо со ссылкой отправить некому."}
 
 func (e russianError) Error() string { return e.ru }
 
@@ -291,7 +296,7 @@ func (s *Service) render(ctx context.Context, m *store.OutboxMail) (mail.Message
 			SetPasswordURL: "/set-password?token=" + url.QueryEscape(tok), LinkValidFor: accounts.WelcomeLinkTTL})
 	case mail.KindPasswordReset:
 		if m.UserID == 0 {
-			return mail.Message{}, russianError{"Пользователь удалён, письмо со ссылкой отправить некому."}
+			return mail.Message{}, errUserGone
 		}
 		tok, ierr := s.Accounts.IssueLinkTo(ctx, m.UserID, m.ToEmail, store.TokenReset, PasswordResetTTL)
 		if ierr != nil {
@@ -328,11 +333,10 @@ func (s *Service) render(ctx context.Context, m *store.OutboxMail) (mail.Message
 		case mail.KindReminder:
 			msg, err = render(mail.KindReminder, mail.ReminderData{Name: m.ToName, BookingID: d.BookingID, Slot: slot,
 				StartsIn:          time.Until(start).Round(time.Minute),
-				AccessOpensBefore: time.Duration(s.Settings.Int(ctx, booking.AccessOpensMinutesBefore, 15)) * time.Minute})
+				AccessOpensBefore: s.Booking.AccessOpensBefore(ctx)})
 		case mail.KindBookingConfirmation:
 			msg, err = render(mail.KindBookingConfirmation, mail.BookingConfirmationData{Name: m.ToName, BookingID: d.BookingID, Slot: slot,
-				AccessOpensBefore: time.Duration(s.Settings.Int(ctx, booking.AccessOpensMinutesBefore, 15)) * time.Minute,
-				CancelCutoff:      time.Duration(s.Settings.Int(ctx, booking.CancelCutoffMinutes, 120)) * time.Minute})
+				AccessOpensBefore: s.Booking.AccessOpensBefore(ctx), CancelCutoff: s.Booking.CancelCutoff(ctx)})
 		default:
 			msg, err = render(mail.KindBookingCancelled, mail.BookingCancelledData{Name: m.ToName, BookingID: d.BookingID, Slot: slot,
 				By: mail.CancelledBy(d.By), Reason: d.Reason})

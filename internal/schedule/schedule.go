@@ -2,22 +2,26 @@
 // schedule kept in settings, the generator that turns it into slots (in the
 // school time zone, safe across DST changes, idempotent, never bringing back
 // a slot an admin deleted), and the admin's slot operations (create, edit,
-// delete, deactivate a range) with their rules: a change that would hit
-// existing bookings is refused, or the bookings are cancelled explicitly,
-// with the students told.
+// delete, deactivate a range) with their rules, all here and none in the
+// SQL: a slot is made and moved only in the future, never onto or over
+// another live slot (a deleted one at the same start gives way on create),
+// its capacity never below the places taken; a change that would hit
+// existing bookings is refused, or the bookings are cancelled explicitly
+// (booking.CancelForAdmin), with the students told. Refusals are
+// *booksmeta.Error: invalid with the field, not_found, or a slot_* code.
 package schedule
 
 import (
 	"booksmeta"
 
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
+	"booksmeta/internal/booking"
 	"booksmeta/internal/config"
 	"booksmeta/internal/jobs"
 	"booksmeta/internal/secretbox"
@@ -183,11 +187,13 @@ type Service struct {
 	Store    *store.Store
 	Settings *settings.Service
 	Box      *secretbox.Box
-	Log      *slog.Logger
+	// Booking cancels and notifies when a slot change hits bookings.
+	Booking *booking.Service
+	Log     *slog.Logger
 }
 
 // Config resolves the schedule from settings; a stored value that does not
-// pass Validate, or a schedule that does not hold together, is an *Error
+// pass Validate, or a schedule that does not hold together, is a *booksmeta.Error
 // (code "invalid") in Russian naming what to fix.
 func (s *Service) Config(ctx context.Context) (Config, error) {
 	return s.config(ctx, nil)
@@ -331,7 +337,7 @@ func insertWindows(ctx context.Context, tx *store.Tx, c Config, ws []window, act
 		if !w.start.After(tx.Now()) {
 			continue
 		}
-		ok, err := tx.InsertSlotIfAbsent(ctx, &booksmeta.Slot{StartsAt: w.start, EndsAt: w.end, Capacity: c.Capacity,
+		ok, err := insertIfAbsent(ctx, tx, &booksmeta.Slot{StartsAt: w.start, EndsAt: w.end, Capacity: c.Capacity,
 			Active: active, Source: store.SlotSchedule})
 		if err != nil {
 			return n, err
@@ -387,8 +393,7 @@ func (s *Service) FillHorizon(ctx context.Context) (int, error) {
 // together fails the run without retries (it needs an admin, not time).
 func (s *Service) HandleJob(ctx context.Context, _ *store.Job) error {
 	_, err := s.FillHorizon(ctx)
-	var e *Error
-	if errors.As(err, &e) {
+	if e := booksmeta.AsError(err); e != nil {
 		return jobs.Permanent(fmt.Errorf("weekly schedule: %s", e.Message))
 	}
 	return err

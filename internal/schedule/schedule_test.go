@@ -299,8 +299,8 @@ func TestValidate(t *testing.T) {
 		{schedule.DayFrom: "09:00", schedule.DayTo: "09:30"},
 	} {
 		err := s.Schedule.ValidateChange(ctx, m)
-		var e *schedule.Error
-		if !errors.As(err, &e) || e.Code != schedule.CodeInvalid {
+		var e *booksmeta.Error
+		if !errors.As(err, &e) || e.Code != booksmeta.CodeInvalid {
 			t.Errorf("%v: %v", m, err)
 		}
 	}
@@ -368,8 +368,8 @@ func TestDeactivateRange(t *testing.T) {
 	}
 	from, to := date(t, s, "2030-01-09"), date(t, s, "2030-01-10")
 	_, err := s.Schedule.Deactivate(ctx, from, to, "Профилактика сервера.", false, 0)
-	var e *schedule.Error
-	if !errors.As(err, &e) || e.Code != store.ConflictBooked || e.Bookings != 3 || !strings.Contains(e.Message, "3 бронирования") {
+	var e *booksmeta.Error
+	if !errors.As(err, &e) || e.Code != booksmeta.CodeSlotBooked || e.Count != 3 || !strings.Contains(e.Message, "3 бронирования") {
 		t.Fatalf("deactivate over bookings: %v", err)
 	}
 	if n := len(slots(t, s, from, to)); n != 8 {

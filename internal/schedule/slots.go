@@ -4,7 +4,6 @@ import (
 	"booksmeta"
 
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -12,30 +11,24 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"booksmeta/internal/booking"
 	"booksmeta/internal/store"
 )
 
-// Error codes besides the store.Conflict* ones (slot_exists, slot_deleted,
-// slot_overlap, slot_has_bookings, capacity_below_booked).
-const (
-	CodeInvalid  = "invalid"
-	CodeNotFound = "not_found"
-)
+func invalid(field, msg string) error { return booksmeta.Refuse(booksmeta.CodeInvalid, field, msg) }
 
-// Error is a refusal of a slot operation. Message says in Russian what to do.
-type Error struct {
-	Code    string
-	Field   string
-	Message string
-	// Bookings is how many live bookings stand in the way (slot_has_bookings).
-	Bookings int
+var errNotFound = booksmeta.Refuse(booksmeta.CodeNotFound, "", "Такого слота нет: возможно, его уже удалили. Обновите список.")
+
+// slotConflict is a slot change refused because of the slots or bookings
+// already there: never silently applied. conflict words it for people.
+type slotConflict struct {
+	Code     string
+	Other    *booksmeta.Slot      // the slot in the way (exists, deleted, overlap)
+	Booked   int                  // places taken (capacity, move)
+	Bookings []*booksmeta.Booking // live bookings in the way (move, delete, deactivate)
 }
 
-func (e *Error) Error() string { return e.Message }
-
-func invalid(field, msg string) error { return &Error{Code: CodeInvalid, Field: field, Message: msg} }
-
-var errNotFound = &Error{Code: CodeNotFound, Message: "Такого слота нет: возможно, его уже удалили. Обновите список."}
+func (e *slotConflict) Error() string { return "slot conflict: " + e.Code }
 
 // Limits of a slot an admin makes.
 const (
@@ -130,10 +123,10 @@ func (s *Service) CreateSlot(ctx context.Context, in SlotInput) (*booksmeta.Slot
 		return nil, err
 	}
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
-		if !sl.StartsAt.After(tx.Now()) {
+		if sl.Started(tx.Now()) {
 			return invalid("start", "Это время уже прошло: слот можно создать только на будущее.")
 		}
-		return tx.InsertSlot(ctx, sl)
+		return insertSlot(ctx, tx, sl)
 	})
 	if err != nil {
 		return nil, s.conflict(ctx, err, "create")
@@ -163,10 +156,10 @@ func (s *Service) UpdateSlot(ctx context.Context, id int64, in SlotInput, cancel
 			return err
 		}
 		moved := !next.StartsAt.Equal(cur.StartsAt) || !next.EndsAt.Equal(cur.EndsAt)
-		if moved && !next.StartsAt.After(tx.Now()) {
+		if moved && next.Started(tx.Now()) {
 			return invalid("start", "Перенести слот можно только на будущее время.")
 		}
-		if moved && !cur.StartsAt.After(tx.Now()) {
+		if moved && cur.Started(tx.Now()) {
 			return invalid("start", "Этот слот уже начался или прошёл: его время менять нельзя.")
 		}
 		if cancel && (moved || (cur.Active && !next.Active)) {
@@ -181,12 +174,12 @@ func (s *Service) UpdateSlot(ctx context.Context, id int64, in SlotInput, cancel
 			if err != nil {
 				return err
 			}
-			if err := s.cancelBookings(ctx, tx, bs, why, by); err != nil {
+			if _, err := s.Booking.CancelForAdmin(ctx, tx, bs, why, by); err != nil {
 				return err
 			}
 			cancelled = len(bs)
 		}
-		if err := tx.UpdateSlot(ctx, &next); err != nil {
+		if err := updateSlot(ctx, tx, &next); err != nil {
 			return err
 		}
 		sl = &next
@@ -227,10 +220,16 @@ func (s *Service) DeleteSlot(ctx context.Context, id int64, cancel bool, reason 
 			if reason == "" {
 				reason = ReasonDeleted
 			}
-			if err := s.cancelBookings(ctx, tx, bs, reason, by); err != nil {
+			if _, err := s.Booking.CancelForAdmin(ctx, tx, bs, reason, by); err != nil {
 				return err
 			}
 			cancelled = len(bs)
+		}
+		// Finished bookings keep their history; live ones must be cancelled first.
+		if bs, err := tx.LiveBookingsOfSlot(ctx, id); err != nil {
+			return err
+		} else if len(bs) > 0 {
+			return &slotConflict{Code: booksmeta.CodeSlotBooked, Booked: cur.Booked, Bookings: bs}
 		}
 		return tx.SoftDeleteSlot(ctx, id)
 	})
@@ -270,11 +269,21 @@ func (s *Service) Deactivate(ctx context.Context, from, to time.Time, reason str
 		if err != nil {
 			return err
 		}
-		if len(bs) > 0 && cancel {
-			if err := s.cancelBookings(ctx, tx, bs, reason, by); err != nil {
+		if len(bs) > 0 {
+			if !cancel {
+				return &slotConflict{Code: booksmeta.CodeSlotBooked, Bookings: bs}
+			}
+			if _, err := s.Booking.CancelForAdmin(ctx, tx, bs, reason, by); err != nil {
 				return err
 			}
 			res.Cancelled = len(bs)
+			// Re-read: a booking cancelled meanwhile is not in the way, one
+			// still live is.
+			if bs, err = tx.LiveBookingsBetween(ctx, from, to); err != nil {
+				return err
+			} else if len(bs) > 0 {
+				return &slotConflict{Code: booksmeta.CodeSlotBooked, Bookings: bs}
+			}
 		}
 		if res.Deactivated, err = tx.DeactivateSlots(ctx, from, to); err != nil {
 			return err
@@ -302,52 +311,111 @@ func (s *Service) Deactivate(ctx context.Context, from, to time.Time, reason str
 	return res, nil
 }
 
-// cancelBookings cancels live bookings on the admin's behalf: each place is
-// freed, each student gets one notice listing their cancelled times and a
-// booking_cancelled mail per booking.
-func (s *Service) cancelBookings(ctx context.Context, tx *store.Tx, bs []*booksmeta.Booking, reason string, by int64) error {
-	loc := s.Settings.Location(ctx)
-	var order []int64
-	times := map[int64][]string{}
-	for _, b := range bs {
-		if err := tx.CancelBooking(ctx, b, by, reason); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				continue // cancelled meanwhile
-			}
+// insertSlot adds a slot an admin made. A live slot starting at the same
+// time or overlapping it is refused. A deleted slot at the same start (a
+// tombstone) is brought back with the new values: the admin asked for
+// exactly that time, so the tombstone, which only stops the generator,
+// gives way.
+func insertSlot(ctx context.Context, tx *store.Tx, s *booksmeta.Slot) error {
+	if other, err := tx.SlotAt(ctx, s.StartsAt); err != nil {
+		return err
+	} else if other != nil {
+		if other.DeletedAt.IsZero() {
+			return &slotConflict{Code: booksmeta.CodeSlotExists, Other: other}
+		}
+		if other.Booked > s.Capacity {
+			return &slotConflict{Code: booksmeta.CodeCapacityBelow, Booked: other.Booked}
+		}
+		if o, err := tx.OverlappingSlot(ctx, s.StartsAt, s.EndsAt, other.ID); err != nil {
 			return err
+		} else if o != nil {
+			return &slotConflict{Code: booksmeta.CodeSlotOverlap, Other: o}
 		}
-		if _, ok := times[b.UserID]; !ok {
-			order = append(order, b.UserID)
-		}
-		times[b.UserID] = append(times[b.UserID], slotWhen(b.StartsAt, b.EndsAt, loc))
-		data, _ := json.Marshal(map[string]any{"booking_id": b.ID, "starts_at": b.StartsAt.Format(time.RFC3339),
-			"ends_at": b.EndsAt.Format(time.RFC3339), "by": "admin", "reason": reason})
-		name := b.UserName
-		if name == "" {
-			name = b.UserEmail
-		}
-		if _, err := tx.QueueMail(ctx, &store.OutboxMail{Kind: "booking_cancelled", ToEmail: b.UserEmail, ToName: name, UserID: b.UserID,
-			Data: string(data), DedupeKey: "booking_cancelled:" + strconv.FormatInt(b.ID, 10)}); err != nil {
-			return err
-		}
+		return tx.ReviveSlot(ctx, other, s)
 	}
-	for _, uid := range order {
-		ts := times[uid]
-		body := "Администратор отменил ваше бронирование на " + ts[0] + "."
-		if len(ts) > 1 {
-			body = "Администратор отменил ваши бронирования: " + strings.Join(ts, "; ") + "."
-		}
-		body += " Причина: " + reason + " Выберите другое время в календаре."
-		if err := tx.AddNotice(ctx, &booksmeta.Notice{UserID: uid, Kind: "booking_cancelled", Title: "Бронирование отменено", Body: body}); err != nil {
+	if o, err := tx.OverlappingSlot(ctx, s.StartsAt, s.EndsAt, 0); err != nil {
+		return err
+	} else if o != nil {
+		return &slotConflict{Code: booksmeta.CodeSlotOverlap, Other: o}
+	}
+	ok, err := tx.InsertSlot(ctx, s)
+	if err != nil {
+		return err
+	}
+	if !ok { // another admin was quicker
+		other, err := tx.SlotAt(ctx, s.StartsAt)
+		if err != nil {
 			return err
 		}
+		return &slotConflict{Code: booksmeta.CodeSlotExists, Other: other}
 	}
 	return nil
 }
 
-func slotWhen(start, end time.Time, loc *time.Location) string {
-	st, en := start.In(loc), end.In(loc)
-	return st.Format("02.01.2006 15:04") + "–" + en.Format("15:04") + " (" + loc.String() + ")"
+// insertIfAbsent adds a slot of the weekly schedule unless a slot ever
+// started at that time (a deleted one included: its tombstone keeps the
+// generator from bringing back what an admin removed) or the time overlaps
+// a live slot. It reports whether it inserted.
+func insertIfAbsent(ctx context.Context, tx *store.Tx, s *booksmeta.Slot) (bool, error) {
+	if o, err := tx.OverlappingSlot(ctx, s.StartsAt, s.EndsAt, 0); err != nil || o != nil {
+		return false, err
+	}
+	return tx.InsertSlot(ctx, s)
+}
+
+// updateSlot writes next over its stored slot after the rules: a slot whose
+// places are taken is not moved, the capacity does not go below the places
+// taken, a slot with live bookings is not closed, and no slot is moved onto
+// or over another. The stored slot is read again here, after any
+// cancellations the caller made, so freed places count.
+func updateSlot(ctx context.Context, tx *store.Tx, next *booksmeta.Slot) error {
+	cur, err := tx.SlotForUpdate(ctx, next.ID)
+	if err != nil {
+		return err
+	}
+	moved := !cur.StartsAt.Equal(next.StartsAt) || !cur.EndsAt.Equal(next.EndsAt)
+	if moved && cur.Booked > 0 {
+		bs, err := tx.LiveBookingsOfSlot(ctx, cur.ID)
+		if err != nil {
+			return err
+		}
+		return &slotConflict{Code: booksmeta.CodeSlotBooked, Booked: cur.Booked, Bookings: bs}
+	}
+	if next.Capacity < cur.Booked {
+		return &slotConflict{Code: booksmeta.CodeCapacityBelow, Booked: cur.Booked}
+	}
+	if cur.Active && !next.Active {
+		bs, err := tx.LiveBookingsOfSlot(ctx, cur.ID)
+		if err != nil {
+			return err
+		}
+		if len(bs) > 0 {
+			return &slotConflict{Code: booksmeta.CodeSlotBooked, Booked: cur.Booked, Bookings: bs}
+		}
+	}
+	if moved {
+		if !cur.StartsAt.Equal(next.StartsAt) {
+			if other, err := tx.SlotAt(ctx, next.StartsAt); err != nil {
+				return err
+			} else if other != nil {
+				code := booksmeta.CodeSlotExists
+				if !other.DeletedAt.IsZero() {
+					code = booksmeta.CodeSlotDeleted
+				}
+				return &slotConflict{Code: code, Other: other}
+			}
+		}
+		if o, err := tx.OverlappingSlot(ctx, next.StartsAt, next.EndsAt, cur.ID); err != nil {
+			return err
+		} else if o != nil {
+			return &slotConflict{Code: booksmeta.CodeSlotOverlap, Other: o}
+		}
+	}
+	if err := tx.UpdateSlot(ctx, next); err != nil {
+		return err
+	}
+	next.Booked, next.Source = cur.Booked, cur.Source
+	return nil
 }
 
 func bookingsWord(n int) string {
@@ -361,28 +429,28 @@ func bookingsWord(n int) string {
 	return strconv.Itoa(n) + " бронирований"
 }
 
-// conflict words a store refusal for the admin; other errors pass through.
+// conflict words a slot conflict for the admin; other errors pass through.
 func (s *Service) conflict(ctx context.Context, err error, op string) error {
-	var c *store.SlotConflict
+	var c *slotConflict
 	if !errors.As(err, &c) {
 		return err
 	}
 	loc := s.Settings.Location(ctx)
-	e := &Error{Code: c.Code, Bookings: len(c.Bookings)}
+	e := &booksmeta.Error{Code: c.Code, Count: len(c.Bookings)}
 	switch c.Code {
-	case store.ConflictExists:
+	case booksmeta.CodeSlotExists:
 		e.Field = "start"
-		e.Message = "На это время уже есть слот " + slotWhen(c.Other.StartsAt, c.Other.EndsAt, loc) + ": измените его или выберите другое время."
-	case store.ConflictDeleted:
+		e.Message = "На это время уже есть слот " + booking.When(c.Other.StartsAt, c.Other.EndsAt, loc) + ": измените его или выберите другое время."
+	case booksmeta.CodeSlotDeleted:
 		e.Field = "start"
 		e.Message = "На это время раньше был слот, и его удалили. Чтобы вернуть это время, создайте слот на него заново."
-	case store.ConflictOverlap:
+	case booksmeta.CodeSlotOverlap:
 		e.Field = "start"
-		e.Message = "Время пересекается со слотом " + slotWhen(c.Other.StartsAt, c.Other.EndsAt, loc) + ": слоты не должны накладываться друг на друга. Сдвиньте начало или конец."
-	case store.ConflictCapacity:
+		e.Message = "Время пересекается со слотом " + booking.When(c.Other.StartsAt, c.Other.EndsAt, loc) + ": слоты не должны накладываться друг на друга. Сдвиньте начало или конец."
+	case booksmeta.CodeCapacityBelow:
 		e.Field = "capacity"
 		e.Message = fmt.Sprintf("В слоте уже занято мест: %d. Вместимость не может быть меньше — сначала отмените лишние бронирования в разделе «Бронирования».", c.Booked)
-	case store.ConflictBooked:
+	case booksmeta.CodeSlotBooked:
 		n := len(c.Bookings)
 		switch op {
 		case "move":

@@ -6,7 +6,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"booksmeta/internal/db"
@@ -21,36 +20,6 @@ const (
 // MaxSlotLength bounds a slot's length; overlap look-ups rely on it to scan
 // only the slots that start within this distance before a new one.
 const MaxSlotLength = 24 * time.Hour
-
-// Slot conflict codes.
-const (
-	ConflictExists   = "slot_exists"           // a live slot already starts then
-	ConflictDeleted  = "slot_deleted"          // a deleted slot starts then (moving onto it)
-	ConflictOverlap  = "slot_overlap"          // the time overlaps another live slot
-	ConflictBooked   = "slot_has_bookings"     // bookings stand in the way (move, delete, deactivate)
-	ConflictCapacity = "capacity_below_booked" // the new capacity is below the places taken
-)
-
-// SlotConflict is a slot change refused because of the slots or bookings
-// already there: never silently applied. The schedule package words it for
-// people.
-type SlotConflict struct {
-	Code     string
-	Slot     *booksmeta.Slot      // the slot being changed (nil on insert)
-	Other    *booksmeta.Slot      // the slot in the way (exists, deleted, overlap)
-	Booked   int                  // places taken (capacity, move)
-	Bookings []*booksmeta.Booking // live bookings in the way (delete, deactivate)
-}
-
-func (e *SlotConflict) Error() string {
-	switch e.Code {
-	case ConflictCapacity:
-		return fmt.Sprintf("slot capacity below the %d places taken", e.Booked)
-	case ConflictBooked:
-		return fmt.Sprintf("slot has bookings (%d places taken, %d live bookings)", e.Booked, len(e.Bookings))
-	}
-	return "slot conflict: " + e.Code
-}
 
 // AdminSlot is a slot with its live booking count, for the admin list.
 type AdminSlot struct {
@@ -106,9 +75,9 @@ func (t *Tx) SlotForUpdate(ctx context.Context, id int64) (*booksmeta.Slot, erro
 	return scanSlot(t.q.QueryRowContext(ctx, "SELECT "+slotCols+" FROM slots s WHERE s.id = $1"+t.forUpdate(), id))
 }
 
-// overlapping returns a live (not deleted) slot other than except that
+// OverlappingSlot returns a live (not deleted) slot other than except that
 // overlaps [start, end), or nil.
-func (t *Tx) overlapping(ctx context.Context, start, end time.Time, except int64) (*booksmeta.Slot, error) {
+func (t *Tx) OverlappingSlot(ctx context.Context, start, end time.Time, except int64) (*booksmeta.Slot, error) {
 	sl, err := scanSlot(t.q.QueryRowContext(ctx, "SELECT "+slotCols+` FROM slots s
 		WHERE s.starts_at > $1 AND s.starts_at < $2 AND s.ends_at > $3 AND s.deleted_at IS NULL AND s.id <> $4
 		ORDER BY s.starts_at LIMIT 1`, ms(start.Add(-MaxSlotLength)), ms(end), ms(start), except))
@@ -118,7 +87,8 @@ func (t *Tx) overlapping(ctx context.Context, start, end time.Time, except int64
 	return sl, err
 }
 
-func (t *Tx) slotAt(ctx context.Context, start time.Time) (*booksmeta.Slot, error) {
+// SlotAt returns the slot, deleted or not, that starts at start, or nil.
+func (t *Tx) SlotAt(ctx context.Context, start time.Time) (*booksmeta.Slot, error) {
 	sl, err := scanSlot(t.q.QueryRowContext(ctx, "SELECT "+slotCols+" FROM slots s WHERE s.starts_at = $1", ms(start)))
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
@@ -126,56 +96,13 @@ func (t *Tx) slotAt(ctx context.Context, start time.Time) (*booksmeta.Slot, erro
 	return sl, err
 }
 
-// InsertSlot adds a slot an admin made. ServerLogin and ServerPassword
-// must already be sealed. A live slot starting at the same time or
-// overlapping it is a *SlotConflict. A deleted slot at the same start (a
-// tombstone) is brought back with the new values: the admin asked for
-// exactly that time, so the tombstone, which only stops the generator,
-// gives way.
-func (t *Tx) InsertSlot(ctx context.Context, s *booksmeta.Slot) error {
+// InsertSlot adds s unless a slot (deleted or not) already starts then, and
+// reports whether it inserted. ServerLogin and ServerPassword must already
+// be sealed. Whether the slot may be there is package schedule's rule.
+func (t *Tx) InsertSlot(ctx context.Context, s *booksmeta.Slot) (bool, error) {
 	if s.Source == "" {
 		s.Source = SlotManual
 	}
-	if other, err := t.slotAt(ctx, s.StartsAt); err != nil {
-		return err
-	} else if other != nil {
-		if other.DeletedAt.IsZero() {
-			return &SlotConflict{Code: ConflictExists, Other: other}
-		}
-		if other.Booked > s.Capacity {
-			return &SlotConflict{Code: ConflictCapacity, Slot: other, Booked: other.Booked}
-		}
-		if o, err := t.overlapping(ctx, s.StartsAt, s.EndsAt, other.ID); err != nil {
-			return err
-		} else if o != nil {
-			return &SlotConflict{Code: ConflictOverlap, Other: o}
-		}
-		_, err := t.q.ExecContext(ctx, `UPDATE slots SET ends_at=$2, capacity=$3, note=$4, active=$5, server_login=$6,
-			server_password=$7, source=$8, deleted_at=NULL, updated_at=$9 WHERE id=$1`,
-			other.ID, ms(s.EndsAt), s.Capacity, s.Note, s.Active, s.ServerLogin, s.ServerPassword, s.Source, ms(t.now))
-		s.ID, s.Booked, s.DeletedAt = other.ID, other.Booked, time.Time{}
-		return err
-	}
-	if o, err := t.overlapping(ctx, s.StartsAt, s.EndsAt, 0); err != nil {
-		return err
-	} else if o != nil {
-		return &SlotConflict{Code: ConflictOverlap, Other: o}
-	}
-	ok, err := t.insertSlot(ctx, s)
-	if err != nil {
-		return err
-	}
-	if !ok { // another admin was quicker
-		other, err := t.slotAt(ctx, s.StartsAt)
-		if err != nil {
-			return err
-		}
-		return &SlotConflict{Code: ConflictExists, Other: other}
-	}
-	return nil
-}
-
-func (t *Tx) insertSlot(ctx context.Context, s *booksmeta.Slot) (bool, error) {
 	err := t.q.QueryRowContext(ctx, `INSERT INTO slots (starts_at, ends_at, capacity, note, active, server_login, server_password,
 		source, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9) ON CONFLICT (starts_at) DO NOTHING RETURNING id`,
 		ms(s.StartsAt), ms(s.EndsAt), s.Capacity, s.Note, s.Active, s.ServerLogin, s.ServerPassword, s.Source, ms(t.now)).Scan(&s.ID)
@@ -186,111 +113,39 @@ func (t *Tx) insertSlot(ctx context.Context, s *booksmeta.Slot) (bool, error) {
 	return err == nil, err
 }
 
-// InsertSlotIfAbsent adds a slot of the weekly schedule unless a slot ever
-// started at that time (a deleted one included: its tombstone keeps the
-// generator from bringing back what an admin removed) or the time overlaps
-// a live slot. It reports whether it inserted.
-func (t *Tx) InsertSlotIfAbsent(ctx context.Context, s *booksmeta.Slot) (bool, error) {
+// ReviveSlot brings the deleted slot tombstone back with the values of s
+// (its start is the tombstone's).
+func (t *Tx) ReviveSlot(ctx context.Context, tombstone *booksmeta.Slot, s *booksmeta.Slot) error {
 	if s.Source == "" {
-		s.Source = SlotSchedule
+		s.Source = SlotManual
 	}
-	if o, err := t.overlapping(ctx, s.StartsAt, s.EndsAt, 0); err != nil || o != nil {
-		return false, err
-	}
-	return t.insertSlot(ctx, s)
+	_, err := t.q.ExecContext(ctx, `UPDATE slots SET ends_at=$2, capacity=$3, note=$4, active=$5, server_login=$6,
+		server_password=$7, source=$8, deleted_at=NULL, updated_at=$9 WHERE id=$1`,
+		tombstone.ID, ms(s.EndsAt), s.Capacity, s.Note, s.Active, s.ServerLogin, s.ServerPassword, s.Source, ms(t.now))
+	s.ID, s.Booked, s.DeletedAt = tombstone.ID, tombstone.Booked, time.Time{}
+	return err
 }
 
 // UpdateSlot writes the editable fields of s (times, capacity, note, active,
-// sealed credentials) over the stored slot s.ID. It refuses, as a
-// *SlotConflict, to move a slot whose places are taken, to put the capacity
-// below the places taken, to deactivate a slot with live bookings, and to
-// move onto or over another slot. Cancel the bookings first to go ahead.
+// sealed credentials) over the stored slot s.ID. Whether the change is
+// allowed is package schedule's rule.
 func (t *Tx) UpdateSlot(ctx context.Context, s *booksmeta.Slot) error {
-	cur, err := t.SlotForUpdate(ctx, s.ID)
-	if err != nil {
-		return err
-	}
-	if !cur.DeletedAt.IsZero() {
-		return ErrNotFound
-	}
-	moved := !cur.StartsAt.Equal(s.StartsAt) || !cur.EndsAt.Equal(s.EndsAt)
-	if moved && cur.Booked > 0 {
-		bs, err := t.LiveBookingsOfSlot(ctx, cur.ID)
-		if err != nil {
-			return err
-		}
-		return &SlotConflict{Code: ConflictBooked, Slot: cur, Booked: cur.Booked, Bookings: bs}
-	}
-	if s.Capacity < cur.Booked {
-		return &SlotConflict{Code: ConflictCapacity, Slot: cur, Booked: cur.Booked}
-	}
-	if cur.Active && !s.Active {
-		bs, err := t.LiveBookingsOfSlot(ctx, cur.ID)
-		if err != nil {
-			return err
-		}
-		if len(bs) > 0 {
-			return &SlotConflict{Code: ConflictBooked, Slot: cur, Booked: cur.Booked, Bookings: bs}
-		}
-	}
-	if moved {
-		if !cur.StartsAt.Equal(s.StartsAt) {
-			if other, err := t.slotAt(ctx, s.StartsAt); err != nil {
-				return err
-			} else if other != nil {
-				code := ConflictExists
-				if !other.DeletedAt.IsZero() {
-					code = ConflictDeleted
-				}
-				return &SlotConflict{Code: code, Slot: cur, Other: other}
-			}
-		}
-		if o, err := t.overlapping(ctx, s.StartsAt, s.EndsAt, cur.ID); err != nil {
-			return err
-		} else if o != nil {
-			return &SlotConflict{Code: ConflictOverlap, Slot: cur, Other: o}
-		}
-	}
-	_, err = t.q.ExecContext(ctx, `UPDATE slots SET starts_at=$2, ends_at=$3, capacity=$4, note=$5, active=$6,
+	_, err := t.q.ExecContext(ctx, `UPDATE slots SET starts_at=$2, ends_at=$3, capacity=$4, note=$5, active=$6,
 		server_login=$7, server_password=$8, updated_at=$9 WHERE id=$1`,
 		s.ID, ms(s.StartsAt), ms(s.EndsAt), s.Capacity, s.Note, s.Active, s.ServerLogin, s.ServerPassword, ms(t.now))
-	s.Booked, s.Source = cur.Booked, cur.Source
 	return err
 }
 
 // SoftDeleteSlot marks a slot deleted; the row stays as a tombstone so the
 // generator never recreates it, and finished bookings keep their history.
-// Live bookings are a *SlotConflict: cancel them first.
 func (t *Tx) SoftDeleteSlot(ctx context.Context, id int64) error {
-	cur, err := t.SlotForUpdate(ctx, id)
-	if err != nil {
-		return err
-	}
-	if !cur.DeletedAt.IsZero() {
-		return ErrNotFound
-	}
-	bs, err := t.LiveBookingsOfSlot(ctx, id)
-	if err != nil {
-		return err
-	}
-	if len(bs) > 0 {
-		return &SlotConflict{Code: ConflictBooked, Slot: cur, Booked: cur.Booked, Bookings: bs}
-	}
-	_, err = t.q.ExecContext(ctx, `UPDATE slots SET deleted_at=$2, updated_at=$2 WHERE id=$1`, id, ms(t.now))
+	_, err := t.q.ExecContext(ctx, `UPDATE slots SET deleted_at=$2, updated_at=$2 WHERE id=$1`, id, ms(t.now))
 	return err
 }
 
 // DeactivateSlots closes the live, active slots overlapping [from, to) that
-// have not ended, and returns how many it closed. Live bookings on them are
-// a *SlotConflict: cancel them first (LiveBookingsBetween lists them).
+// have not ended, and returns how many it closed.
 func (t *Tx) DeactivateSlots(ctx context.Context, from, to time.Time) (int, error) {
-	bs, err := t.LiveBookingsBetween(ctx, from, to)
-	if err != nil {
-		return 0, err
-	}
-	if len(bs) > 0 {
-		return 0, &SlotConflict{Code: ConflictBooked, Bookings: bs}
-	}
 	res, err := t.q.ExecContext(ctx, `UPDATE slots SET active=FALSE, updated_at=$4
 		WHERE starts_at > $1 AND starts_at < $2 AND ends_at > $3 AND ends_at > $5 AND active = TRUE AND deleted_at IS NULL`,
 		ms(from.Add(-MaxSlotLength)), ms(to), ms(from), ms(t.now), ms(t.now))

@@ -1,6 +1,12 @@
 // Package store is the only package that writes SQL. Every statement is
 // written once for both dialects (placeholders $1…, RETURNING, ON CONFLICT,
 // times as Unix milliseconds); the few that differ switch on Dialect.
+//
+// It decides no rule: whether a booking, a slot change or an account
+// change is allowed is for booking, schedule and accounts, which call the
+// queries here inside one transaction (Tx) and refuse in their own words.
+// A query that must be atomic carries out a rule's check in SQL (TakePlace
+// takes a place only while one is free), and reports; it does not refuse.
 package store
 
 import (

@@ -3,7 +3,7 @@ package web
 import (
 	"booksmeta"
 
-	"errors"
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,7 +23,7 @@ var bookingStatuses = []struct{ Value, Label string }{
 
 // bookingList is every booking for admins, filtered by slot date, status
 // and student text, with how many of each status the filter matches.
-func (s *Server) bookingList(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
+func (s *Server) bookingList(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	ctx := r.Context()
 	loc := s.Settings.Location(ctx)
 	q := r.URL.Query()
@@ -66,21 +66,18 @@ func (s *Server) bookingList(w http.ResponseWriter, r *http.Request, _ *booksmet
 		d["Flash"] = "Бронирование отменено; ученик получил уведомление и письмо."
 	}
 	if msg := q.Get("err"); msg != "" {
-		d["Error"] = bookingCancelMessage(msg)
+		d["Error"] = s.bookingCancelMessage(ctx, u, msg)
 	}
 	s.render(w, http.StatusOK, "admin_bookings", d)
 }
 
-// bookingCancelMessage maps a redirect code to its text: a link cannot
-// put words on the page.
-func bookingCancelMessage(code string) string {
-	switch code {
-	case booking.CodeNotFound:
-		return "Бронирование не найдено: возможно, его удалили вместе с пользователем. Обновите список."
-	case "reason":
+// bookingCancelMessage is the text of a redirect's code: the rule's own
+// words, or the page's for its own check of the reason.
+func (s *Server) bookingCancelMessage(ctx context.Context, u *booksmeta.User, code string) string {
+	if code == "reason" {
 		return "Причина слишком длинная: не больше 200 символов."
 	}
-	return "Это бронирование уже отменено или завершено: отменять нечего."
+	return s.redirectRefusal(ctx, u, booking.OpAdminCancel, code)
 }
 
 // bookingCancel cancels a booking for an admin; the student gets a notice
@@ -98,8 +95,8 @@ func (s *Server) bookingCancel(w http.ResponseWriter, r *http.Request, u *booksm
 		return
 	}
 	if _, err := s.Booking.AdminCancel(r.Context(), u.ID, id, reason); err != nil {
-		var re *booking.RuleError
-		if !errors.As(err, &re) {
+		re := booksmeta.AsError(err)
+		if re == nil {
 			s.internalError(w, r, "admin cancel booking", err)
 			return
 		}

@@ -69,7 +69,9 @@ func TestAdminBookingsFiltersCountsAndCancel(t *testing.T) {
 		t.Fatalf("booking after admin cancel: %+v", got)
 	}
 	ns, _ := f.srv.Store.NoticesByUser(ctx, ann.ID, 5)
-	if len(ns) == 0 || ns[0].Kind != "booking_cancelled" || !strings.Contains(ns[0].Body, "Сервер на обслуживании") {
+	// The same cancel-and-notify as a slot change: the time, the reason, what to do.
+	if len(ns) == 0 || ns[0].Kind != "booking_cancelled" || !strings.Contains(ns[0].Body, "Сервер на обслуживании") ||
+		!strings.Contains(ns[0].Body, "Администратор отменил ваше бронирование на ") || !strings.Contains(ns[0].Body, "Выберите другое время") {
 		t.Fatalf("notice: %+v", ns)
 	}
 	mails, _ := f.srv.Store.MailByUser(ctx, ann.ID)

@@ -113,33 +113,11 @@ func slotFlash(code string) string {
 	return ""
 }
 
-// slotErrorStatus is the HTTP status of a slot rule's refusal.
-func slotErrorStatus(se *schedule.Error) int {
-	switch se.Code {
-	case schedule.CodeInvalid:
-		return http.StatusUnprocessableEntity
-	case schedule.CodeNotFound:
-		return http.StatusNotFound
-	}
-	return http.StatusConflict
-}
-
-// slotErrorText is a refusal for the page: the API's parameter name
-// becomes the checkbox the admin ticks.
-func slotErrorText(se *schedule.Error) string {
-	msg := se.Message
-	if se.Code == store.ConflictBooked && se.Bookings > 0 {
-		msg += " На этой странице: отметьте «Отменить бронирования и уведомить учеников» и повторите."
-	}
-	return msg
-}
-
 // scheduleError shows a slot rule's refusal on the list, or reports an
 // internal error.
 func (s *Server) scheduleError(w http.ResponseWriter, r *http.Request, err error) {
-	var se *schedule.Error
-	if errors.As(err, &se) {
-		s.slotPage(w, r, slotErrorStatus(se), "", slotErrorText(se))
+	if se := booksmeta.AsError(err); se != nil {
+		s.slotPage(w, r, se.HTTPStatus(), "", pageMessage(se))
 		return
 	}
 	s.internalError(w, r, "slot operation", err)
@@ -165,7 +143,7 @@ func (s *Server) slotCreate(w http.ResponseWriter, r *http.Request, _ *booksmeta
 	}
 	capacity, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("capacity")))
 	if err != nil {
-		s.slotPage(w, r, http.StatusUnprocessableEntity, "", "Число мест записано неверно: укажите целое число, например 1.")
+		s.slotPage(w, r, http.StatusUnprocessableEntity, "", msgBadCapacity)
 		return
 	}
 	note, login, pass := r.PostFormValue("note"), r.PostFormValue("server_login"), r.PostFormValue("server_password")
@@ -237,7 +215,7 @@ func (s *Server) slotUpdate(w http.ResponseWriter, r *http.Request, u *booksmeta
 	}
 	capacity, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("capacity")))
 	if err != nil {
-		s.slotEditPage(w, r, id, http.StatusUnprocessableEntity, "Число мест записано неверно: укажите целое число, например 1.")
+		s.slotEditPage(w, r, id, http.StatusUnprocessableEntity, msgBadCapacity)
 		return
 	}
 	note := r.PostFormValue("note")
@@ -269,9 +247,8 @@ func (s *Server) slotUpdate(w http.ResponseWriter, r *http.Request, u *booksmeta
 	cancel := r.PostFormValue("cancel_bookings") == "1"
 	_, n, err := s.Schedule.UpdateSlot(r.Context(), id, in, cancel, strings.TrimSpace(r.PostFormValue("reason")), u.ID)
 	if err != nil {
-		var se *schedule.Error
-		if errors.As(err, &se) {
-			s.slotEditPage(w, r, id, slotErrorStatus(se), slotErrorText(se))
+		if se := booksmeta.AsError(err); se != nil {
+			s.slotEditPage(w, r, id, se.HTTPStatus(), pageMessage(se))
 			return
 		}
 		s.internalError(w, r, "update slot", err)
@@ -297,9 +274,8 @@ func slotReturn(r *http.Request, id int64) string {
 }
 
 func (s *Server) slotActionError(w http.ResponseWriter, r *http.Request, id int64, err error) {
-	var se *schedule.Error
-	if r.PostFormValue("from_page") == "edit" && errors.As(err, &se) && se.Code != schedule.CodeNotFound {
-		s.slotEditPage(w, r, id, slotErrorStatus(se), slotErrorText(se))
+	if se := booksmeta.AsError(err); r.PostFormValue("from_page") == "edit" && se != nil && se.Code != booksmeta.CodeNotFound {
+		s.slotEditPage(w, r, id, se.HTTPStatus(), pageMessage(se))
 		return
 	}
 	s.scheduleError(w, r, err)

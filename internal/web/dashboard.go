@@ -5,7 +5,7 @@ import (
 
 	"net/http"
 
-	"booksmeta/internal/api"
+	"booksmeta/internal/dashboard"
 )
 
 type outcomeCount struct {
@@ -15,7 +15,7 @@ type outcomeCount struct {
 }
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
-	dd, err := api.Dashboard(r.Context(), s.Store, s.Settings)
+	dd, err := dashboard.Build(r.Context(), s.Store, s.Settings)
 	if err != nil {
 		s.internalError(w, r, "dashboard", err)
 		return

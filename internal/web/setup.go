@@ -25,7 +25,7 @@ func (s *Server) setupSubmit(w http.ResponseWriter, r *http.Request) {
 	pw, pw2 := r.PostFormValue("password"), r.PostFormValue("password2")
 	data := map[string]any{"Title": "Создание администратора", "Token": tok, "Email": email}
 	if pw != pw2 {
-		data["Error"] = "Пароли не совпадают: введите один и тот же пароль дважды."
+		data["Error"] = msgPasswordsDiffer
 		s.render(w, http.StatusUnprocessableEntity, "setup", data)
 		return
 	}
@@ -60,7 +60,7 @@ func (s *Server) setPasswordSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"Title": "Установка пароля", "Token": tok, "Email": u.Email}
 	if pw != pw2 {
-		data["Error"] = "Пароли не совпадают: введите один и тот же пароль дважды."
+		data["Error"] = msgPasswordsDiffer
 		s.render(w, http.StatusUnprocessableEntity, "set_password", data)
 		return
 	}

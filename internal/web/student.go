@@ -3,12 +3,10 @@ package web
 import (
 	"booksmeta"
 
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
-	"booksmeta/internal/accounts"
 	"booksmeta/internal/auth"
 	"booksmeta/internal/booking"
 )
@@ -80,7 +78,7 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 			continue
 		}
 		days[i].Slots = append(days[i].Slots, slotView{ID: sl.ID, Start: sl.StartsAt, End: sl.EndsAt, Capacity: sl.Capacity,
-			Free: max(sl.Capacity-sl.Booked, 0), Mine: sl.BookedByMe, Past: !sl.StartsAt.After(now)})
+			Free: sl.Free(), Mine: sl.BookedByMe, Past: sl.Started(now)})
 	}
 	upcoming, err := s.Store.CountUpcoming(ctx, u.ID)
 	if err != nil {
@@ -101,31 +99,15 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 	d["Nav"], d["Here"], d["Soon"] = "calendar", "/", s.soonNotices(ctx, mine)
 	d["Me"], d["Days"], d["Loc"], d["Zone"] = u, days, loc, loc.String()
 	d["Prev"], d["Next"] = from.AddDate(0, 0, -7).Format("2006-01-02"), to.Format("2006-01-02")
-	d["Upcoming"], d["Left"] = upcoming, max(u.BookingLimit-upcoming, 0)
+	d["Upcoming"], d["Left"] = upcoming, u.BookingsLeft(upcoming)
 	d["Notices"] = notices
 	d["Maintenance"] = s.Booking.Maintenance(ctx)
-	d["MaintenanceMessage"] = s.Settings.String(ctx, booking.MaintenanceMessage)
-	if msg := r.URL.Query().Get("err"); msg != "" {
-		d["Error"] = bookingMessage(msg)
+	d["MaintenanceMessage"] = s.Booking.Message(ctx, u, booking.OpBook, booksmeta.CodeMaintenance)
+	// During maintenance its box already says why the booking was refused.
+	if code := r.URL.Query().Get("err"); code != "" && !(code == booksmeta.CodeMaintenance && d["Maintenance"] == true) {
+		d["Error"] = s.redirectRefusal(ctx, u, booking.OpBook, code)
 	}
 	s.render(w, http.StatusOK, "calendar", d)
-}
-
-// bookingMessage turns a refusal code from a redirect into its text; only
-// known codes are shown, so a link cannot put words on the page.
-func bookingMessage(code string) string {
-	return map[string]string{
-		booking.CodeSlotFull:      "На это время мест больше нет: выберите другое.",
-		booking.CodeLimitReached:  "Достигнут лимит предстоящих бронирований. Отмените одно или дождитесь, когда оно пройдёт.",
-		booking.CodeAlreadyBooked: "Вы уже забронировали это время: оно есть в разделе «Мои бронирования».",
-		booking.CodeSlotInPast:    "Это время уже прошло: выберите другое.",
-		booking.CodeNotPaid:       "Бронирование доступно после оплаты курса. Если вы уже оплатили, напишите в школу.",
-		booking.CodeInactive:      "Ваш аккаунт отключён, бронировать нельзя. Если это ошибка, напишите в школу.",
-		booking.CodeNotFound:      "Такого времени больше нет в расписании: обновите календарь.",
-		booking.CodeTooLate:       "Отменить это бронирование уже нельзя: до начала осталось меньше, чем допускают правила школы.",
-		booking.CodeNotActive:     "Это бронирование уже отменено или завершено.",
-		booking.CodeMaintenance:   "Сейчас идут технические работы: бронирование временно недоступно.",
-	}[code]
 }
 
 func (s *Server) bookSubmit(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
@@ -133,13 +115,12 @@ func (s *Server) bookSubmit(w http.ResponseWriter, r *http.Request, u *booksmeta
 	week := r.PostFormValue("week")
 	back := "/?week=" + week
 	if err != nil {
-		http.Redirect(w, r, back+"&err="+booking.CodeNotFound, http.StatusSeeOther)
+		http.Redirect(w, r, back+"&err="+booksmeta.CodeNotFound, http.StatusSeeOther)
 		return
 	}
 	_, err = s.Booking.Book(r.Context(), u.ID, id)
-	var re *booking.RuleError
-	switch {
-	case errors.As(err, &re):
+	switch re := booksmeta.AsError(err); {
+	case re != nil:
 		http.Redirect(w, r, back+"&err="+re.Code, http.StatusSeeOther)
 	case err != nil:
 		s.internalError(w, r, "book", err)
@@ -165,7 +146,6 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta
 		return
 	}
 	now := s.Store.Now()
-	cutoff := time.Duration(s.Settings.Int(ctx, booking.CancelCutoffMinutes, 120)) * time.Minute
 	var upcoming, past, cancelled []bookingView
 	for _, b := range bs {
 		v := bookingView{Booking: b}
@@ -176,7 +156,7 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta
 			past = append(past, v)
 		default:
 			v.OpensAt, _ = s.Booking.Window(ctx, b)
-			v.CanCancel = !now.Add(cutoff).After(b.StartsAt)
+			v.CanCancel = s.Booking.CanCancel(ctx, b, now)
 			v.CutoffPast = !v.CanCancel
 			// Access is asked for, not computed here: the rules decide
 			// whether the window is open.
@@ -198,11 +178,11 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta
 	d := s.data(r, "Мои бронирования")
 	d["Nav"], d["Here"], d["Soon"] = "bookings", "/bookings", s.soonNotices(ctx, bs)
 	d["Upcoming"], d["Past"], d["Cancelled"] = upcoming, past, cancelled
-	d["Loc"], d["Zone"], d["Cutoff"] = s.Settings.Location(ctx), s.Settings.Location(ctx).String(), int(cutoff.Minutes())
+	d["Loc"], d["Zone"], d["Cutoff"] = s.Settings.Location(ctx), s.Settings.Location(ctx).String(), int(s.Booking.CancelCutoff(ctx).Minutes())
 	d["Notices"] = notices
 	d["CalendarURL"] = s.calendarURL(r, u)
-	if msg := r.URL.Query().Get("err"); msg != "" {
-		d["Error"] = bookingMessage(msg)
+	if code := r.URL.Query().Get("err"); code != "" {
+		d["Error"] = s.redirectRefusal(ctx, u, booking.OpCancel, code)
 	}
 	if r.URL.Query().Get("ok") == "calendar" {
 		d["Flash"] = "Ссылка на календарь создана. Прежняя ссылка, если была, больше не работает."
@@ -223,9 +203,8 @@ func (s *Server) cancelSubmit(w http.ResponseWriter, r *http.Request, u *booksme
 		return
 	}
 	_, err := s.Booking.Cancel(r.Context(), u.ID, id)
-	var re *booking.RuleError
-	switch {
-	case errors.As(err, &re):
+	switch re := booksmeta.AsError(err); {
+	case re != nil:
 		http.Redirect(w, r, "/bookings?err="+re.Code, http.StatusSeeOther)
 	case err != nil:
 		s.internalError(w, r, "cancel booking", err)
@@ -262,8 +241,7 @@ func (s *Server) profileForm(w http.ResponseWriter, r *http.Request, u *booksmet
 
 func (s *Server) profileSave(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	_, err := s.Accounts.UpdateProfile(r.Context(), u.ID, r.PostFormValue("first_name"), r.PostFormValue("last_name"), r.PostFormValue("phone"))
-	var ae *accounts.Error
-	if errors.As(err, &ae) {
+	if ae := booksmeta.AsError(err); ae != nil {
 		d := s.profileData(r, u)
 		d["Error"] = ae.Message
 		s.render(w, http.StatusUnprocessableEntity, "profile", d)
@@ -285,8 +263,7 @@ func (s *Server) passwordSave(w http.ResponseWriter, r *http.Request, u *booksme
 	}
 	_, sess := auth.FromContext(r.Context())
 	err := s.Accounts.ChangePassword(r.Context(), u.ID, r.PostFormValue("current_password"), r.PostFormValue("password"), sess.ID)
-	var ae *accounts.Error
-	if errors.As(err, &ae) {
+	if ae := booksmeta.AsError(err); ae != nil {
 		d["PasswordError"] = ae.Message
 		s.render(w, http.StatusUnprocessableEntity, "profile", d)
 		return

@@ -239,11 +239,11 @@ func TestStudentEveryRefusalShown(t *testing.T) {
 	p := bookVia(t, b, week, itoa(a))
 	expect(t, p, 200, "Время забронировано")
 	expect(t, bookVia(t, b, week, itoa(a)), 200, "Вы уже забронировали это время")
-	expect(t, bookVia(t, b, week, itoa(c)), 200, "Достигнут лимит предстоящих бронирований")
+	expect(t, bookVia(t, b, week, itoa(c)), 200, "У вас уже 1 из 1 предстоящих бронирований")
 	expect(t, b.get("/?week="+week), 200, "Осталось бронирований: <strong>0 из 1</strong>")
 	expect(t, bookVia(t, b, time.Now().Format("2006-01-02"), itoa(past)), 200, "Это время уже прошло")
-	expect(t, bookVia(t, b, week, "999999"), 200, "Такого времени больше нет в расписании")
-	expect(t, bookVia(t, b, week, "not-a-number"), 200, "Такого времени больше нет в расписании")
+	expect(t, bookVia(t, b, week, "999999"), 200, "Такого времени нет в расписании")
+	expect(t, bookVia(t, b, week, "not-a-number"), 200, "Такого времени нет в расписании")
 	// An inactive student is signed out, so the page can only show the text
 	// from a redirect; the known code still has its message.
 	expect(t, b.get("/?err=inactive"), 200, "Ваш аккаунт отключён")
@@ -254,7 +254,11 @@ func TestStudentEveryRefusalShown(t *testing.T) {
 	p = b.get("/?week=" + week)
 	expect(t, p, 200, "Меняем диски до 18:00")
 	expectNot(t, p, ">Забронировать</button>")
-	expect(t, bookVia(t, b, week, itoa(d)), 200, "Сейчас идут технические работы")
+	p = b.submit("/?week="+week, "/book", url.Values{"slot_id": {itoa(d)}, "week": {week}})
+	if !strings.Contains(p.location(), "err=maintenance") {
+		t.Fatalf("book during maintenance: %d → %q", p.Status, p.location())
+	}
+	expect(t, b.get(p.location()), 200, "Меняем диски до 18:00")
 	f.srv.Settings.Put(ctx, map[string]string{booking.MaintenanceMode: "0"}, 0)
 
 	// A student who has not paid is told what to do instead and has no buttons.
@@ -287,7 +291,7 @@ func TestStudentCancelCutoff(t *testing.T) {
 	if !strings.Contains(p.location(), "err=too_late") {
 		t.Fatalf("cancel past the cut-off: %d → %q", p.Status, p.location())
 	}
-	expect(t, b.get(p.location()), 200, "Отменить это бронирование уже нельзя")
+	expect(t, b.get(p.location()), 200, "Отменить можно не позднее чем за 2 часа до начала")
 	if got, _ := f.srv.Store.BookingsByUser(ctx, f.student.ID); got[0].Status != booksmeta.BookingActive {
 		t.Fatalf("booking status %q after a refused cancel", got[0].Status)
 	}

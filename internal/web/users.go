@@ -37,12 +37,12 @@ func submittedForm(r *http.Request) userForm {
 
 // input turns the form into an account change. The role is sent only by a
 // super-admin's form; the rule itself is enforced in package accounts.
-func (f userForm) input(r *http.Request) (accounts.UserInput, *accounts.Error) {
+func (f userForm) input(r *http.Request) (accounts.UserInput, *booksmeta.Error) {
 	in := accounts.UserInput{Email: &f.Email, FirstName: &f.FirstName, LastName: &f.LastName, Phone: &f.Phone,
 		Paid: &f.Paid, Active: &f.Active}
 	n, err := strconv.Atoi(f.Limit)
 	if err != nil {
-		return in, &accounts.Error{Code: "invalid", Field: "booking_limit", Message: "Лимит бронирований — целое число от 0 до 100."}
+		return in, &booksmeta.Error{Code: booksmeta.CodeInvalid, Field: "booking_limit", Message: "Лимит бронирований — целое число от 0 до 100."}
 	}
 	in.BookingLimit = &n
 	if _, sent := r.PostForm["role"]; sent {
@@ -57,24 +57,12 @@ func roleOptions() []option {
 }
 
 // accountsStatus maps a refusal by an account rule to a status and the error.
-func accountsStatus(err error) (int, *accounts.Error, bool) {
-	var ae *accounts.Error
-	if !errors.As(err, &ae) {
+func accountsStatus(err error) (int, *booksmeta.Error, bool) {
+	ae := booksmeta.AsError(err)
+	if ae == nil {
 		return 0, nil, false
 	}
-	st := map[string]int{"forbidden": http.StatusForbidden, "conflict": http.StatusConflict,
-		"invalid": http.StatusUnprocessableEntity, "not_found": http.StatusNotFound, "busy": http.StatusTooManyRequests}[ae.Code]
-	if st == 0 {
-		st = http.StatusBadRequest
-	}
-	return st, ae, true
-}
-
-// canManage mirrors the accounts rule for what the page offers (and for
-// issuing a password link, which changes who can sign in as the target):
-// only a super-admin manages other administrators.
-func canManage(actor, target *booksmeta.User) bool {
-	return !target.IsAdmin() || actor.Role == booksmeta.RoleSuperAdmin || actor.ID == target.ID
+	return ae.HTTPStatus(), ae, true
 }
 
 func boolFilter(v string) *bool {
@@ -124,7 +112,7 @@ func (s *Server) userList(w http.ResponseWriter, r *http.Request, _ *booksmeta.U
 	s.render(w, http.StatusOK, "users", d)
 }
 
-func (s *Server) userNewPage(w http.ResponseWriter, r *http.Request, status int, f userForm, e *accounts.Error) {
+func (s *Server) userNewPage(w http.ResponseWriter, r *http.Request, status int, f userForm, e *booksmeta.Error) {
 	d := s.adminData(r, "Новый ученик", "users")
 	d["F"], d["Roles"] = f, roleOptions()
 	if e != nil {
@@ -147,7 +135,7 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, actor *books
 	}
 	if pw := r.PostFormValue("password"); pw != "" {
 		if pw != r.PostFormValue("password2") {
-			s.userNewPage(w, r, http.StatusUnprocessableEntity, f, &accounts.Error{Code: "invalid", Field: "password",
+			s.userNewPage(w, r, http.StatusUnprocessableEntity, f, &booksmeta.Error{Code: booksmeta.CodeInvalid, Field: "password",
 				Message: "Пароли не совпадают: введите один и тот же пароль дважды или оставьте оба поля пустыми."})
 			return
 		}
@@ -181,7 +169,7 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, actor *books
 		v.Flash = "Пользователь создан. Письмо-приглашение со ссылкой для установки пароля поставлено в очередь и уйдёт в ближайшую минуту."
 		if !s.mailConfigured(r) {
 			v.Flash = "Пользователь создан."
-			link, err := s.issueLink(r, u)
+			link, err := s.issueLink(r, actor, u)
 			if err != nil {
 				s.internalError(w, r, "issue set-password link", err)
 				return
@@ -193,12 +181,8 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, actor *books
 	s.userEditPage(w, r, http.StatusCreated, u, v)
 }
 
-func (s *Server) issueLink(r *http.Request, u *booksmeta.User) (string, error) {
-	ttl := accounts.WelcomeLinkTTL
-	if u.IsAdmin() {
-		ttl = accounts.AdminLinkTTL
-	}
-	tok, err := s.Accounts.IssueLink(r.Context(), u.ID, store.TokenSetPassword, ttl)
+func (s *Server) issueLink(r *http.Request, actor, u *booksmeta.User) (string, error) {
+	tok, err := s.Accounts.AdminIssueLink(r.Context(), actor, u)
 	if err != nil {
 		return "", err
 	}
@@ -207,7 +191,7 @@ func (s *Server) issueLink(r *http.Request, u *booksmeta.User) (string, error) {
 
 type editView struct {
 	Form        *userForm
-	Err         *accounts.Error
+	Err         *booksmeta.Error
 	PwErr       string
 	Flash       string
 	OneTimeLink string
@@ -253,7 +237,7 @@ func (s *Server) userEditPage(w http.ResponseWriter, r *http.Request, status int
 		f = *v.Form
 	}
 	d["T"], d["F"], d["Roles"], d["Upcoming"] = target, f, roleOptions(), upcoming
-	d["CanManage"], d["Self"] = canManage(actor, target), actor.ID == target.ID
+	d["CanManage"], d["Self"] = accounts.CanManage(actor, target), actor.ID == target.ID
 	d["HasPassword"] = target.PasswordHash != ""
 	d["Loc"], d["PwErr"], d["OneTimeLink"] = s.Settings.Location(r.Context()), v.PwErr, v.OneTimeLink
 	d["InviteNote"], d["PushNote"], d["PushOK"] = v.InviteNote, v.PushNote, v.PushOK
@@ -337,7 +321,7 @@ func (s *Server) userSetPassword(w http.ResponseWriter, r *http.Request, actor *
 		s.userEditPage(w, r, http.StatusUnprocessableEntity, target, editView{PwErr: "Введите новый пароль (не короче 8 символов)."})
 		return
 	case pw != r.PostFormValue("password2"):
-		s.userEditPage(w, r, http.StatusUnprocessableEntity, target, editView{PwErr: "Пароли не совпадают: введите один и тот же пароль дважды."})
+		s.userEditPage(w, r, http.StatusUnprocessableEntity, target, editView{PwErr: msgPasswordsDiffer})
 		return
 	}
 	_, sess := auth.FromContext(r.Context())
@@ -354,12 +338,11 @@ func (s *Server) userIssueLink(w http.ResponseWriter, r *http.Request, actor *bo
 	if !ok {
 		return
 	}
-	if !canManage(actor, target) {
-		s.userEditPage(w, r, http.StatusForbidden, target, editView{Err: &accounts.Error{Code: "forbidden",
-			Message: "Выдавать ссылку для установки пароля другому администратору может только главный администратор (super_admin)."}})
+	link, err := s.issueLink(r, actor, target)
+	if st, ae, ok := accountsStatus(err); ok {
+		s.userEditPage(w, r, st, target, editView{Err: ae})
 		return
 	}
-	link, err := s.issueLink(r, target)
 	if err != nil {
 		s.internalError(w, r, "issue set-password link", err)
 		return

@@ -1,5 +1,9 @@
 // Package web serves Book Smeta's pages: server-rendered html/template,
-// Russian, embedded templates and assets.
+// Russian, embedded templates and assets. No rule lives here: the pages ask
+// booking, schedule and accounts what to offer (CanCancel, Window,
+// CanManage …) and show their refusals in the rules' own words, at the
+// status of booksmeta's one table; what a page adds to a refusal is in
+// refusals.go.
 package web
 
 import (
@@ -43,13 +47,12 @@ var staticFS embed.FS
 
 // Server holds what the pages need.
 type Server struct {
-	Store    *store.Store
-	Settings *settings.Service
-	Accounts *accounts.Service
-	Booking  *booking.Service
-	Box      *secretbox.Box
-	Schedule *schedule.Service
-	// GetCourse and Outbox are set after construction (app wires them last).
+	Store     *store.Store
+	Settings  *settings.Service
+	Accounts  *accounts.Service
+	Booking   *booking.Service
+	Box       *secretbox.Box
+	Schedule  *schedule.Service
 	GetCourse *gcsync.Service
 	Outbox    *outbox.Service
 	Backups   *backup.Service

@@ -131,7 +131,7 @@ func (p *Processor) Process(ctx context.Context, id int64, last bool) error {
 		}
 		var ev enrol.Event
 		if err := json.Unmarshal([]byte(e.Payload), &ev); err != nil {
-			return &enrol.RuleError{Message: "Сохранённые данные события повреждены и не могут быть обработаны."}
+			return enrol.RuleError("Сохранённые данные события повреждены и не могут быть обработаны.")
 		}
 		if out, err = p.Enrol.Apply(ctx, tx, ev, id); err != nil {
 			return err

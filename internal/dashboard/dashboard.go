@@ -1,4 +1,8 @@
-package api
+// Package dashboard is the read model an owner looks at first: counts of
+// students and webhook events, bookings per day, utilisation, students near
+// their limit. The API sends it as JSON and the admin page shows it; it
+// holds no rule, it only reads.
+package dashboard
 
 import (
 	"booksmeta"
@@ -10,8 +14,8 @@ import (
 	"booksmeta/internal/store"
 )
 
-// DashboardData is what an owner looks at first; the admin page shows the same.
-type DashboardData struct {
+// Data is what an owner looks at first; the admin page shows the same.
+type Data struct {
 	Students       int            `json:"students"`
 	PaidStudents   int            `json:"paid_students"`
 	Admins         int            `json:"admins"`
@@ -42,9 +46,9 @@ type NearLimit struct {
 	Limit    int    `json:"limit"`
 }
 
-// Dashboard gathers the numbers; "today" is the school's day.
-func Dashboard(ctx context.Context, st *store.Store, set *settings.Service) (DashboardData, error) {
-	var d DashboardData
+// Build gathers the numbers; "today" is the school's day.
+func Build(ctx context.Context, st *store.Store, set *settings.Service) (Data, error) {
+	var d Data
 	var err error
 	if d.Students, d.PaidStudents, d.Admins, err = st.CountUsers(ctx); err != nil {
 		return d, err
