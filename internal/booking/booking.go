@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"booksmeta/internal/secretbox"
 	"booksmeta/internal/settings"
@@ -32,17 +33,31 @@ const (
 	MaintenanceMessage       = "maintenance_message"
 )
 
-// DefineSettings registers the booking settings with their defaults.
+// DefineSettings declares the booking settings.
 func DefineSettings(s *settings.Service) {
-	s.Define(ServerHost, false, "")
-	s.Define(ServerLogin, false, "")
-	s.Define(ServerPassword, true, "")
-	s.Define(ServerInstructions, false, "")
-	s.Define(AccessOpensMinutesBefore, false, "15")
-	s.Define(CancelCutoffMinutes, false, "120")
-	s.Define(ReminderMinutesBefore, false, "60")
-	s.Define(MaintenanceMode, false, "0")
-	s.Define(MaintenanceMessage, false, "")
+	s.Define(settings.Def{Key: ServerHost, Check: func(v string) error {
+		if strings.ContainsAny(v, " \t\r\n") {
+			return errors.New("Адрес сервера пишется без пробелов, например rdp.school.ru или rdp.school.ru:3389")
+		}
+		return nil
+	}})
+	s.Define(settings.Def{Key: ServerLogin})
+	s.Define(settings.Def{Key: ServerPassword, Secret: true})
+	s.Define(settings.Def{Key: ServerInstructions})
+	s.Define(settings.Def{Key: AccessOpensMinutesBefore, Type: settings.Number, Default: "15", Min: 0, Max: 1440,
+		Reason: "За сколько минут до начала открывается доступ — целое число от 0 до 1440 (сутки), обычно 15"})
+	s.Define(settings.Def{Key: CancelCutoffMinutes, Type: settings.Number, Default: "120", Min: 0, Max: 43200,
+		Reason: "За сколько минут до начала ещё можно отменить бронь — целое число от 0 до 43200 (30 дней), обычно 120"})
+	s.Define(settings.Def{Key: ReminderMinutesBefore, Type: settings.Number, Default: "60", Min: 0, Max: 10080,
+		Reason: "За сколько минут до начала напомнить — целое число от 0 до 10080 (неделя); 0 — не напоминать"})
+	s.Define(settings.Def{Key: MaintenanceMode, Type: settings.Bool, Default: "0",
+		Reason: "Режим обслуживания: «да» — включён, «нет» — выключен (подходят также 1/0, вкл/выкл, on/off, true/false)"})
+	s.Define(settings.Def{Key: MaintenanceMessage, Check: func(v string) error {
+		if utf8.RuneCountInString(v) > 2000 {
+			return errors.New("Сообщение ученикам слишком длинное: не больше 2000 знаков")
+		}
+		return nil
+	}})
 }
 
 // Refusal codes (SPEC §5).
@@ -77,18 +92,15 @@ type Service struct {
 	Box      *secretbox.Box
 }
 
-func (s *Service) minutes(ctx context.Context, key string, def int) time.Duration {
-	n := s.Settings.Int(ctx, key, def)
-	if n < 0 {
-		n = def
-	}
-	return time.Duration(n) * time.Minute
-}
-
 // Book books slotID for userID, or refuses with a RuleError.
 func (s *Service) Book(ctx context.Context, userID, slotID int64) (*booksmeta.Booking, error) {
-	if s.Maintenance(ctx) {
-		msg := s.Settings.String(ctx, MaintenanceMessage)
+	if on, err := s.Maintenance(ctx); err != nil {
+		return nil, err
+	} else if on {
+		msg, err := s.Settings.String(ctx, MaintenanceMessage)
+		if err != nil {
+			return nil, err
+		}
 		if msg == "" {
 			msg = "Сейчас идут технические работы на сервере: бронирование временно недоступно, попробуйте позже."
 		}
@@ -160,16 +172,18 @@ func mailData(b *booksmeta.Booking, by, reason string) string {
 
 // Maintenance reports whether maintenance mode is on: students cannot book,
 // while admins and the webhook intake keep working (payments are never refused).
-func (s *Service) Maintenance(ctx context.Context) bool {
-	v := strings.TrimSpace(s.Settings.String(ctx, MaintenanceMode))
-	return v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "on")
+func (s *Service) Maintenance(ctx context.Context) (bool, error) {
+	return s.Settings.Bool(ctx, MaintenanceMode)
 }
 
 // Cancel cancels the student's own upcoming booking, up to the cut-off.
 func (s *Service) Cancel(ctx context.Context, userID, bookingID int64) (*booksmeta.Booking, error) {
-	cutoff := s.minutes(ctx, CancelCutoffMinutes, 120)
+	cutoff, err := s.Settings.Minutes(ctx, CancelCutoffMinutes)
+	if err != nil {
+		return nil, err
+	}
 	var b *booksmeta.Booking
-	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		b, err = tx.BookingByID(ctx, bookingID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && b.UserID != userID) {
@@ -246,8 +260,9 @@ type Access struct {
 }
 
 // Window returns when access to a booking opens and closes.
-func (s *Service) Window(ctx context.Context, b *booksmeta.Booking) (opens, closes time.Time) {
-	return b.StartsAt.Add(-s.minutes(ctx, AccessOpensMinutesBefore, 15)), b.EndsAt
+func (s *Service) Window(ctx context.Context, b *booksmeta.Booking) (opens, closes time.Time, err error) {
+	before, err := s.Settings.Minutes(ctx, AccessOpensMinutesBefore)
+	return b.StartsAt.Add(-before), b.EndsAt, err
 }
 
 // Access returns the server details for the booker inside the window:
@@ -260,7 +275,10 @@ func (s *Service) Access(ctx context.Context, userID, bookingID int64) (*Access,
 	if err != nil {
 		return nil, err
 	}
-	opens, closes := s.Window(ctx, b)
+	opens, closes, err := s.Window(ctx, b)
+	if err != nil {
+		return nil, err
+	}
 	now := s.Store.Now()
 	if b.Status == booksmeta.BookingCancelled {
 		return nil, refuse(CodeNotOpen, "Бронирование отменено: доступа к серверу по нему нет.")
@@ -270,7 +288,13 @@ func (s *Service) Access(ctx context.Context, userID, bookingID int64) (*Access,
 		return nil, refuse(CodeNotOpen, fmt.Sprintf("Доступ к серверу открыт с %s до %s (%s).",
 			opens.In(loc).Format("02.01.2006 15:04"), closes.In(loc).Format("15:04"), loc.String()))
 	}
-	a := &Access{Host: s.Settings.String(ctx, ServerHost), Instructions: s.Settings.String(ctx, ServerInstructions), OpensAt: opens, ClosesAt: closes}
+	a := &Access{OpensAt: opens, ClosesAt: closes}
+	if a.Host, err = s.Settings.String(ctx, ServerHost); err != nil {
+		return nil, err
+	}
+	if a.Instructions, err = s.Settings.String(ctx, ServerInstructions); err != nil {
+		return nil, err
+	}
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		sl, err := tx.SlotByID(ctx, b.SlotID)
 		if err != nil {
@@ -284,8 +308,11 @@ func (s *Service) Access(ctx context.Context, userID, bookingID int64) (*Access,
 			a.Password, err = s.Box.Open(sl.ServerPassword)
 			return err
 		}
-		a.Login, a.Password = s.Settings.String(ctx, ServerLogin), s.Settings.String(ctx, ServerPassword)
-		return nil
+		if a.Login, err = s.Settings.String(ctx, ServerLogin); err != nil {
+			return err
+		}
+		a.Password, err = s.Settings.String(ctx, ServerPassword)
+		return err
 	})
 	return a, err
 }

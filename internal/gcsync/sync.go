@@ -253,7 +253,11 @@ func (s *Service) start(ctx context.Context, cl *getcourse.Client, st *store.Get
 	zone := s.zone(ctx)
 	from := st.CursorAt.Add(-s.Overlap)
 	if st.CursorAt.IsZero() {
-		from = now.AddDate(0, 0, -s.firstDays(ctx))
+		days, err := s.Settings.Int(ctx, SettingSyncFirstDays)
+		if err != nil {
+			return s.stop(ctx, st, nil, err, o)
+		}
+		from = now.AddDate(0, 0, -days)
 	}
 	o.rep.Since = from
 	o.say(Progress{Stage: "start", Message: "Ищем в GetCourse заказы, оплаченные с " + from.In(zone).Format("02.01.2006") + "."})

@@ -105,7 +105,12 @@ func (s *Server) generalPage(w http.ResponseWriter, r *http.Request, status int,
 	d := s.adminData(r, "Настройки → Расписание, доступ, почта", "settings")
 	d["Sections"], d["FormError"], d["Presets"], d["MailVerdict"] = sections, formErr, mail.Presets(), mailVerdict
 	if s.Outbox != nil {
-		d["MailConfigured"] = s.Outbox.Configured(ctx)
+		on, err := s.Outbox.Configured(ctx)
+		if err != nil {
+			s.internalError(w, r, "read mail settings", err)
+			return
+		}
+		d["MailConfigured"] = on
 	}
 	if r.URL.Query().Get("ok") == "saved" {
 		d["Flash"] = "Настройки сохранены."
@@ -118,19 +123,15 @@ func (s *Server) generalForm(w http.ResponseWriter, r *http.Request, _ *booksmet
 }
 
 func (s *Server) generalSave(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
-	values, entered, errs, err := s.collectSettings(r, generalKeys())
+	values, entered, err := s.collectSettings(r, generalKeys())
 	if err != nil {
 		s.internalError(w, r, "read settings", err)
 		return
 	}
-	if len(errs) > 0 {
-		s.generalPage(w, r, http.StatusUnprocessableEntity, entered, errs, "Настройки не сохранены: исправьте отмеченные поля.", "")
-		return
-	}
 	if len(values) > 0 {
 		if err := s.Settings.Put(r.Context(), values, u.ID); err != nil {
-			if k, msg, ok := settings.Refusal(err); ok {
-				s.generalPage(w, r, http.StatusUnprocessableEntity, entered, map[string]string{k: msg}, "Настройки не сохранены: исправьте отмеченные поля.", "")
+			if errs := settings.Refusals(err); errs != nil {
+				s.generalPage(w, r, http.StatusUnprocessableEntity, entered, errs, "Настройки не сохранены: исправьте отмеченные поля.", "")
 				return
 			}
 			s.internalError(w, r, "save settings", err)

@@ -22,7 +22,7 @@ func TestGeneralSettings(t *testing.T) {
 	// A refused value saves nothing and says what is wrong.
 	p = a.submit("/admin/settings/general", "/admin/settings/general", url.Values{"schedule_from": {"25:00"}, "server_host": {"rdp.school.example"}})
 	expect(t, p, http.StatusUnprocessableEntity, "Настройки не сохранены")
-	if v := f.srv.Settings.String(ctx, "server_host"); v != "" {
+	if v, err := f.srv.Settings.String(ctx, "server_host"); err != nil || v != "" {
 		t.Fatalf("server_host saved despite an invalid neighbour: %q", v)
 	}
 	p = a.submit("/admin/settings/general", "/admin/settings/general", url.Values{"server_host": {"rdp.school.example"},
@@ -34,7 +34,7 @@ func TestGeneralSettings(t *testing.T) {
 	p = a.get("/admin/settings/general?ok=saved")
 	expect(t, p, 200, "Настройки сохранены", "rdp.school.example", "сохранено в панели")
 	expectNot(t, p, "Shared-Server-Pass", "Почта не настроена")
-	if !f.srv.Booking.Maintenance(ctx) {
+	if on, err := f.srv.Booking.Maintenance(ctx); err != nil || !on {
 		t.Fatal("maintenance mode not on")
 	}
 	expect(t, f.as(t, f.student).get("/"), 200, "технические работы")
@@ -46,7 +46,7 @@ func TestGeneralSettings(t *testing.T) {
 	p = a.submit("/admin/settings/general", "/admin/settings/general", url.Values{"webhook_log_keep_days": {"abc"}})
 	expect(t, p, http.StatusUnprocessableEntity, "Срок хранения журнала webhook")
 	p = a.submit("/admin/settings/general", "/admin/settings/general", url.Values{"webhook_log_keep_days": {"30"}})
-	if p.Status != http.StatusSeeOther || f.srv.Settings.Int(ctx, "webhook_log_keep_days", 0) != 30 {
+	if n, err := f.srv.Settings.Int(ctx, "webhook_log_keep_days"); p.Status != http.StatusSeeOther || err != nil || n != 30 {
 		t.Fatalf("retention not saved: %d", p.Status)
 	}
 }

@@ -103,8 +103,14 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 	d["Prev"], d["Next"] = from.AddDate(0, 0, -7).Format("2006-01-02"), to.Format("2006-01-02")
 	d["Upcoming"], d["Left"] = upcoming, max(u.BookingLimit-upcoming, 0)
 	d["Notices"] = notices
-	d["Maintenance"] = s.Booking.Maintenance(ctx)
-	d["MaintenanceMessage"] = s.Settings.String(ctx, booking.MaintenanceMessage)
+	if d["Maintenance"], err = s.Booking.Maintenance(ctx); err != nil {
+		s.internalError(w, r, "read maintenance mode", err)
+		return
+	}
+	if d["MaintenanceMessage"], err = s.Settings.String(ctx, booking.MaintenanceMessage); err != nil {
+		s.internalError(w, r, "read maintenance message", err)
+		return
+	}
 	if msg := r.URL.Query().Get("err"); msg != "" {
 		d["Error"] = bookingMessage(msg)
 	}
@@ -165,7 +171,11 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta
 		return
 	}
 	now := s.Store.Now()
-	cutoff := time.Duration(s.Settings.Int(ctx, booking.CancelCutoffMinutes, 120)) * time.Minute
+	cutoff, err := s.Settings.Minutes(ctx, booking.CancelCutoffMinutes)
+	if err != nil {
+		s.internalError(w, r, "read cancel cut-off", err)
+		return
+	}
 	var upcoming, past, cancelled []bookingView
 	for _, b := range bs {
 		v := bookingView{Booking: b}
@@ -175,7 +185,10 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta
 		case b.Status == booksmeta.BookingFinished || !b.EndsAt.After(now):
 			past = append(past, v)
 		default:
-			v.OpensAt, _ = s.Booking.Window(ctx, b)
+			if v.OpensAt, _, err = s.Booking.Window(ctx, b); err != nil {
+				s.internalError(w, r, "read access window", err)
+				return
+			}
 			v.CanCancel = !now.Add(cutoff).After(b.StartsAt)
 			v.CutoffPast = !v.CanCancel
 			// Access is asked for, not computed here: the rules decide
