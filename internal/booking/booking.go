@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"booksmeta/internal/secretbox"
 	"booksmeta/internal/settings"
@@ -43,7 +42,7 @@ func DefineSettings(s *settings.Service) {
 	}})
 	s.Define(settings.Def{Key: ServerLogin})
 	s.Define(settings.Def{Key: ServerPassword, Secret: true})
-	s.Define(settings.Def{Key: ServerInstructions})
+	s.Define(settings.Def{Key: ServerInstructions, Multiline: true})
 	s.Define(settings.Def{Key: AccessOpensMinutesBefore, Type: settings.Number, Default: "15", Min: 0, Max: 1440,
 		Reason: "За сколько минут до начала открывается доступ — целое число от 0 до 1440 (сутки), обычно 15"})
 	s.Define(settings.Def{Key: CancelCutoffMinutes, Type: settings.Number, Default: "120", Min: 0, Max: 43200,
@@ -52,12 +51,7 @@ func DefineSettings(s *settings.Service) {
 		Reason: "За сколько минут до начала напомнить — целое число от 0 до 10080 (неделя); 0 — не напоминать"})
 	s.Define(settings.Def{Key: MaintenanceMode, Type: settings.Bool, Default: "0",
 		Reason: "Режим обслуживания: «да» — включён, «нет» — выключен (подходят также 1/0, вкл/выкл, on/off, true/false)"})
-	s.Define(settings.Def{Key: MaintenanceMessage, Check: func(v string) error {
-		if utf8.RuneCountInString(v) > 2000 {
-			return errors.New("Сообщение ученикам слишком длинное: не больше 2000 знаков")
-		}
-		return nil
-	}})
+	s.Define(settings.Def{Key: MaintenanceMessage, Multiline: true, MaxLen: 2000})
 }
 
 // Refusal codes (SPEC §5).

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"booksmeta/internal/config"
 )
@@ -39,6 +41,13 @@ type Def struct {
 	// Required refuses an empty value (with Reason) instead of letting it
 	// mean "the default".
 	Required bool
+	// Multiline lets a Text hold line breaks (instructions, a message);
+	// any other Text is one line, because it ends up in a mail header, an
+	// address or a login, where a line break is an injection.
+	Multiline bool
+	// MaxLen bounds a Text in characters; 0 means 500 for one line and
+	// 4000 for several.
+	MaxLen int
 	// Check refuses, in Russian, a non-empty value the Type allows but the
 	// setting does not (a malformed address, an unknown time zone).
 	Check func(v string) error
@@ -112,6 +121,10 @@ func (d Def) check(value string) (string, string) {
 		return "", ""
 	}
 	switch d.Type {
+	case Text:
+		if msg := d.textRule(v); msg != "" {
+			return "", msg
+		}
 	case Number:
 		n, err := strconv.Atoi(v)
 		if err != nil || n < d.Min || n > d.Max {
@@ -134,6 +147,31 @@ func (d Def) check(value string) (string, string) {
 		}
 	}
 	return v, ""
+}
+
+func (d Def) textRule(v string) string {
+	max := d.MaxLen
+	if max == 0 {
+		max = 500
+		if d.Multiline {
+			max = 4000
+		}
+	}
+	if n := utf8.RuneCountInString(v); n > max {
+		return "Слишком длинное значение: " + strconv.Itoa(n) + " знаков, можно не больше " + strconv.Itoa(max) + "."
+	}
+	for _, r := range v {
+		if r == '\n' || r == '\r' {
+			if d.Multiline {
+				continue
+			}
+			return "Значение должно быть в одну строку: уберите переносы строк."
+		}
+		if unicode.IsControl(r) && r != '\t' {
+			return "В значении есть невидимый служебный символ: наберите его заново, не копируя."
+		}
+	}
+	return ""
 }
 
 func (d Def) reason(generic string) string {

@@ -59,7 +59,12 @@ func ownDefs() []Def {
 			}
 			return nil
 		}}, "BOOKSMETA_TIMEZONE", func(c config.Config) string { return c.Timezone }),
-		env(Def{Key: MailHost}, "MAIL_HOST", func(c config.Config) string { return c.MailHost }),
+		env(Def{Key: MailHost, Check: func(v string) error {
+			if strings.ContainsAny(v, " \t/") {
+				return errors.New("SMTP-сервер — имя без пробелов и https://, например smtp.yandex.ru (порт — в поле «Порт»)")
+			}
+			return nil
+		}}, "MAIL_HOST", func(c config.Config) string { return c.MailHost }),
 		env(Def{Key: MailPort, Type: Number, Min: 1, Max: 65535, Reason: "Порт SMTP — число от 1 до 65535 (обычно 465 или 587)"},
 			"MAIL_PORT", func(c config.Config) string { return itoa(c.MailPort) }),
 		env(Def{Key: MailUsername}, "MAIL_USERNAME", func(c config.Config) string { return c.MailUsername }),
