@@ -98,3 +98,33 @@ func TestMailTemplateEditing(t *testing.T) {
 	}
 	expect(t, a.get("/admin/mail-templates/nope"), http.StatusNotFound)
 }
+
+// TestMaintenanceSwitchOnThePanel: the switch is a select, a value that is
+// not yes or no is refused beside the field with the reason (it used to be
+// saved with «Настройки сохранены» and read as off), and «да» sent by a
+// script or an old form turns it on.
+func TestMaintenanceSwitchOnThePanel(t *testing.T) {
+	f := start(t, nil)
+	ctx := context.Background()
+	a := f.as(t, f.admin)
+	p := a.get("/admin/settings/general")
+	expect(t, p, 200, `<select id="f-maintenance_mode" name="maintenance_mode">`, "Включён", "Выключен")
+	p = a.submit("/admin/settings/general", "/admin/settings/general", url.Values{"maintenance_mode": {"abc"}, "server_host": {"rdp.school.example"}})
+	expect(t, p, http.StatusUnprocessableEntity, "Настройки не сохранены", "Режим обслуживания: «да» — включён, «нет» — выключен")
+	expectNot(t, p, "Настройки сохранены.")
+	if on, err := f.srv.Booking.Maintenance(ctx); err != nil || on {
+		t.Fatalf("maintenance after a refused value: %v %v", on, err)
+	}
+	if v, err := f.srv.Settings.String(ctx, "server_host"); err != nil || v != "" {
+		t.Fatalf("server_host saved beside a refused value: %q %v", v, err)
+	}
+	p = a.submit("/admin/settings/general", "/admin/settings/general", url.Values{"maintenance_mode": {"да"}})
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("save «да»: %d %s", p.Status, p.Body)
+	}
+	if on, err := f.srv.Booking.Maintenance(ctx); err != nil || !on {
+		t.Fatalf("«да» did not turn maintenance on: %v %v", on, err)
+	}
+	expect(t, a.get("/admin/settings/general"), 200, `<option value="1" selected>Включён</option>`)
+	expect(t, f.as(t, f.student).get("/"), 200, "технические работы")
+}
