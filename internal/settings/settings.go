@@ -1,6 +1,14 @@
 // Package settings resolves a setting from, in order of precedence, the value
 // saved in the admin panel, the environment, the .env file and the default,
 // and stores panel values (secrets encrypted).
+//
+// Every setting is declared once, by the package that owns it, with Define:
+// its type, default, secrecy and checks (Def), plus Relate for checks of
+// several keys together. Put refuses what a definition refuses, whoever
+// calls; the typed getters (String, Int, Minutes, Bool, Zone) return read
+// errors instead of guessing. Which package defines which keys: this one its
+// own (those with an environment variable, and webhook_log_keep_days);
+// booking, schedule, backup and gcsync theirs, in their DefineSettings.
 package settings
 
 import (
