@@ -54,13 +54,13 @@ func DefineSettings(s *settings.Service) {
 		Reason: "Как часто сверять оплаты с GetCourse — число часов от 0 до 720 (0 — не сверять автоматически), обычно 24"})
 	s.Define(settings.Def{Key: SettingSyncFirstDays, Type: settings.Number, Default: "30", Min: 1, Max: 3650,
 		Reason: "За сколько дней назад искать оплаты при первой сверке — число от 1 до 3650, обычно 30"})
-	s.Define(settings.Def{Key: SettingDeveloperKey, Secret: true, Check: func(v string) error {
-		if strings.ContainsAny(v, " \t\r\n") {
-			return errors.New("В ключе разработчика не должно быть пробелов: скопируйте его заново")
-		}
-		return nil
-	}})
-	s.BindSecret(SettingDeveloperKey, settings.GetCourseAPIURL, settings.GetCourseAccount)
+	s.Define(settings.Def{Key: SettingDeveloperKey, Secret: true, BoundTo: []string{settings.GetCourseAPIURL, settings.GetCourseAccount},
+		Check: func(v string) error {
+			if strings.ContainsAny(v, " \t\r\n") {
+				return errors.New("В ключе разработчика не должно быть пробелов: скопируйте его заново")
+			}
+			return nil
+		}})
 }
 
 // Processor applies an accepted webhook event now (webhook.Processor).

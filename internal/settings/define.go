@@ -32,6 +32,9 @@ type Def struct {
 	Type    Type
 	Default string // used when nothing is saved, or an empty value is
 	Secret  bool   // stored encrypted, shown masked
+	// BoundTo names the settings that say where a secret is sent; see
+	// BindSecret.
+	BoundTo []string
 	// Min and Max bound a Number, both inclusive.
 	Min, Max int
 	// Reason is the Russian refusal of a value the Type does not allow
@@ -70,6 +73,9 @@ func (s *Service) Define(d Def) {
 		s.order = append(s.order, d.Key)
 	}
 	s.defs[d.Key] = d
+	if len(d.BoundTo) > 0 {
+		s.BindSecret(d.Key, d.BoundTo...)
+	}
 }
 
 // Relate adds a check of several settings together (the working day must

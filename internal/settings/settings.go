@@ -89,8 +89,6 @@ type Service struct {
 // New returns a Service.
 func New(s *store.Store, box *secretbox.Box, cfg config.Config) *Service {
 	svc := &Service{store: s, box: box, cfg: cfg, defs: map[string]Def{}, TTL: 2 * time.Second, boundTo: map[string][]string{}}
-	svc.BindSecret(GetCourseAPIKey, GetCourseAPIURL, GetCourseAccount)
-	svc.BindSecret(MailPassword, MailHost)
 	for _, d := range ownDefs() {
 		svc.Define(d)
 	}

@@ -39,7 +39,7 @@ func ownDefs() []Def {
 			}
 			return nil
 		}}, "GETCOURSE_ACCOUNT", func(c config.Config) string { return c.GetCourseAccount }),
-		env(Def{Key: GetCourseAPIKey, Secret: true}, "GETCOURSE_API_KEY", func(c config.Config) string { return c.GetCourseAPIKey }),
+		env(Def{Key: GetCourseAPIKey, Secret: true, BoundTo: []string{GetCourseAPIURL, GetCourseAccount}}, "GETCOURSE_API_KEY", func(c config.Config) string { return c.GetCourseAPIKey }),
 		env(Def{Key: GetCourseWebhookSecret, Secret: true, Check: func(v string) error {
 			if len(v) < 8 {
 				return errors.New("Webhook секрет слишком короткий: нужно не меньше 8 символов, лучше — нажмите «Сгенерировать»")
@@ -68,7 +68,7 @@ func ownDefs() []Def {
 		env(Def{Key: MailPort, Type: Number, Min: 1, Max: 65535, Reason: "Порт SMTP — число от 1 до 65535 (обычно 465 или 587)"},
 			"MAIL_PORT", func(c config.Config) string { return itoa(c.MailPort) }),
 		env(Def{Key: MailUsername}, "MAIL_USERNAME", func(c config.Config) string { return c.MailUsername }),
-		env(Def{Key: MailPassword, Secret: true}, "MAIL_PASSWORD", func(c config.Config) string { return c.MailPassword }),
+		env(Def{Key: MailPassword, Secret: true, BoundTo: []string{MailHost}}, "MAIL_PASSWORD", func(c config.Config) string { return c.MailPassword }),
 		env(Def{Key: MailEncryption, Check: func(v string) error {
 			switch strings.ToLower(v) {
 			case "tls", "ssl", "starttls", "none":
