@@ -145,7 +145,7 @@ func TestConnectPageProcessRoute(t *testing.T) {
 	waitText(t, ctx, "table.fields", "5501")
 	noHorizontalScroll(t, ctx, "the setup page with a delivery")
 	screenshot(t, ctx, "connect-phone-delivery")
-	if v := srv.Settings.String(bg, settings.GetCourseWebhookSecret); v != secret {
+	if v, _ := srv.Settings.String(bg, settings.GetCourseWebhookSecret); v != secret {
 		t.Fatal("the secret changed")
 	}
 

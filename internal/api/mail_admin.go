@@ -50,7 +50,12 @@ func (s *Server) listMail(w http.ResponseWriter, r *http.Request, _ *booksmeta.U
 		out = append(out, mailOut{ID: m.ID, Kind: m.Kind, To: m.ToEmail, Status: m.Status, Subject: m.Subject, Attempts: m.Attempts,
 			LastError: m.LastError, CreatedAt: s.timeJSON(r.Context(), m.CreatedAt), SentAt: s.timeJSON(r.Context(), m.SentAt)})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"mail": out, "counts": counts, "configured": s.Outbox.Configured(r.Context())})
+	configured, err := s.Outbox.Configured(r.Context())
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"mail": out, "counts": counts, "configured": configured})
 }
 
 func (s *Server) resendMail(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {

@@ -6,10 +6,8 @@ import (
 	"net/http"
 	"strings"
 
-	"booksmeta/internal/backup"
 	"booksmeta/internal/dashboard"
 	"booksmeta/internal/getcourse"
-	"booksmeta/internal/schedule"
 	"booksmeta/internal/settings"
 )
 
@@ -50,20 +48,10 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request, u *booksm
 		if v == nil {
 			continue
 		}
-		// A masked secret sent back unchanged means "keep it".
-		if s.Settings.IsSecret(k) && strings.HasPrefix(*v, "••••") {
-			continue
-		}
-		if err := validateSetting(k, *v); err != nil {
-			writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: "invalid", Field: k, Message: err.Error()})
-			return
-		}
 		values[k] = *v
 	}
-	if err := s.Schedule.ValidateChange(r.Context(), values); err != nil {
-		writeJSON(w, http.StatusUnprocessableEntity, errorBody{Error: "invalid", Message: err.Error()})
-		return
-	}
+	// Put checks every value by its definition (a masked secret keeps the
+	// stored one) and the schedule as a whole; a refusal is a 422 naming the field.
 	if err := s.Settings.Put(r.Context(), values, u.ID); err != nil {
 		s.failErr(w, err)
 		return
@@ -89,7 +77,11 @@ func (s *Server) getcourseTest(w http.ResponseWriter, r *http.Request, _ *booksm
 	if in.APIURL != nil || in.Account != nil || (in.Key != nil && !strings.HasPrefix(*in.Key, "••••")) {
 		// The key stays empty unless typed: the GetCourse service fills in the
 		// saved one only for the saved address.
-		c := s.savedGetCourse(r)
+		c, err := s.savedGetCourse(r)
+		if err != nil {
+			s.failErr(w, err)
+			return
+		}
 		c.Key = ""
 		if in.APIURL != nil {
 			c.APIURL = *in.APIURL
@@ -106,10 +98,15 @@ func (s *Server) getcourseTest(w http.ResponseWriter, r *http.Request, _ *booksm
 	writeJSON(w, http.StatusOK, map[string]any{"ok": v.OK, "kind": string(v.Kind), "message": v.Message})
 }
 
-func (s *Server) savedGetCourse(r *http.Request) getcourse.Config {
+func (s *Server) savedGetCourse(r *http.Request) (getcourse.Config, error) {
 	ctx := r.Context()
-	return getcourse.Config{APIURL: s.Settings.String(ctx, settings.GetCourseAPIURL),
-		Account: s.Settings.String(ctx, settings.GetCourseAccount), Key: s.Settings.String(ctx, settings.GetCourseAPIKey)}
+	var c getcourse.Config
+	var err error
+	if c.APIURL, err = s.Settings.String(ctx, settings.GetCourseAPIURL); err != nil {
+		return c, err
+	}
+	c.Account, err = s.Settings.String(ctx, settings.GetCourseAccount)
+	return c, err
 }
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
@@ -119,15 +116,4 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ *booksmeta.
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
-}
-
-// validateSetting checks one value with the rules of the package that owns the key.
-func validateSetting(k, v string) error {
-	if err := settings.Validate(k, v); err != nil {
-		return err
-	}
-	if err := backup.ValidateSetting(k, v); err != nil {
-		return err
-	}
-	return schedule.Validate(k, v)
 }

@@ -122,7 +122,11 @@ type slotIn struct {
 // input turns the body into a schedule.SlotInput, answering 422 on a time
 // it cannot read. A masked credential sent back unchanged means "keep it".
 func (s *Server) slotInput(w http.ResponseWriter, r *http.Request, in slotIn) (schedule.SlotInput, bool) {
-	loc := s.Settings.Location(r.Context())
+	loc, err := s.Settings.Zone(r.Context())
+	if err != nil {
+		s.failErr(w, err)
+		return schedule.SlotInput{}, false
+	}
 	out := schedule.SlotInput{Capacity: in.Capacity, Note: in.Note, Active: in.Active, ServerLogin: in.ServerLogin, ServerPassword: in.ServerPassword}
 	for _, f := range []struct {
 		name string
@@ -247,7 +251,12 @@ func (s *Server) slotAdminGenerate(w http.ResponseWriter, r *http.Request, u *bo
 	ctx := r.Context()
 	from := s.Schedule.Today(ctx)
 	if in.From != "" {
-		d, err := schedule.ParseDate(in.From, s.Settings.Location(ctx))
+		loc, err := s.Settings.Zone(ctx)
+		if err != nil {
+			s.failErr(w, err)
+			return
+		}
+		d, err := schedule.ParseDate(in.From, loc)
 		if err != nil {
 			s.failErr(w, booksmeta.Refuse(booksmeta.CodeInvalid, "from", err.Error()))
 			return
@@ -278,8 +287,7 @@ func (s *Server) slotAdminGenerate(w http.ResponseWriter, r *http.Request, u *bo
 
 // rangeBound reads a bound of a deactivation range: a date (YYYY-MM-DD; as
 // "to" it includes the whole day) or a time.
-func rangeBound(v string, end bool, s *Server, r *http.Request) (time.Time, error) {
-	loc := s.Settings.Location(r.Context())
+func rangeBound(v string, end bool, loc *time.Location) (time.Time, error) {
 	if len(strings.TrimSpace(v)) == len("2006-01-02") {
 		d, err := schedule.ParseDate(v, loc)
 		if err != nil {
@@ -315,12 +323,17 @@ func (s *Server) slotAdminDeactivate(w http.ResponseWriter, r *http.Request, u *
 		}
 		in.To = in.From // that one day
 	}
-	from, err := rangeBound(in.From, false, s, r)
+	loc, err := s.Settings.Zone(r.Context())
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	from, err := rangeBound(in.From, false, loc)
 	if err != nil {
 		s.failErr(w, booksmeta.Refuse(booksmeta.CodeInvalid, "from", err.Error()))
 		return
 	}
-	to, err := rangeBound(in.To, true, s, r)
+	to, err := rangeBound(in.To, true, loc)
 	if err != nil {
 		s.failErr(w, booksmeta.Refuse(booksmeta.CodeInvalid, "to", err.Error()))
 		return

@@ -98,7 +98,12 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, actor *books
 	if !decode(w, r, &in) {
 		return
 	}
-	u, err := s.Accounts.AdminCreate(r.Context(), actor, in.input(), s.Settings.DefaultLimit(r.Context()))
+	limit, err := s.Settings.DefaultLimit(r.Context())
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	u, err := s.Accounts.AdminCreate(r.Context(), actor, in.input(), limit)
 	if err != nil {
 		s.failErr(w, err)
 		return

@@ -24,7 +24,10 @@ func (a *App) registerJobs() {
 	})
 	j.Every("prune_jobs", 24*time.Hour)
 	j.Handle("prune_webhook_log", func(ctx context.Context, _ *store.Job) error {
-		days := a.Settings.Int(ctx, settings.WebhookLogKeepDays, 90)
+		days, err := a.Settings.Int(ctx, settings.WebhookLogKeepDays)
+		if err != nil {
+			return err
+		}
 		n, err := webhook.PruneLog(ctx, a.Store, days)
 		if n > 0 {
 			a.Log.Info("webhook log pruned", "deleted", n, "keep_days", days)

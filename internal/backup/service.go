@@ -36,36 +36,20 @@ const JobEvery = 10 * time.Minute
 // DefaultDir is where copies go unless backup_dir says otherwise.
 const DefaultDir = "data/backups"
 
-// DefineSettings registers the backup settings with their defaults.
+// DefineSettings declares the backup settings.
 func DefineSettings(s *settings.Service) {
-	s.Define(Enabled, false, "0")
-	s.Define(Time, false, "03:00")
-	s.Define(Keep, false, "7")
-	s.Define(Dir, false, DefaultDir)
-}
-
-// ValidateSetting checks a backup setting; the error is in Russian.
-func ValidateSetting(key, v string) error {
-	v = strings.TrimSpace(v)
-	switch key {
-	case Enabled:
-		if v != "0" && v != "1" {
-			return errors.New("Автоматическое копирование: 1 — включено, 0 — выключено")
-		}
-	case Time:
-		if _, err := time.Parse("15:04", v); err != nil {
-			return errors.New("Время копирования — в виде ЧЧ:ММ, например 03:00")
-		}
-	case Keep:
-		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 365 {
-			return errors.New("Хранить копий — число от 1 до 365")
-		}
-	case Dir:
-		if v == "" {
-			return errors.New("Укажите папку для копий, например data/backups")
-		}
-	}
-	return nil
+	s.Define(settings.Def{Key: Enabled, Type: settings.Bool, Default: "0",
+		Reason: "Автоматическое копирование: «да» — включено, «нет» — выключено (подходят также 1/0, вкл/выкл)"})
+	s.Define(settings.Def{Key: Time, Default: "03:00", Required: true, Reason: "Время копирования — в виде ЧЧ:ММ, например 03:00",
+		Check: func(v string) error {
+			if _, err := time.Parse("15:04", v); err != nil {
+				return errors.New("Время копирования — в виде ЧЧ:ММ, например 03:00")
+			}
+			return nil
+		}})
+	s.Define(settings.Def{Key: Keep, Type: settings.Number, Default: "7", Min: 1, Max: 365, Required: true,
+		Reason: "Хранить копий — число от 1 до 365"})
+	s.Define(settings.Def{Key: Dir, Default: DefaultDir, Required: true, Reason: "Укажите папку для копий, например data/backups"})
 }
 
 // Service takes copies on demand and on schedule.
@@ -98,15 +82,18 @@ func (s *Service) now() time.Time {
 }
 
 // Folder is the folder copies are written to.
-func (s *Service) Folder(ctx context.Context) string {
-	d := strings.TrimSpace(s.Settings.String(ctx, Dir))
+func (s *Service) Folder(ctx context.Context) (string, error) {
+	d, err := s.Settings.String(ctx, Dir)
+	if err != nil {
+		return "", err
+	}
 	if d == "" || d == DefaultDir {
 		if s.DefaultFolder != "" {
-			return s.DefaultFolder
+			return s.DefaultFolder, nil
 		}
-		return DefaultDir
+		return DefaultDir, nil
 	}
-	return d
+	return d, nil
 }
 
 // Copy is one backup file.
@@ -131,7 +118,11 @@ func fileName(kind string, t time.Time) string {
 // List returns the copies in the backup folder, newest first. Only files
 // this program names are listed (and ever deleted by retention).
 func (s *Service) List(ctx context.Context) ([]Copy, error) {
-	return ListDir(s.Folder(ctx))
+	dir, err := s.Folder(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ListDir(dir)
 }
 
 // ListDir lists the copies in dir, newest first.
@@ -205,8 +196,19 @@ func (s *Service) take(ctx context.Context, kind string) (Copy, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	dir := s.Folder(ctx)
-	t := s.now().In(s.Settings.Location(ctx))
+	dir, err := s.Folder(ctx)
+	if err != nil {
+		return Copy{}, err
+	}
+	keep, err := s.Settings.Int(ctx, Keep)
+	if err != nil {
+		return Copy{}, err
+	}
+	loc, err := s.Settings.Zone(ctx)
+	if err != nil {
+		return Copy{}, err
+	}
+	t := s.now().In(loc)
 	path := filepath.Join(dir, fileName(kind, t))
 	for i := 2; ; i++ { // two copies within one second
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -222,7 +224,7 @@ func (s *Service) take(ctx context.Context, kind string) (Copy, error) {
 		return Copy{}, err
 	}
 	s.Log.Info("backup written", "path", path, "bytes", fi.Size(), "kind", kind)
-	if removed, err := Prune(dir, s.Settings.Int(ctx, Keep, 7)); err != nil {
+	if removed, err := Prune(dir, keep); err != nil {
 		s.Log.Warn("backup retention", "err", err)
 	} else if removed > 0 {
 		s.Log.Info("old backups removed", "count", removed)
@@ -234,14 +236,24 @@ func (s *Service) take(ctx context.Context, kind string) (Copy, error) {
 // schedule is on, the school's clock is past backup_time, and no automatic
 // copy of today exists yet.
 func (s *Service) Due(ctx context.Context) (bool, error) {
-	if !s.Supported() || strings.TrimSpace(s.Settings.String(ctx, Enabled)) != "1" {
+	if !s.Supported() {
 		return false, nil
 	}
-	loc := s.Settings.Location(ctx)
-	now := s.now().In(loc)
-	at, err := time.Parse("15:04", strings.TrimSpace(s.Settings.String(ctx, Time)))
+	if on, err := s.Settings.Bool(ctx, Enabled); err != nil || !on {
+		return false, err
+	}
+	loc, err := s.Settings.Zone(ctx)
 	if err != nil {
-		at, _ = time.Parse("15:04", "03:00")
+		return false, err
+	}
+	now := s.now().In(loc)
+	hhmm, err := s.Settings.String(ctx, Time)
+	if err != nil {
+		return false, err
+	}
+	at, err := time.Parse("15:04", hhmm)
+	if err != nil {
+		return false, fmt.Errorf("backup time %q: %w", hhmm, err)
 	}
 	dueAt := time.Date(now.Year(), now.Month(), now.Day(), at.Hour(), at.Minute(), 0, 0, loc)
 	if now.Before(dueAt) {

@@ -38,17 +38,26 @@ const (
 	MaintenanceMessage       = "maintenance_message"
 )
 
-// DefineSettings registers the booking settings with their defaults.
+// DefineSettings declares the booking settings.
 func DefineSettings(s *settings.Service) {
-	s.Define(ServerHost, false, "")
-	s.Define(ServerLogin, false, "")
-	s.Define(ServerPassword, true, "")
-	s.Define(ServerInstructions, false, "")
-	s.Define(AccessOpensMinutesBefore, false, "15")
-	s.Define(CancelCutoffMinutes, false, "120")
-	s.Define(ReminderMinutesBefore, false, "60")
-	s.Define(MaintenanceMode, false, "0")
-	s.Define(MaintenanceMessage, false, "")
+	s.Define(settings.Def{Key: ServerHost, Check: func(v string) error {
+		if strings.ContainsAny(v, " \t\r\n") {
+			return errors.New("Адрес сервера пишется без пробелов, например rdp.school.ru или rdp.school.ru:3389")
+		}
+		return nil
+	}})
+	s.Define(settings.Def{Key: ServerLogin})
+	s.Define(settings.Def{Key: ServerPassword, Secret: true})
+	s.Define(settings.Def{Key: ServerInstructions, Multiline: true})
+	s.Define(settings.Def{Key: AccessOpensMinutesBefore, Type: settings.Number, Default: "15", Min: 0, Max: 1440,
+		Reason: "За сколько минут до начала открывается доступ — целое число от 0 до 1440 (сутки), обычно 15"})
+	s.Define(settings.Def{Key: CancelCutoffMinutes, Type: settings.Number, Default: "120", Min: 0, Max: 43200,
+		Reason: "За сколько минут до начала ещё можно отменить бронь — целое число от 0 до 43200 (30 дней), обычно 120"})
+	s.Define(settings.Def{Key: ReminderMinutesBefore, Type: settings.Number, Default: "60", Min: 0, Max: 10080,
+		Reason: "За сколько минут до начала напомнить — целое число от 0 до 10080 (неделя); 0 — не напоминать"})
+	s.Define(settings.Def{Key: MaintenanceMode, Type: settings.Bool, Default: "0",
+		Reason: "Режим обслуживания: «да» — включён, «нет» — выключен (подходят также 1/0, вкл/выкл, on/off, true/false)"})
+	s.Define(settings.Def{Key: MaintenanceMessage, Multiline: true, MaxLen: 2000})
 }
 
 func refuse(code, msg string) error { return booksmeta.Refuse(code, "", msg) }
@@ -83,11 +92,12 @@ func tooLateMessage(cutoff time.Duration) string {
 	return fmt.Sprintf("Отменить можно не позднее чем за %s до начала. Если не сможете прийти, напишите в школу.", human(cutoff))
 }
 
-func (s *Service) maintenanceMessage(ctx context.Context) string {
-	if msg := s.Settings.String(ctx, MaintenanceMessage); msg != "" {
-		return msg
+func (s *Service) maintenanceMessage(ctx context.Context) (string, error) {
+	msg, err := s.Settings.String(ctx, MaintenanceMessage)
+	if err != nil || msg != "" {
+		return msg, err
 	}
-	return "Сейчас идут технические работы на сервере: бронирование временно недоступно, попробуйте позже."
+	return "Сейчас идут технические работы на сервере: бронирование временно недоступно, попробуйте позже.", nil
 }
 
 // Op is an action whose refusal a page shows after a redirect.
@@ -105,32 +115,30 @@ const (
 // Pages redirect after a refused form with only the code in the address, so
 // that a link cannot put words on the page; the page shows this, the very
 // text Book, Cancel or AdminCancel gave. Unknown codes give "".
-func (s *Service) Message(ctx context.Context, u *booksmeta.User, op Op, code string) string {
+func (s *Service) Message(ctx context.Context, u *booksmeta.User, op Op, code string) (string, error) {
 	switch {
 	case code == booksmeta.CodeNotFound && op == OpBook:
-		return msgNoSlot
+		return msgNoSlot, nil
 	case code == booksmeta.CodeNotFound && op == OpCancel:
-		return msgNoBooking
+		return msgNoBooking, nil
 	case code == booksmeta.CodeNotFound:
-		return msgNoBookingAdmin
+		return msgNoBookingAdmin, nil
 	case code == booksmeta.CodeLimitReached:
 		n, err := s.Store.CountUpcoming(ctx, u.ID)
-		if err != nil {
-			n = u.BookingLimit
-		}
-		return limitMessage(n, u.BookingLimit)
+		return limitMessage(n, u.BookingLimit), err
 	case code == booksmeta.CodeTooLate:
-		return tooLateMessage(s.CancelCutoff(ctx))
+		cutoff, err := s.CancelCutoff(ctx)
+		return tooLateMessage(cutoff), err
 	case code == booksmeta.CodeMaintenance:
 		return s.maintenanceMessage(ctx)
-	case code == booksmeta.CodeHoursUsedUp || code == booksmeta.CodeAccessEnded:
+	case code == booksmeta.CodeHoursUsedUp:
 		a, err := s.Allowance(ctx, u.ID)
-		if code == booksmeta.CodeHoursUsedUp && err == nil {
-			return hoursUsedUpMessage(a)
-		}
-		return accessEndedMessage(a, s.Settings.Location(ctx))
+		return hoursUsedUpMessage(a), err
+	case code == booksmeta.CodeAccessEnded:
+		a, err := s.Allowance(ctx, u.ID)
+		return accessEndedMessage(a, s.Settings.Location(ctx)), err
 	}
-	return plainMessages[code]
+	return plainMessages[code], nil
 }
 
 // Service applies the rules.
@@ -140,18 +148,16 @@ type Service struct {
 	Box      *secretbox.Box
 }
 
-func (s *Service) minutes(ctx context.Context, key string, def int) time.Duration {
-	n := s.Settings.Int(ctx, key, def)
-	if n < 0 {
-		n = def
-	}
-	return time.Duration(n) * time.Minute
-}
-
 // Book books slotID for userID, or refuses with a *booksmeta.Error.
 func (s *Service) Book(ctx context.Context, userID, slotID int64) (*booksmeta.Booking, error) {
-	if s.Maintenance(ctx) {
-		return nil, refuse(booksmeta.CodeMaintenance, s.maintenanceMessage(ctx))
+	if on, err := s.Maintenance(ctx); err != nil {
+		return nil, err
+	} else if on {
+		msg, err := s.maintenanceMessage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return nil, refuse(booksmeta.CodeMaintenance, msg)
 	}
 	var b *booksmeta.Booking
 	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
@@ -223,20 +229,20 @@ func mailData(b *booksmeta.Booking, by, reason string) string {
 
 // Maintenance reports whether maintenance mode is on: students cannot book,
 // while admins and the webhook intake keep working (payments are never refused).
-func (s *Service) Maintenance(ctx context.Context) bool {
-	v := strings.TrimSpace(s.Settings.String(ctx, MaintenanceMode))
-	return v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "on")
+func (s *Service) Maintenance(ctx context.Context) (bool, error) {
+	return s.Settings.Bool(ctx, MaintenanceMode)
 }
 
 // CancelCutoff is how long before the start a student may still cancel.
-func (s *Service) CancelCutoff(ctx context.Context) time.Duration {
-	return s.minutes(ctx, CancelCutoffMinutes, 120)
+func (s *Service) CancelCutoff(ctx context.Context) (time.Duration, error) {
+	return s.Settings.Minutes(ctx, CancelCutoffMinutes)
 }
 
 // CanCancel reports whether the student may still cancel b at now: the
 // pages ask it to offer the button, Cancel asks it to refuse.
-func (s *Service) CanCancel(ctx context.Context, b *booksmeta.Booking, now time.Time) bool {
-	return canCancel(b, now, s.CancelCutoff(ctx))
+func (s *Service) CanCancel(ctx context.Context, b *booksmeta.Booking, now time.Time) (bool, error) {
+	cutoff, err := s.CancelCutoff(ctx)
+	return canCancel(b, now, cutoff), err
 }
 
 func canCancel(b *booksmeta.Booking, now time.Time, cutoff time.Duration) bool {
@@ -245,9 +251,12 @@ func canCancel(b *booksmeta.Booking, now time.Time, cutoff time.Duration) bool {
 
 // Cancel cancels the student's own upcoming booking, up to the cut-off.
 func (s *Service) Cancel(ctx context.Context, userID, bookingID int64) (*booksmeta.Booking, error) {
-	cutoff := s.CancelCutoff(ctx)
+	cutoff, err := s.CancelCutoff(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var b *booksmeta.Booking
-	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		b, err = tx.BookingByID(ctx, bookingID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && b.UserID != userID) {
@@ -375,13 +384,14 @@ type Access struct {
 
 // AccessOpensBefore is how long before the start access to the server
 // opens; the mails say it.
-func (s *Service) AccessOpensBefore(ctx context.Context) time.Duration {
-	return s.minutes(ctx, AccessOpensMinutesBefore, 15)
+func (s *Service) AccessOpensBefore(ctx context.Context) (time.Duration, error) {
+	return s.Settings.Minutes(ctx, AccessOpensMinutesBefore)
 }
 
 // Window returns when access to a booking opens and closes.
-func (s *Service) Window(ctx context.Context, b *booksmeta.Booking) (opens, closes time.Time) {
-	return b.StartsAt.Add(-s.AccessOpensBefore(ctx)), b.EndsAt
+func (s *Service) Window(ctx context.Context, b *booksmeta.Booking) (opens, closes time.Time, err error) {
+	before, err := s.AccessOpensBefore(ctx)
+	return b.StartsAt.Add(-before), b.EndsAt, err
 }
 
 // Access returns the server details for the booker inside the window:
@@ -394,7 +404,10 @@ func (s *Service) Access(ctx context.Context, userID, bookingID int64) (*Access,
 	if err != nil {
 		return nil, err
 	}
-	opens, closes := s.Window(ctx, b)
+	opens, closes, err := s.Window(ctx, b)
+	if err != nil {
+		return nil, err
+	}
 	now := s.Store.Now()
 	if b.Status == booksmeta.BookingCancelled {
 		return nil, refuse(booksmeta.CodeNotOpen, "Бронирование отменено: доступа к серверу по нему нет.")
@@ -404,7 +417,13 @@ func (s *Service) Access(ctx context.Context, userID, bookingID int64) (*Access,
 		return nil, refuse(booksmeta.CodeNotOpen, fmt.Sprintf("Доступ к серверу открыт с %s до %s (%s).",
 			opens.In(loc).Format("02.01.2006 15:04"), closes.In(loc).Format("15:04"), loc.String()))
 	}
-	a := &Access{Host: s.Settings.String(ctx, ServerHost), Instructions: s.Settings.String(ctx, ServerInstructions), OpensAt: opens, ClosesAt: closes}
+	a := &Access{OpensAt: opens, ClosesAt: closes}
+	if a.Host, err = s.Settings.String(ctx, ServerHost); err != nil {
+		return nil, err
+	}
+	if a.Instructions, err = s.Settings.String(ctx, ServerInstructions); err != nil {
+		return nil, err
+	}
 	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		sl, err := tx.SlotByID(ctx, b.SlotID)
 		if err != nil {
@@ -418,8 +437,11 @@ func (s *Service) Access(ctx context.Context, userID, bookingID int64) (*Access,
 			a.Password, err = s.Box.Open(sl.ServerPassword)
 			return err
 		}
-		a.Login, a.Password = s.Settings.String(ctx, ServerLogin), s.Settings.String(ctx, ServerPassword)
-		return nil
+		if a.Login, err = s.Settings.String(ctx, ServerLogin); err != nil {
+			return err
+		}
+		a.Password, err = s.Settings.String(ctx, ServerPassword)
+		return err
 	})
 	return a, err
 }

@@ -28,7 +28,11 @@ func runImportLegacy(ctx context.Context, e *Env, args []string) error {
 	}
 	defer a.Close()
 	fmt.Fprintf(e.Stdout, "Импорт из %s в %s\n", legacy.Describe(*dsn), a.DB.Dialect)
-	im := &legacy.Importer{Store: a.Store, Settings: a.Settings, Box: a.Box, Loc: a.Settings.Location(ctx), Out: e.Stdout}
+	loc, err := a.Settings.Zone(ctx)
+	if err != nil {
+		return err
+	}
+	im := &legacy.Importer{Store: a.Store, Settings: a.Settings, Box: a.Box, Loc: loc, Out: e.Stdout}
 	sum, err := im.Run(ctx, src, *dry)
 	if err != nil {
 		return err

@@ -36,7 +36,11 @@ func runServe(ctx context.Context, e *Env, args []string) error {
 	if a.DB.Dialect == db.Postgres && a.Config.SecretKey == "" {
 		a.Log.Warn("BOOKSMETA_SECRET_KEY is not set: with several instances every one needs the same key; copy " + a.KeyPath + " to each or set the variable")
 	}
-	if secret, _ := a.Settings.WebhookSecret(ctx); secret == "" {
+	// A start warning, not a reason to refuse to start: the webhook
+	// handler reads the secret again and refuses requests while it cannot.
+	if secret, err := a.Settings.WebhookSecret(ctx); err != nil {
+		a.Log.Error("cannot read the webhook secret; webhooks are refused until it is entered again in Настройки → GetCourse API", "err", err)
+	} else if secret == "" {
 		a.Log.Warn("no webhook secret is set: anyone who knows the webhook URL can create paid accounts; set one in Настройки → GetCourse API")
 	}
 	if n, err := a.Store.CountAdmins(ctx); err == nil && n == 0 {

@@ -29,7 +29,10 @@ func runSlots(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	loc := a.Settings.Location(ctx)
+	loc, err := a.Settings.Zone(ctx)
+	if err != nil {
+		return err
+	}
 	day := a.Schedule.Today(ctx)
 	if *from != "" {
 		if day, err = schedule.ParseDate(*from, loc); err != nil {

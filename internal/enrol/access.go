@@ -33,7 +33,10 @@ func (c Change) GainsAccess() bool { return !c.Before.Access && c.After.Access }
 const SettingReminderDays = "access_end_reminder_days"
 
 // DefineSettings registers the tariff settings with their defaults.
-func DefineSettings(s *settings.Service) { s.Define(SettingReminderDays, false, "7") }
+func DefineSettings(s *settings.Service) {
+	s.Define(settings.Def{Key: SettingReminderDays, Type: settings.Number, Default: "7", Min: 0, Max: 365,
+		Reason: "За сколько дней до конца доступа по тарифу напомнить ученику — целое число от 0 до 365 (0 — не напоминать), обычно 7"})
+}
 
 // JobAccess is the periodic job that ends expired access and sends the
 // reminders.
@@ -45,7 +48,11 @@ func (s *Service) HandleAccessJob(ctx context.Context, st *store.Store, set *set
 	if _, err := s.EndExpired(ctx, st); err != nil {
 		return err
 	}
-	_, err := s.RemindEnding(ctx, st, set.Int(ctx, SettingReminderDays, 7))
+	days, err := set.Int(ctx, SettingReminderDays)
+	if err != nil {
+		return err
+	}
+	_, err = s.RemindEnding(ctx, st, days)
 	return err
 }
 

@@ -137,7 +137,9 @@ func IsRuleError(err error) bool { return booksmeta.ErrorCode(err) == booksmeta.
 
 // Defaults supplies settings-dependent values.
 type Defaults interface {
-	DefaultLimit(ctx context.Context) int
+	// DefaultLimit fails rather than guess: a new student given the wrong
+	// limit keeps it.
+	DefaultLimit(ctx context.Context) (int, error)
 }
 
 // Service applies events.
@@ -209,9 +211,13 @@ func (s *Service) upsertStudent(ctx context.Context, tx *store.Tx, ev Event, u *
 		if err != nil {
 			return nil, false, err
 		}
+		limit, err := s.Defaults.DefaultLimit(ctx)
+		if err != nil {
+			return nil, false, err
+		}
 		u = &booksmeta.User{
 			Email: email, FirstName: ev.FirstName, LastName: ev.LastName, Phone: ev.Phone,
-			Role: booksmeta.RoleStudent, Active: true, BookingLimit: s.Defaults.DefaultLimit(ctx),
+			Role: booksmeta.RoleStudent, Active: true, BookingLimit: limit,
 			GetCourseUserID: ev.GetCourseUserID,
 		}
 		return u, true, tx.InsertUser(ctx, u)

@@ -16,7 +16,7 @@ import (
 
 type limit int
 
-func (l limit) DefaultLimit(context.Context) int { return int(l) }
+func (l limit) DefaultLimit(context.Context) (int, error) { return int(l), nil }
 
 type fixture struct {
 	t   *testing.T

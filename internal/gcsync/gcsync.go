@@ -48,12 +48,19 @@ const (
 	SettingDeveloperKey = "getcourse_developer_key"
 )
 
-// DefineSettings registers the sync's settings with their defaults.
+// DefineSettings declares the sync's settings.
 func DefineSettings(s *settings.Service) {
-	s.Define(SettingSyncHours, false, "24")
-	s.Define(SettingSyncFirstDays, false, "30")
-	s.Define(SettingDeveloperKey, true, "")
-	s.BindSecret(SettingDeveloperKey, settings.GetCourseAPIURL, settings.GetCourseAccount)
+	s.Define(settings.Def{Key: SettingSyncHours, Type: settings.Number, Default: "24", Min: 0, Max: 720,
+		Reason: "Как часто сверять оплаты с GetCourse — число часов от 0 до 720 (0 — не сверять автоматически), обычно 24"})
+	s.Define(settings.Def{Key: SettingSyncFirstDays, Type: settings.Number, Default: "30", Min: 1, Max: 3650,
+		Reason: "За сколько дней назад искать оплаты при первой сверке — число от 1 до 3650, обычно 30"})
+	s.Define(settings.Def{Key: SettingDeveloperKey, Secret: true, BoundTo: []string{settings.GetCourseAPIURL, settings.GetCourseAccount},
+		Check: func(v string) error {
+			if strings.ContainsAny(v, " \t\r\n") {
+				return errors.New("В ключе разработчика не должно быть пробелов: скопируйте его заново")
+			}
+			return nil
+		}})
 }
 
 // Processor applies an accepted webhook event now (webhook.Processor).
@@ -284,7 +291,11 @@ func (s *Service) Status(ctx context.Context) (SyncStatus, error) {
 	if err != nil {
 		return SyncStatus{}, err
 	}
-	out := SyncStatus{Configured: c.Validate() == nil, Account: c.AccountName(), EveryHours: s.syncHours(ctx), BudgetLimit: s.Budget.Limit}
+	hours, err := s.Settings.Int(ctx, SettingSyncHours)
+	if err != nil {
+		return SyncStatus{}, err
+	}
+	out := SyncStatus{Configured: c.Validate() == nil, Account: c.AccountName(), EveryHours: hours, BudgetLimit: s.Budget.Limit}
 	if out.Account == "" {
 		return out, nil
 	}
@@ -317,22 +328,6 @@ func (s *Service) Status(ctx context.Context) (SyncStatus, error) {
 		}
 	}
 	return out, nil
-}
-
-func (s *Service) syncHours(ctx context.Context) int {
-	n := s.Settings.Int(ctx, SettingSyncHours, 24)
-	if n < 0 {
-		return 0
-	}
-	return n
-}
-
-func (s *Service) firstDays(ctx context.Context) int {
-	n := s.Settings.Int(ctx, SettingSyncFirstDays, 30)
-	if n <= 0 {
-		return 30
-	}
-	return n
 }
 
 func newOwner() string {

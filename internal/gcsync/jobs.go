@@ -53,7 +53,10 @@ func (s *Service) HandleSyncJob(ctx context.Context, j *store.Job) error {
 	account := cfg.AccountName()
 	if !arg.Resume {
 		s.prune(ctx)
-		hours := s.syncHours(ctx)
+		hours, err := s.Settings.Int(ctx, SettingSyncHours)
+		if err != nil {
+			return err
+		}
 		if hours <= 0 {
 			return nil
 		}

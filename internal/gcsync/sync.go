@@ -250,10 +250,19 @@ func (s *Service) save(ctx context.Context, st *store.GetCourseSync, ex *store.G
 
 func (s *Service) start(ctx context.Context, cl *getcourse.Client, st *store.GetCourseSync, o *stepOpts) stepResult {
 	now := s.now()
-	zone := s.zone(ctx)
+	// The export asks by the school's calendar date: a guessed zone could
+	// skip a day of payments.
+	zone, err := s.Settings.Zone(ctx)
+	if err != nil {
+		return s.stop(ctx, st, nil, err, o)
+	}
 	from := st.CursorAt.Add(-s.Overlap)
 	if st.CursorAt.IsZero() {
-		from = now.AddDate(0, 0, -s.firstDays(ctx))
+		days, err := s.Settings.Int(ctx, SettingSyncFirstDays)
+		if err != nil {
+			return s.stop(ctx, st, nil, err, o)
+		}
+		from = now.AddDate(0, 0, -days)
 	}
 	o.rep.Since = from
 	o.say(Progress{Stage: "start", Message: "Ищем в GetCourse заказы, оплаченные с " + from.In(zone).Format("02.01.2006") + "."})

@@ -637,8 +637,9 @@ func (im *Importer) importSettings(ctx context.Context, old map[string]string, d
 			sum.Settings.Already++
 			continue
 		}
-		if err := settings.Validate(m.new, v); err != nil {
-			im.say("настройка %s: не перенесена — %v", m.old, err)
+		if _, err := im.Settings.Validate(m.new, v); err != nil {
+			_, reason, _ := settings.Refusal(err)
+			im.say("настройка %s: не перенесена — %s", m.old, reason)
 			sum.Settings.Skipped++
 			continue
 		}

@@ -362,8 +362,8 @@ func TestImportLegacy(t *testing.T) {
 		settings.MailFromName: "Школа Сметы", settings.GetCourseAPIURL: "https://school.getcourse.ru/pl/api",
 		settings.GetCourseAPIKey: "gc-api-key-456", settings.DefaultBookingLimit: "5"}
 	for k, v := range want {
-		if got := srv.Settings.String(ctx, k); got != v {
-			t.Errorf("setting %s = %q, want %q", k, got, v)
+		if got, err := srv.Settings.String(ctx, k); err != nil || got != v {
+			t.Errorf("setting %s = %q (%v), want %q", k, got, err, v)
 		}
 	}
 	for _, k := range []string{settings.MailPassword, settings.GetCourseAPIKey} {

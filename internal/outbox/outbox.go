@@ -66,23 +66,36 @@ type attempt struct {
 	err  error
 }
 
-// Config builds the SMTP configuration from the settings.
-func (s *Service) Config(ctx context.Context) mail.Config {
-	st := s.Settings
-	return mail.Config{
-		Host:       st.String(ctx, settings.MailHost),
-		Port:       st.Int(ctx, settings.MailPort, 0),
-		Username:   st.String(ctx, settings.MailUsername),
-		Password:   st.String(ctx, settings.MailPassword),
-		Encryption: st.String(ctx, settings.MailEncryption),
-		FromEmail:  st.String(ctx, settings.MailFromEmail),
-		FromName:   st.String(ctx, settings.MailFromName),
+// Config builds the SMTP configuration from the settings. A failed read
+// (a password that no longer decrypts) is an error, never an empty field
+// that would send without authentication or look "not configured".
+func (s *Service) Config(ctx context.Context) (mail.Config, error) {
+	var c mail.Config
+	var err error
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{settings.MailHost, &c.Host}, {settings.MailUsername, &c.Username}, {settings.MailPassword, &c.Password},
+		{settings.MailEncryption, &c.Encryption}, {settings.MailFromEmail, &c.FromEmail}, {settings.MailFromName, &c.FromName}} {
+		if *f.dst, err = s.Settings.String(ctx, f.key); err != nil {
+			return mail.Config{}, err
+		}
 	}
+	if c.Port, err = s.Settings.Int(ctx, settings.MailPort); err != nil {
+		return mail.Config{}, err
+	}
+	return c, nil
 }
 
 // Configured reports whether mail can be sent at all; when not, the admin
 // panel should say that mail waits in the queue.
-func (s *Service) Configured(ctx context.Context) bool { return s.Config(ctx).Configured() }
+func (s *Service) Configured(ctx context.Context) (bool, error) {
+	c, err := s.Config(ctx)
+	return err == nil && c.Configured(), err
+}
+
+// errMailSettings is the test's verdict when the mail settings cannot be read.
+var errMailSettings = russianError{"Не удалось прочитать сохранённые настройки почты (возможно, сменился ключ шифрования BOOKSMETA_SECRET_KEY). Введите пароль почты заново и сохраните настройки."}
 
 func (s *Service) renderer() *mail.Renderer {
 	name := s.AppName
@@ -133,9 +146,21 @@ func (s *Service) SendOne(ctx context.Context, id int64) error {
 }
 
 func (s *Service) sendOne(ctx context.Context, id int64) error {
-	cfg := s.Config(ctx)
+	cfg, err := s.Config(ctx)
+	if err != nil {
+		return err
+	}
 	if !cfg.Configured() {
 		return ErrNotConfigured
+	}
+	// Read before the row is claimed: a failed read is retried, while a
+	// failed render fails the mail for good. The values are booking's rules.
+	var times bookingTimes
+	if times.opens, err = s.Booking.AccessOpensBefore(ctx); err != nil {
+		return err
+	}
+	if times.cutoff, err = s.Booking.CancelCutoff(ctx); err != nil {
+		return err
 	}
 	m, err := s.Store.ClaimMail(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -160,7 +185,7 @@ func (s *Service) sendOne(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	msg, err := s.render(ctx, m)
+	msg, err := s.render(ctx, m, times)
 	if err != nil {
 		var ru russianError
 		text := "Не удалось подготовить письмо: " + err.Error()
@@ -258,7 +283,10 @@ type mailData struct {
 	Attempts  int    `json:"attempts"`
 }
 
-func (s *Service) render(ctx context.Context, m *store.OutboxMail) (mail.Message, error) {
+// bookingTimes are the settings booking mails quote.
+type bookingTimes struct{ opens, cutoff time.Duration }
+
+func (s *Service) render(ctx context.Context, m *store.OutboxMail, times bookingTimes) (mail.Message, error) {
 	var d mailData
 	if err := json.Unmarshal([]byte(m.Data), &d); err != nil {
 		return mail.Message{}, fmt.Errorf("bad mail data: %w", err)
@@ -333,10 +361,10 @@ func (s *Service) render(ctx context.Context, m *store.OutboxMail) (mail.Message
 		case mail.KindReminder:
 			msg, err = render(mail.KindReminder, mail.ReminderData{Name: m.ToName, BookingID: d.BookingID, Slot: slot,
 				StartsIn:          time.Until(start).Round(time.Minute),
-				AccessOpensBefore: s.Booking.AccessOpensBefore(ctx)})
+				AccessOpensBefore: times.opens})
 		case mail.KindBookingConfirmation:
 			msg, err = render(mail.KindBookingConfirmation, mail.BookingConfirmationData{Name: m.ToName, BookingID: d.BookingID, Slot: slot,
-				AccessOpensBefore: s.Booking.AccessOpensBefore(ctx), CancelCutoff: s.Booking.CancelCutoff(ctx)})
+				AccessOpensBefore: times.opens, CancelCutoff: times.cutoff})
 		default:
 			msg, err = render(mail.KindBookingCancelled, mail.BookingCancelledData{Name: m.ToName, BookingID: d.BookingID, Slot: slot,
 				By: mail.CancelledBy(d.By), Reason: d.Reason})
@@ -380,8 +408,8 @@ func (s *Service) enqueue(ctx context.Context, m *store.OutboxMail) (bool, error
 // queued), or whose job used up its retries. With mail not configured it
 // does nothing: rows wait in the queue.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	if !s.Configured(ctx) {
-		return 0, nil
+	if on, err := s.Configured(ctx); err != nil || !on {
+		return 0, err
 	}
 	rows, err := s.Store.QueuedMailWithoutJob(ctx, 500)
 	if err != nil {
@@ -436,7 +464,11 @@ func (s *Service) SendTest(ctx context.Context, to string) error {
 
 // SendTestBy is SendTest naming the admin who asked in the message.
 func (s *Service) SendTestBy(ctx context.Context, to, requestedBy string) error {
-	cfg := s.Config(ctx)
+	cfg, err := s.Config(ctx)
+	if err != nil {
+		s.Log.Error("mail test: read settings", "err", err)
+		return errMailSettings
+	}
 	if err := cfg.Validate(); err != nil {
 		return verdict(err)
 	}

@@ -187,7 +187,7 @@ func TestNoSMTPKeepsMailQueued(t *testing.T) {
 	ctx := context.Background()
 	u := newStudent(t, a, "vera@example.com")
 	id := welcome(t, a, u)
-	if a.Outbox.Configured(ctx) {
+	if on, err := a.Outbox.Configured(ctx); err != nil || on {
 		t.Fatal("configured without MAIL_*")
 	}
 	if n, err := a.Outbox.Sweep(ctx); err != nil || n != 0 {

@@ -17,12 +17,12 @@ const ReminderJob = "mail_reminders"
 // starts within reminder_minutes_before (default 60). The dedupe key makes
 // each reminder once, however often the job runs and on how many instances.
 func (s *Service) QueueReminders(ctx context.Context) (int, error) {
-	before := time.Duration(s.Settings.Int(ctx, booking.ReminderMinutesBefore, 60)) * time.Minute
-	if before <= 0 {
-		return 0, nil
+	before, err := s.Settings.Minutes(ctx, booking.ReminderMinutesBefore)
+	if err != nil || before <= 0 {
+		return 0, err
 	}
 	queued := 0
-	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		bs, err := tx.BookingsToRemind(ctx, tx.Now().Add(before))
 		if err != nil {
 			return err

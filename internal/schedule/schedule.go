@@ -13,6 +13,7 @@ package schedule
 
 import (
 	"booksmeta"
+	"errors"
 
 	"context"
 	"fmt"
@@ -60,13 +61,35 @@ const JobKind = "generate_slots"
 // JobEvery is how often it runs.
 const JobEvery = 6 * time.Hour
 
-// DefineSettings registers the schedule settings with their defaults.
+// DefineSettings declares the schedule settings, each checked by Validate,
+// and the check of the working day as a whole (ValidateChange) for Put.
 func DefineSettings(s *settings.Service) {
-	s.Define(Weekdays, false, DefaultWeekdays)
-	s.Define(DayFrom, false, DefaultFrom)
-	s.Define(DayTo, false, DefaultTo)
-	s.Define(SlotCapacity, false, DefaultCapacity)
-	s.Define(WeeksAhead, false, DefaultWeeksAhead)
+	for _, d := range []settings.Def{
+		{Key: Weekdays, Default: DefaultWeekdays},
+		{Key: DayFrom, Default: DefaultFrom},
+		{Key: DayTo, Default: DefaultTo},
+		{Key: SlotCapacity, Default: DefaultCapacity},
+		{Key: WeeksAhead, Default: DefaultWeeksAhead},
+	} {
+		key := d.Key
+		d.Check = func(v string) error { return Validate(key, v) }
+		s.Define(d)
+	}
+	// config reads only Settings: a Service of its own keeps this check
+	// free of what the App builds later.
+	sched := &Service{Settings: s}
+	s.Relate(func(ctx context.Context, pending map[string]string) error {
+		err := sched.ValidateChange(ctx, pending)
+		var e *booksmeta.Error
+		if errors.As(err, &e) {
+			field := e.Field
+			if _, ok := s.Lookup(field); !ok {
+				field = DayFrom
+			}
+			return settings.Refuse(field, e.Message)
+		}
+		return err
+	}, Keys()...)
 }
 
 // Keys lists the settings the schedule reads, slot length included.
@@ -76,7 +99,7 @@ func Keys() []string {
 
 // Validate checks one schedule value before it is saved; the error says in
 // Russian what to write instead. Keys that are not the schedule's pass
-// (settings.Validate covers them); empty values mean "use the default".
+// (their settings.Def covers them); empty values mean "use the default".
 func Validate(key, value string) error {
 	v := strings.TrimSpace(value)
 	if v == "" {
@@ -100,8 +123,6 @@ func Validate(key, value string) error {
 		if n, err := strconv.Atoi(v); err != nil || n < 0 || n > MaxWeeks {
 			return fmt.Errorf("На сколько недель вперёд открывать запись — целое число от 0 до %d (0 — не создавать слоты автоматически)", MaxWeeks)
 		}
-	case settings.SlotDurationMinutes:
-		return settings.Validate(key, v)
 	}
 	return nil
 }
@@ -214,12 +235,17 @@ func (s *Service) config(ctx context.Context, pending map[string]string) (Config
 		if v == "" {
 			v = def
 		}
-		if err := Validate(key, v); err != nil {
-			return "", invalid(key, err.Error())
+		if _, err := s.Settings.Validate(key, v); err != nil {
+			_, msg, _ := settings.Refusal(err)
+			return "", invalid(key, msg)
 		}
 		return v, nil
 	}
-	c := Config{Location: s.Settings.Location(ctx)}
+	loc, err := s.Settings.Zone(ctx)
+	if err != nil {
+		return Config{}, err
+	}
+	c := Config{Location: loc}
 	v, err := get(Weekdays, DefaultWeekdays)
 	if err != nil {
 		return c, err

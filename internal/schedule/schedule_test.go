@@ -11,6 +11,7 @@ import (
 
 	"booksmeta/internal/apptest"
 	"booksmeta/internal/schedule"
+	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
 )
 
@@ -267,12 +268,11 @@ func TestValidate(t *testing.T) {
 		schedule.WeeksAhead:   {"0", "2", "52"},
 	}
 	bad := map[string][]string{
-		schedule.Weekdays:       {"0", "8", "пн", "5-1", ","},
-		schedule.DayFrom:        {"9", "25:00", "09:60", "24:00", "9:5"},
-		schedule.DayTo:          {"24:01", "17"},
-		schedule.SlotCapacity:   {"0", "101", "два"},
-		schedule.WeeksAhead:     {"-1", "53", "x"},
-		"slot_duration_minutes": {"10", "481"},
+		schedule.Weekdays:     {"0", "8", "пн", "5-1", ","},
+		schedule.DayFrom:      {"9", "25:00", "09:60", "24:00", "9:5"},
+		schedule.DayTo:        {"24:01", "17"},
+		schedule.SlotCapacity: {"0", "101", "два"},
+		schedule.WeeksAhead:   {"-1", "53", "x"},
 	}
 	for k, vs := range ok {
 		for _, v := range vs {
@@ -294,6 +294,12 @@ func TestValidate(t *testing.T) {
 		}
 	}
 	s := start(t, "", time.Now())
+	// The slot length is settings' own key: its definition checks it.
+	for _, v := range []string{"10", "481"} {
+		if _, err := s.Settings.Validate(settings.SlotDurationMinutes, v); err == nil {
+			t.Errorf("slot_duration_minutes=%q accepted", v)
+		}
+	}
 	for _, m := range []map[string]string{
 		{schedule.DayFrom: "18:00"},
 		{schedule.DayFrom: "09:00", schedule.DayTo: "09:30"},
@@ -333,7 +339,14 @@ func TestHorizonJob(t *testing.T) {
 		t.Fatalf("next day: created %d (%v), want Monday of week 4 (8)", n, err)
 	}
 	// A schedule that cannot work fails the job for good, with the reason.
-	if err := s.Settings.Put(ctx, map[string]string{schedule.DayFrom: "18:00"}, 0); err != nil {
+	// Put refuses to save one, so it is written as an older version could
+	// have left it; a Reset of an unset key drops the settings cache.
+	if err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		return tx.PutSetting(ctx, store.Setting{Key: schedule.DayFrom, Value: "18:00"}, 0)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Settings.Reset(ctx, settings.MailFromName); err != nil {
 		t.Fatal(err)
 	}
 	err := s.Schedule.HandleJob(ctx, &store.Job{})

@@ -1,13 +1,20 @@
 // Package settings resolves a setting from, in order of precedence, the value
 // saved in the admin panel, the environment, the .env file and the default,
 // and stores panel values (secrets encrypted).
+//
+// Every setting is declared once, by the package that owns it, with Define:
+// its type, default, secrecy and checks (Def), plus Relate for checks of
+// several keys together. Put refuses what a definition refuses, whoever
+// calls; the typed getters (String, Int, Minutes, Bool, Zone) return read
+// errors instead of guessing. Which package defines which keys: this one its
+// own (those with an environment variable, and webhook_log_keep_days);
+// booking, schedule, backup and gcsync theirs, in their DefineSettings.
 package settings
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -38,41 +45,6 @@ const (
 	WebhookLogKeepDays = "webhook_log_keep_days"
 )
 
-// Def describes one setting.
-type Def struct {
-	Key    string
-	EnvVar string // the SPEC §2 variable that also sets it, if any
-	Secret bool
-	// fromConfig reads the env/.env/default value out of the loaded Config.
-	fromConfig func(config.Config) string
-}
-
-func defs() []Def {
-	itoa := func(n int) string {
-		if n == 0 {
-			return ""
-		}
-		return strconv.Itoa(n)
-	}
-	return []Def{
-		{GetCourseAPIURL, "GETCOURSE_API_URL", false, func(c config.Config) string { return c.GetCourseAPIURL }},
-		{GetCourseAccount, "GETCOURSE_ACCOUNT", false, func(c config.Config) string { return c.GetCourseAccount }},
-		{GetCourseAPIKey, "GETCOURSE_API_KEY", true, func(c config.Config) string { return c.GetCourseAPIKey }},
-		{GetCourseWebhookSecret, "GETCOURSE_WEBHOOK_SECRET", true, func(c config.Config) string { return c.GetCourseWebhookSecret }},
-		{WebhookLogKeepDays, "", false, func(config.Config) string { return "90" }},
-		{DefaultBookingLimit, "DEFAULT_BOOKING_LIMIT", false, func(c config.Config) string { return strconv.Itoa(c.DefaultBookingLimit) }},
-		{Timezone, "BOOKSMETA_TIMEZONE", false, func(c config.Config) string { return c.Timezone }},
-		{MailHost, "MAIL_HOST", false, func(c config.Config) string { return c.MailHost }},
-		{MailPort, "MAIL_PORT", false, func(c config.Config) string { return itoa(c.MailPort) }},
-		{MailUsername, "MAIL_USERNAME", false, func(c config.Config) string { return c.MailUsername }},
-		{MailPassword, "MAIL_PASSWORD", true, func(c config.Config) string { return c.MailPassword }},
-		{MailEncryption, "MAIL_ENCRYPTION", false, func(c config.Config) string { return c.MailEncryption }},
-		{MailFromEmail, "MAIL_FROM_EMAIL", false, func(c config.Config) string { return c.MailFromEmail }},
-		{MailFromName, "MAIL_FROM_NAME", false, func(c config.Config) string { return c.MailFromName }},
-		{SlotDurationMinutes, "SLOT_DURATION_MINUTES", false, func(c config.Config) string { return strconv.Itoa(c.SlotDurationMinutes) }},
-	}
-}
-
 // Value is a resolved setting.
 type Value struct {
 	Key    string
@@ -96,11 +68,12 @@ func (v Value) Masked() string {
 
 // Service resolves and stores settings.
 type Service struct {
-	store *store.Store
-	box   *secretbox.Box
-	cfg   config.Config
-	defs  map[string]Def
-	order []string
+	store     *store.Store
+	box       *secretbox.Box
+	cfg       config.Config
+	defs      map[string]Def
+	order     []string
+	relations []relation
 
 	// boundTo lists, for a secret, the settings that say where it is sent:
 	// changing one of them requires entering the secret again.
@@ -116,21 +89,10 @@ type Service struct {
 // New returns a Service.
 func New(s *store.Store, box *secretbox.Box, cfg config.Config) *Service {
 	svc := &Service{store: s, box: box, cfg: cfg, defs: map[string]Def{}, TTL: 2 * time.Second, boundTo: map[string][]string{}}
-	svc.BindSecret(GetCourseAPIKey, GetCourseAPIURL, GetCourseAccount)
-	svc.BindSecret(MailPassword, MailHost)
-	for _, d := range defs() {
-		svc.defs[d.Key] = d
-		svc.order = append(svc.order, d.Key)
+	for _, d := range ownDefs() {
+		svc.Define(d)
 	}
 	return svc
-}
-
-// Define adds a setting known only to the panel (no env variable), with its default.
-func (s *Service) Define(key string, secret bool, def string) {
-	if _, ok := s.defs[key]; !ok {
-		s.order = append(s.order, key)
-	}
-	s.defs[key] = Def{Key: key, Secret: secret, fromConfig: func(config.Config) string { return def }}
 }
 
 // BindSecret says that secret is sent to the server the hosts settings name.
@@ -174,7 +136,7 @@ func (s *Service) invalidate() {
 func (s *Service) Get(ctx context.Context, key string) (Value, error) {
 	d, ok := s.defs[key]
 	if !ok {
-		return Value{}, fmt.Errorf("%w %q", ErrUnknownKey, key)
+		return Value{}, unknownKey(key)
 	}
 	m, err := s.stored(ctx)
 	if err != nil {
@@ -190,27 +152,12 @@ func (s *Service) Get(ctx context.Context, key string) (Value, error) {
 		return Value{Key: key, Value: v, Source: config.SourcePanel, Secret: d.Secret}, nil
 	}
 	v := Value{Key: key, Value: d.fromConfig(s.cfg), Source: config.SourceDefault, Secret: d.Secret}
-	if d.EnvVar != "" {
-		if src, ok := s.cfg.Sources[d.EnvVar]; ok {
+	if d.envVar != "" {
+		if src, ok := s.cfg.Sources[d.envVar]; ok {
 			v.Source = src
 		}
 	}
 	return v, nil
-}
-
-// String resolves a setting's value, "" on error (the error is logged by callers that care).
-func (s *Service) String(ctx context.Context, key string) string {
-	v, _ := s.Get(ctx, key)
-	return v.Value
-}
-
-// Int resolves an integer setting, with def when unset or unparseable.
-func (s *Service) Int(ctx context.Context, key string, def int) int {
-	n, err := strconv.Atoi(strings.TrimSpace(s.String(ctx, key)))
-	if err != nil {
-		return def
-	}
-	return n
 }
 
 // All resolves every known setting.
@@ -226,53 +173,53 @@ func (s *Service) All(ctx context.Context) ([]Value, error) {
 	return out, nil
 }
 
-// ErrUnknownKey is returned for a key that is not a setting.
-var ErrUnknownKey = errors.New("unknown setting")
-
-// ErrInvalidValue is matched (errors.Is) by every refusal of a value in Put;
-// the error's text names the setting and says, in Russian, what is wrong.
-var ErrInvalidValue = errors.New("недопустимое значение настройки")
-
-type invalidValue struct{ key, msg string }
-
-func (e invalidValue) Error() string        { return e.key + ": " + e.msg }
-func (e invalidValue) Is(target error) bool { return target == ErrInvalidValue }
-
-// Refusal returns the setting and the Russian reason of a value Put
-// refused, for a form to show beside the field.
-func Refusal(err error) (key, message string, ok bool) {
-	var iv invalidValue
-	if errors.As(err, &iv) {
-		return iv.key, iv.msg, true
-	}
-	return "", "", false
-}
-
 // Put saves panel values; keys not in values are left as they are, so saving
 // one field never wipes another (the PHP version wiped the secret on save).
-// A secret given as its mask (what Masked shows, sent back by a form or an
-// API client) keeps the current secret; an empty value is stored as an
-// explicit "empty" and Reset goes back to env/.env/default. Unknown keys and
-// values Validate refuses fail the whole call (errors.Is ErrUnknownKey or
-// ErrInvalidValue); nothing is saved then.
+// Every value is checked against its definition (Def) and then the Relate
+// checks that concern it; a refused value fails the whole call with a
+// refusal per key (Refusal, Refusals; errors.Is ErrInvalidValue) and an
+// unknown key with ErrUnknownKey, and nothing is saved then. A secret given
+// as its mask (what Masked shows, sent back by a form or an API client)
+// keeps the current secret; an empty value is stored as an explicit
+// "empty" (the default applies to typed reads) and Reset goes back to
+// env/.env/default.
 func (s *Service) Put(ctx context.Context, values map[string]string, by int64) error {
-	save := map[string]string{}
-	for k, v := range values {
-		d, ok := s.defs[k]
-		if !ok {
-			return fmt.Errorf("%w: %s", ErrUnknownKey, k)
+	for k := range values {
+		if _, ok := s.defs[k]; !ok {
+			return unknownKey(k)
 		}
-		v = strings.TrimSpace(v)
-		if d.Secret && strings.HasPrefix(v, maskPrefix) {
+	}
+	save := map[string]string{}
+	var refused []error
+	// Definition order, so that the first refusal is the first field of a form.
+	for _, k := range s.order {
+		v, ok := values[k]
+		if !ok {
 			continue
 		}
-		if err := Validate(k, v); err != nil {
-			return invalidValue{k, err.Error()}
+		if s.defs[k].Secret && strings.HasPrefix(strings.TrimSpace(v), maskPrefix) {
+			continue
+		}
+		v, err := s.Validate(k, v)
+		if err != nil {
+			refused = append(refused, err)
+			continue
 		}
 		save[k] = v
 	}
+	if len(refused) > 0 {
+		return errors.Join(refused...)
+	}
 	if len(save) == 0 {
 		return nil
+	}
+	for _, rel := range s.relations {
+		if !touches(save, rel.keys) {
+			continue
+		}
+		if err := rel.check(ctx, save); err != nil {
+			return err
+		}
 	}
 	if err := s.checkBound(ctx, save); err != nil {
 		return err
@@ -330,7 +277,7 @@ func (s *Service) checkBound(ctx context.Context, save map[string]string) error 
 func (s *Service) Reset(ctx context.Context, keys ...string) error {
 	for _, k := range keys {
 		if _, ok := s.defs[k]; !ok {
-			return fmt.Errorf("%w: %s", ErrUnknownKey, k)
+			return unknownKey(k)
 		}
 	}
 	err := s.store.InTx(ctx, func(tx *store.Tx) error {
@@ -345,31 +292,11 @@ func (s *Service) Reset(ctx context.Context, keys ...string) error {
 	return err
 }
 
-// WebhookSecret is the secret webhooks are verified with; "" means unverified mode.
-func (s *Service) WebhookSecret(ctx context.Context) (string, error) {
-	v, err := s.Get(ctx, GetCourseWebhookSecret)
-	return v.Value, err
-}
-
-// Location is the school time zone.
-func (s *Service) Location(ctx context.Context) *time.Location {
-	// LoadLocation("") is UTC, never the school's zone.
-	if name := s.String(ctx, Timezone); name != "" {
-		if loc, err := time.LoadLocation(name); err == nil {
-			return loc
+func touches(save map[string]string, keys []string) bool {
+	for _, k := range keys {
+		if _, ok := save[k]; ok {
+			return true
 		}
 	}
-	if s.cfg.Location != nil {
-		return s.cfg.Location
-	}
-	return time.UTC
-}
-
-// DefaultLimit is the booking limit given to new students.
-func (s *Service) DefaultLimit(ctx context.Context) int {
-	n := s.Int(ctx, DefaultBookingLimit, 3)
-	if n < 0 {
-		return 3
-	}
-	return n
+	return false
 }

@@ -104,8 +104,8 @@ func TestPrecedencePanelEnvDotenvDefault(t *testing.T) {
 	if loc := f.svc.Location(f.ctx); loc.String() != "Asia/Omsk" {
 		t.Errorf("Location %v", loc)
 	}
-	if n := f.svc.DefaultLimit(f.ctx); n != 3 {
-		t.Errorf("DefaultLimit %d", n)
+	if n, err := f.svc.DefaultLimit(f.ctx); err != nil || n != 3 {
+		t.Errorf("DefaultLimit %d %v", n, err)
 	}
 
 	f.put(t, map[string]string{settings.MailHost: " smtp.panel.example ", settings.MailUsername: "panel-user",
@@ -119,14 +119,14 @@ func TestPrecedencePanelEnvDotenvDefault(t *testing.T) {
 	if loc := f.svc.Location(f.ctx); loc.String() != "Europe/Kaliningrad" {
 		t.Errorf("Location %v", loc)
 	}
-	if n := f.svc.DefaultLimit(f.ctx); n != 7 {
-		t.Errorf("DefaultLimit %d", n)
+	if n, err := f.svc.DefaultLimit(f.ctx); err != nil || n != 7 {
+		t.Errorf("DefaultLimit %d %v", n, err)
 	}
-	if n := f.svc.Int(f.ctx, settings.DefaultBookingLimit, 99); n != 7 {
-		t.Errorf("Int %d", n)
+	if n, err := f.svc.Int(f.ctx, settings.DefaultBookingLimit); err != nil || n != 7 {
+		t.Errorf("Int %d %v", n, err)
 	}
-	if s := f.svc.String(f.ctx, settings.MailHost); s != "smtp.panel.example" {
-		t.Errorf("String %q", s)
+	if s, err := f.svc.String(f.ctx, settings.MailHost); err != nil || s != "smtp.panel.example" {
+		t.Errorf("String %q %v", s, err)
 	}
 
 	// Reset goes back to env, .env and default in turn.
@@ -146,8 +146,8 @@ func TestPrecedencePanelEnvDotenvDefault(t *testing.T) {
 func TestAllListsEveryKeyInOrder(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil, "")
-	f.svc.Define("server_password", true, "")
-	f.svc.Define("cancel_cutoff_minutes", false, "120")
+	f.svc.Define(settings.Def{Key: "server_password", Secret: true})
+	f.svc.Define(settings.Def{Key: "cancel_cutoff_minutes", Type: settings.Number, Default: "120", Max: 1000})
 	all, err := f.svc.All(f.ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func TestAllListsEveryKeyInOrder(t *testing.T) {
 		t.Error("IsSecret/IsKnown")
 	}
 	// Redefining keeps one entry.
-	f.svc.Define("cancel_cutoff_minutes", false, "60")
+	f.svc.Define(settings.Def{Key: "cancel_cutoff_minutes", Type: settings.Number, Default: "60", Max: 1000})
 	if len(f.svc.Keys()) != len(keys) {
 		t.Error("Define twice added a key twice")
 	}
@@ -376,10 +376,10 @@ func TestInvalidValuesRefused(t *testing.T) {
 		}
 	}
 	f.put(t, map[string]string{settings.MailPort: "587", settings.Timezone: "Asia/Vladivostok", settings.DefaultBookingLimit: "0"})
-	if n := f.svc.Int(f.ctx, settings.MailPort, 0); n != 587 {
-		t.Errorf("mail port %d", n)
+	if n, err := f.svc.Int(f.ctx, settings.MailPort); err != nil || n != 587 {
+		t.Errorf("mail port %d %v", n, err)
 	}
-	if n := f.svc.DefaultLimit(f.ctx); n != 0 {
+	if n, _ := f.svc.DefaultLimit(f.ctx); n != 0 {
 		t.Errorf("limit 0 should be allowed, got %d", n)
 	}
 	if loc := f.svc.Location(f.ctx); loc.String() != "Asia/Vladivostok" {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"booksmeta/internal/backup"
+	"booksmeta/internal/settings"
 )
 
 // backupRow is one copy as the page shows it.
@@ -42,11 +43,19 @@ func (s *Server) backupsRender(w http.ResponseWriter, r *http.Request, status in
 	d := s.adminData(r, "Резервные копии", "backups")
 	d["Supported"] = s.Backups.Supported()
 	d["PgDump"] = s.Backups.PgDump()
-	d["Folder"] = s.Backups.Folder(ctx)
+	folder, err := s.Backups.Folder(ctx)
+	if err != nil {
+		s.internalError(w, r, "read backup settings", err)
+		return
+	}
+	d["Folder"] = folder
 	d["Loc"] = s.Settings.Location(ctx)
 	vals := map[string]string{}
 	for _, k := range backupKeys {
-		vals[k] = s.Settings.String(ctx, k)
+		if vals[k], err = s.Settings.String(ctx, k); err != nil {
+			s.internalError(w, r, "read backup settings", err)
+			return
+		}
 		if v, ok := entered[k]; ok {
 			vals[k] = v
 		}
@@ -56,7 +65,7 @@ func (s *Server) backupsRender(w http.ResponseWriter, r *http.Request, status in
 	if s.Backups.Supported() {
 		cs, err := s.Backups.List(ctx)
 		if err != nil {
-			d["ListError"] = "Не удалось прочитать папку с копиями " + s.Backups.Folder(ctx) + ": проверьте, что она существует и доступна программе."
+			d["ListError"] = "Не удалось прочитать папку с копиями " + folder + ": проверьте, что она существует и доступна программе."
 		}
 		rows := make([]backupRow, len(cs))
 		for i, c := range cs {
@@ -71,7 +80,7 @@ func (s *Server) backupsRender(w http.ResponseWriter, r *http.Request, status in
 		d["Flash"] = "Расписание копирования сохранено."
 	}
 	if r.URL.Query().Get("err") == "made" {
-		d["Error"] = "Не удалось сделать копию. Подробности — в журнале сервера; чаще всего не хватает места на диске или нет прав на папку " + s.Backups.Folder(ctx) + "."
+		d["Error"] = "Не удалось сделать копию. Подробности — в журнале сервера; чаще всего не хватает места на диске или нет прав на папку " + folder + "."
 	}
 	s.render(w, status, "admin_backups", d)
 }
@@ -97,14 +106,12 @@ func (s *Server) backupsSettings(w http.ResponseWriter, r *http.Request, u *book
 	for _, k := range []string{backup.Time, backup.Keep, backup.Dir} {
 		vals[k] = strings.TrimSpace(r.PostFormValue(k))
 	}
-	for _, k := range backupKeys {
-		if err := backup.ValidateSetting(k, vals[k]); err != nil {
-			s.backupsRender(w, r, http.StatusUnprocessableEntity, vals, err.Error())
+	if err := s.Settings.Put(r.Context(), vals, u.ID); err != nil {
+		if _, msg, ok := settings.Refusal(err); ok {
+			s.backupsRender(w, r, http.StatusUnprocessableEntity, vals, msg)
 			return
 		}
-	}
-	if err := s.Settings.Put(r.Context(), vals, u.ID); err != nil {
-		s.backupsRender(w, r, http.StatusUnprocessableEntity, vals, err.Error())
+		s.internalError(w, r, "save backup settings", err)
 		return
 	}
 	s.Log.Info("backup schedule saved", "by", u.ID, "enabled", vals[backup.Enabled])

@@ -66,16 +66,20 @@ func (s *Server) bookingList(w http.ResponseWriter, r *http.Request, u *booksmet
 		d["Flash"] = "Бронирование отменено; ученик получил уведомление и письмо."
 	}
 	if msg := q.Get("err"); msg != "" {
-		d["Error"] = s.bookingCancelMessage(ctx, u, msg)
+		var err error
+		if d["Error"], err = s.bookingCancelMessage(ctx, u, msg); err != nil {
+			s.internalError(w, r, "word a refusal", err)
+			return
+		}
 	}
 	s.render(w, http.StatusOK, "admin_bookings", d)
 }
 
 // bookingCancelMessage is the text of a redirect's code: the rule's own
 // words, or the page's for its own check of the reason.
-func (s *Server) bookingCancelMessage(ctx context.Context, u *booksmeta.User, code string) string {
+func (s *Server) bookingCancelMessage(ctx context.Context, u *booksmeta.User, code string) (string, error) {
 	if code == "reason" {
-		return "Причина слишком длинная: не больше 200 символов."
+		return "Причина слишком длинная: не больше 200 символов.", nil
 	}
 	return s.redirectRefusal(ctx, u, booking.OpAdminCancel, code)
 }

@@ -36,8 +36,8 @@ func TestMailSettingsVerdictAndSecrets(t *testing.T) {
 	if p.Status != http.StatusSeeOther {
 		t.Fatalf("save: %d %s", p.Status, p.Body)
 	}
-	if got := f.srv.Settings.String(t.Context(), "mail_password"); got != smtpPass {
-		t.Fatalf("the empty password field changed the password to %q", got)
+	if got, err := f.srv.Settings.String(t.Context(), "mail_password"); err != nil || got != smtpPass {
+		t.Fatalf("the empty password field changed the password to %q (%v)", got, err)
 	}
 
 	// A mail that waits after the refused login shows the server's answer,

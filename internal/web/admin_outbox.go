@@ -27,7 +27,10 @@ func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, _ *booksmeta
 	}
 	d := s.adminData(r, "Почта: очередь писем", "mail")
 	d["Mail"], d["Counts"], d["Status"], d["Loc"] = rows, counts, status, s.Settings.Location(ctx)
-	d["Configured"] = s.Outbox.Configured(ctx)
+	if d["Configured"], err = s.Outbox.Configured(ctx); err != nil {
+		s.internalError(w, r, "read mail settings", err)
+		return
+	}
 	switch r.URL.Query().Get("ok") {
 	case "resent":
 		d["Flash"] = "Письмо снова поставлено в очередь."

@@ -135,7 +135,11 @@ func slotTimes(r *http.Request, loc *time.Location) (start, end time.Time, err e
 }
 
 func (s *Server) slotCreate(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
-	loc := s.Settings.Location(r.Context())
+	loc, err := s.Settings.Zone(r.Context())
+	if err != nil {
+		s.internalError(w, r, "read time zone", err)
+		return
+	}
 	start, end, err := slotTimes(r, loc)
 	if err != nil {
 		s.slotPage(w, r, http.StatusUnprocessableEntity, "", err.Error())
@@ -207,7 +211,11 @@ func (s *Server) slotUpdate(w http.ResponseWriter, r *http.Request, u *booksmeta
 		s.notFound(w, r)
 		return
 	}
-	loc := s.Settings.Location(r.Context())
+	loc, err := s.Settings.Zone(r.Context())
+	if err != nil {
+		s.internalError(w, r, "read time zone", err)
+		return
+	}
 	start, end, err := slotTimes(r, loc)
 	if err != nil {
 		s.slotEditPage(w, r, id, http.StatusUnprocessableEntity, err.Error())
@@ -322,7 +330,11 @@ func (s *Server) slotDelete(w http.ResponseWriter, r *http.Request, u *booksmeta
 }
 
 func (s *Server) slotGenerate(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
-	loc := s.Settings.Location(r.Context())
+	loc, err := s.Settings.Zone(r.Context())
+	if err != nil {
+		s.internalError(w, r, "read time zone", err)
+		return
+	}
 	from, err := schedule.ParseDate(r.PostFormValue("from"), loc)
 	if err != nil {
 		s.slotPage(w, r, http.StatusUnprocessableEntity, "", "Дата начала записана неверно: нужен формат ГГГГ-ММ-ДД.")
@@ -344,7 +356,11 @@ func (s *Server) slotGenerate(w http.ResponseWriter, r *http.Request, _ *booksme
 // slotClose closes a day or a range, e.g. for server maintenance; booked
 // slots there need the cancel checkbox, and their students are notified.
 func (s *Server) slotClose(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
-	loc := s.Settings.Location(r.Context())
+	loc, err := s.Settings.Zone(r.Context())
+	if err != nil {
+		s.internalError(w, r, "read time zone", err)
+		return
+	}
 	from, err1 := schedule.ParseDate(r.PostFormValue("from"), loc)
 	to, err2 := schedule.ParseDate(r.PostFormValue("to"), loc)
 	if err := errors.Join(err1, err2); err != nil {

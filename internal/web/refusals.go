@@ -34,6 +34,6 @@ func pageMessage(e *booksmeta.Error) string {
 // redirectRefusal is the text of a refusal code a redirect brought back
 // (?err=), "" for a code no rule gives, so that a link cannot put words on
 // the page.
-func (s *Server) redirectRefusal(ctx context.Context, u *booksmeta.User, op booking.Op, code string) string {
+func (s *Server) redirectRefusal(ctx context.Context, u *booksmeta.User, op booking.Op, code string) (string, error) {
 	return s.Booking.Message(ctx, u, op, code)
 }

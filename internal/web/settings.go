@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"booksmeta/internal/getcourse"
-	"booksmeta/internal/schedule"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/webhook"
 )
@@ -107,14 +106,9 @@ func keepsSecret(v string) bool { return v == "" || strings.HasPrefix(v, "••
 // their source (an env value is not copied into the panel), an empty or
 // masked secret keeps the stored one, and only the "очистить" box clears it.
 func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
-	values, entered, errs, err := s.collectSettings(r, gcKeys)
+	values, entered, err := s.collectSettings(r, gcKeys)
 	if err != nil {
 		s.internalError(w, r, "read settings", err)
-		return
-	}
-	if len(errs) > 0 {
-		s.settingsPage(w, r, http.StatusUnprocessableEntity, settingsView{Entered: entered, Errors: errs,
-			FormError: "Настройки не сохранены: исправьте отмеченные поля. Секретные поля из соображений безопасности не показываются повторно — если вы их вводили, введите ещё раз."})
 		return
 	}
 	if len(values) == 0 {
@@ -122,8 +116,8 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request, u *booksme
 		return
 	}
 	if err := s.Settings.Put(r.Context(), values, u.ID); err != nil {
-		if k, msg, ok := settings.Refusal(err); ok {
-			s.settingsPage(w, r, http.StatusUnprocessableEntity, settingsView{Entered: entered, Errors: map[string]string{k: msg},
+		if errs := settings.Refusals(err); errs != nil {
+			s.settingsPage(w, r, http.StatusUnprocessableEntity, settingsView{Entered: entered, Errors: errs,
 				FormError: "Настройки не сохранены: исправьте отмеченные поля. Секретные поля из соображений безопасности не показываются повторно — если вы их вводили, введите ещё раз."})
 			return
 		}
@@ -139,12 +133,12 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request, u *booksme
 }
 
 // collectSettings reads the submitted values of keys and returns those that
-// changed and are valid, the non-secret values as typed, and per-key errors.
-// A key absent from the form is never touched; an empty or masked secret
-// keeps the stored one, and only its "очистить" box clears it.
-func (s *Server) collectSettings(r *http.Request, keys []string) (values, entered, errs map[string]string, err error) {
+// changed, and the non-secret values as typed. A key absent from the form
+// is never touched; an empty or masked secret keeps the stored one, and
+// only its "очистить" box clears it. Checking the values is Put's job.
+func (s *Server) collectSettings(r *http.Request, keys []string) (values, entered map[string]string, err error) {
 	ctx := r.Context()
-	values, entered, errs = map[string]string{}, map[string]string{}, map[string]string{}
+	values, entered = map[string]string{}, map[string]string{}
 	retyped := map[string]string{}
 	defer func() {
 		if len(values) > 0 {
@@ -156,7 +150,7 @@ func (s *Server) collectSettings(r *http.Request, keys []string) (values, entere
 	for _, k := range keys {
 		cur, err := s.Settings.Get(ctx, k)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		if _, present := r.PostForm[k]; !present && r.PostFormValue("clear_"+k) == "" {
 			continue
@@ -184,22 +178,9 @@ func (s *Server) collectSettings(r *http.Request, keys []string) (values, entere
 				continue
 			}
 		}
-		if err := settings.Validate(k, v); err != nil {
-			errs[k] = err.Error()
-			continue
-		}
-		if err := schedule.Validate(k, v); err != nil {
-			errs[k] = err.Error()
-			continue
-		}
 		values[k] = v
 	}
-	if len(errs) == 0 && s.Schedule != nil {
-		if err := s.Schedule.ValidateChange(ctx, values); err != nil {
-			errs["schedule_from"] = err.Error()
-		}
-	}
-	return values, entered, errs, nil
+	return values, entered, nil
 }
 
 // settingsGenerateSecret saves a new webhook secret and shows it this once,
@@ -241,9 +222,15 @@ func (s *Server) settingsTest(w http.ResponseWriter, r *http.Request, u *booksme
 	ctx := r.Context()
 	// The key stays empty unless typed: the GetCourse service fills in the
 	// saved one only for the saved address.
-	cfg := getcourse.Config{
-		APIURL:  s.Settings.String(ctx, settings.GetCourseAPIURL),
-		Account: s.Settings.String(ctx, settings.GetCourseAccount),
+	var cfg getcourse.Config
+	var err error
+	if cfg.APIURL, err = s.Settings.String(ctx, settings.GetCourseAPIURL); err != nil {
+		s.internalError(w, r, "read settings", err)
+		return
+	}
+	if cfg.Account, err = s.Settings.String(ctx, settings.GetCourseAccount); err != nil {
+		s.internalError(w, r, "read settings", err)
+		return
 	}
 	entered := map[string]string{}
 	if _, ok := r.PostForm[settings.GetCourseAPIURL]; ok {

@@ -15,8 +15,12 @@ type generalField struct {
 	settingField
 	Label string
 	Help  string
-	Type  string // input type: text, number, time, email, password, textarea, select
+	Type  string // input type: text, number, time, email, password, textarea, select, bool
 	Opts  []string
+	// On and Unread are for a bool: its value, and whether the saved value
+	// is not a yes or no at all (then it is offered as it is, so that saving
+	// other fields does not change it behind the admin's back).
+	On, Unread bool
 }
 
 type generalSection struct {
@@ -63,7 +67,7 @@ var generalSections = []struct {
 		{settings.WebhookLogKeepDays, "Хранить отклонённые и повторные запросы, дней", "От 1 до 3650, обычно 90. Очистка идёт раз в час.", "number"},
 	}},
 	{"maintenance", "Технические работы", "Пока включено, ученики видят сообщение вместо календаря и не могут бронировать. Оплаты из GetCourse принимаются как обычно.", []fieldDef{
-		{booking.MaintenanceMode, "Режим обслуживания", "1 — включён, 0 — выключен.", "text"},
+		{booking.MaintenanceMode, "Режим обслуживания", "", "bool"},
 		{booking.MaintenanceMessage, "Сообщение ученикам", "", "textarea"},
 	}},
 }
@@ -90,6 +94,10 @@ func (s *Server) generalPage(w http.ResponseWriter, r *http.Request, status int,
 				return
 			}
 			f := &generalField{Label: fd.label, Help: fd.help, Type: fd.typ}
+			// The definition decides: a yes-or-no setting is never free text.
+			if d, _ := s.Settings.Lookup(fd.key); d.Type == settings.Bool {
+				f.Type = "bool"
+			}
 			f.Key, f.Secret, f.Set, f.Source, f.Error = fd.key, val.Secret, val.Value != "", sourceLabel(string(val.Source)), errs[fd.key]
 			if val.Secret {
 				f.Masked = val.Masked()
@@ -98,6 +106,16 @@ func (s *Server) generalPage(w http.ResponseWriter, r *http.Request, status int,
 			} else {
 				f.Value = val.Value
 			}
+			if f.Type == "bool" {
+				v := f.Value
+				if v == "" {
+					d, _ := s.Settings.Lookup(fd.key)
+					v = d.Default
+				}
+				var ok bool
+				f.On, ok = settings.ParseBool(v)
+				f.Unread = !ok
+			}
 			gs.Fields = append(gs.Fields, f)
 		}
 		sections = append(sections, gs)
@@ -105,7 +123,12 @@ func (s *Server) generalPage(w http.ResponseWriter, r *http.Request, status int,
 	d := s.adminData(r, "Настройки → Расписание, доступ, почта", "settings")
 	d["Sections"], d["FormError"], d["Presets"], d["MailVerdict"] = sections, formErr, mail.Presets(), mailVerdict
 	if s.Outbox != nil {
-		d["MailConfigured"] = s.Outbox.Configured(ctx)
+		on, err := s.Outbox.Configured(ctx)
+		if err != nil {
+			s.internalError(w, r, "read mail settings", err)
+			return
+		}
+		d["MailConfigured"] = on
 	}
 	if r.URL.Query().Get("ok") == "saved" {
 		d["Flash"] = "Настройки сохранены."
@@ -118,19 +141,15 @@ func (s *Server) generalForm(w http.ResponseWriter, r *http.Request, _ *booksmet
 }
 
 func (s *Server) generalSave(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
-	values, entered, errs, err := s.collectSettings(r, generalKeys())
+	values, entered, err := s.collectSettings(r, generalKeys())
 	if err != nil {
 		s.internalError(w, r, "read settings", err)
 		return
 	}
-	if len(errs) > 0 {
-		s.generalPage(w, r, http.StatusUnprocessableEntity, entered, errs, "Настройки не сохранены: исправьте отмеченные поля.", "")
-		return
-	}
 	if len(values) > 0 {
 		if err := s.Settings.Put(r.Context(), values, u.ID); err != nil {
-			if k, msg, ok := settings.Refusal(err); ok {
-				s.generalPage(w, r, http.StatusUnprocessableEntity, entered, map[string]string{k: msg}, "Настройки не сохранены: исправьте отмеченные поля.", "")
+			if errs := settings.Refusals(err); errs != nil {
+				s.generalPage(w, r, http.StatusUnprocessableEntity, entered, errs, "Настройки не сохранены: исправьте отмеченные поля.", "")
 				return
 			}
 			s.internalError(w, r, "save settings", err)

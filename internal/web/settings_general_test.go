@@ -22,7 +22,7 @@ func TestGeneralSettings(t *testing.T) {
 	// A refused value saves nothing and says what is wrong.
 	p = a.submit("/admin/settings/general", "/admin/settings/general", url.Values{"schedule_from": {"25:00"}, "server_host": {"rdp.school.example"}})
 	expect(t, p, http.StatusUnprocessableEntity, "Настройки не сохранены")
-	if v := f.srv.Settings.String(ctx, "server_host"); v != "" {
+	if v, err := f.srv.Settings.String(ctx, "server_host"); err != nil || v != "" {
 		t.Fatalf("server_host saved despite an invalid neighbour: %q", v)
 	}
 	p = a.submit("/admin/settings/general", "/admin/settings/general", url.Values{"server_host": {"rdp.school.example"},
@@ -34,7 +34,7 @@ func TestGeneralSettings(t *testing.T) {
 	p = a.get("/admin/settings/general?ok=saved")
 	expect(t, p, 200, "Настройки сохранены", "rdp.school.example", "сохранено в панели")
 	expectNot(t, p, "Shared-Server-Pass", "Почта не настроена")
-	if !f.srv.Booking.Maintenance(ctx) {
+	if on, err := f.srv.Booking.Maintenance(ctx); err != nil || !on {
 		t.Fatal("maintenance mode not on")
 	}
 	expect(t, f.as(t, f.student).get("/"), 200, "технические работы")
@@ -46,7 +46,7 @@ func TestGeneralSettings(t *testing.T) {
 	p = a.submit("/admin/settings/general", "/admin/settings/general", url.Values{"webhook_log_keep_days": {"abc"}})
 	expect(t, p, http.StatusUnprocessableEntity, "Срок хранения журнала webhook")
 	p = a.submit("/admin/settings/general", "/admin/settings/general", url.Values{"webhook_log_keep_days": {"30"}})
-	if p.Status != http.StatusSeeOther || f.srv.Settings.Int(ctx, "webhook_log_keep_days", 0) != 30 {
+	if n, err := f.srv.Settings.Int(ctx, "webhook_log_keep_days"); p.Status != http.StatusSeeOther || err != nil || n != 30 {
 		t.Fatalf("retention not saved: %d", p.Status)
 	}
 }
@@ -97,4 +97,34 @@ func TestMailTemplateEditing(t *testing.T) {
 		t.Fatal("reset kept the override")
 	}
 	expect(t, a.get("/admin/mail-templates/nope"), http.StatusNotFound)
+}
+
+// TestMaintenanceSwitchOnThePanel: the switch is a select, a value that is
+// not yes or no is refused beside the field with the reason (it used to be
+// saved with «Настройки сохранены» and read as off), and «да» sent by a
+// script or an old form turns it on.
+func TestMaintenanceSwitchOnThePanel(t *testing.T) {
+	f := start(t, nil)
+	ctx := context.Background()
+	a := f.as(t, f.admin)
+	p := a.get("/admin/settings/general")
+	expect(t, p, 200, `<select id="f-maintenance_mode" name="maintenance_mode">`, "Включён", "Выключен")
+	p = a.submit("/admin/settings/general", "/admin/settings/general", url.Values{"maintenance_mode": {"abc"}, "server_host": {"rdp.school.example"}})
+	expect(t, p, http.StatusUnprocessableEntity, "Настройки не сохранены", "Режим обслуживания: «да» — включён, «нет» — выключен")
+	expectNot(t, p, "Настройки сохранены.")
+	if on, err := f.srv.Booking.Maintenance(ctx); err != nil || on {
+		t.Fatalf("maintenance after a refused value: %v %v", on, err)
+	}
+	if v, err := f.srv.Settings.String(ctx, "server_host"); err != nil || v != "" {
+		t.Fatalf("server_host saved beside a refused value: %q %v", v, err)
+	}
+	p = a.submit("/admin/settings/general", "/admin/settings/general", url.Values{"maintenance_mode": {"да"}})
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("save «да»: %d %s", p.Status, p.Body)
+	}
+	if on, err := f.srv.Booking.Maintenance(ctx); err != nil || !on {
+		t.Fatalf("«да» did not turn maintenance on: %v %v", on, err)
+	}
+	expect(t, a.get("/admin/settings/general"), 200, `<option value="1" selected>Включён</option>`)
+	expect(t, f.as(t, f.student).get("/"), 200, "технические работы")
 }

@@ -101,11 +101,22 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 	d["Prev"], d["Next"] = from.AddDate(0, 0, -7).Format("2006-01-02"), to.Format("2006-01-02")
 	d["Upcoming"], d["Left"] = upcoming, u.BookingsLeft(upcoming)
 	d["Notices"] = notices
-	d["Maintenance"] = s.Booking.Maintenance(ctx)
-	d["MaintenanceMessage"] = s.Booking.Message(ctx, u, booking.OpBook, booksmeta.CodeMaintenance)
+	maintenance, err := s.Booking.Maintenance(ctx)
+	if err != nil {
+		s.internalError(w, r, "read maintenance mode", err)
+		return
+	}
+	d["Maintenance"] = maintenance
+	if d["MaintenanceMessage"], err = s.Booking.Message(ctx, u, booking.OpBook, booksmeta.CodeMaintenance); err != nil {
+		s.internalError(w, r, "read maintenance message", err)
+		return
+	}
 	// During maintenance its box already says why the booking was refused.
-	if code := r.URL.Query().Get("err"); code != "" && !(code == booksmeta.CodeMaintenance && d["Maintenance"] == true) {
-		d["Error"] = s.redirectRefusal(ctx, u, booking.OpBook, code)
+	if code := r.URL.Query().Get("err"); code != "" && !(code == booksmeta.CodeMaintenance && maintenance) {
+		if d["Error"], err = s.redirectRefusal(ctx, u, booking.OpBook, code); err != nil {
+			s.internalError(w, r, "word a refusal", err)
+			return
+		}
 	}
 	s.render(w, http.StatusOK, "calendar", d)
 }
@@ -155,8 +166,14 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta
 		case b.Status == booksmeta.BookingFinished || !b.EndsAt.After(now):
 			past = append(past, v)
 		default:
-			v.OpensAt, _ = s.Booking.Window(ctx, b)
-			v.CanCancel = s.Booking.CanCancel(ctx, b, now)
+			if v.OpensAt, _, err = s.Booking.Window(ctx, b); err != nil {
+				s.internalError(w, r, "read access window", err)
+				return
+			}
+			if v.CanCancel, err = s.Booking.CanCancel(ctx, b, now); err != nil {
+				s.internalError(w, r, "read cancel cut-off", err)
+				return
+			}
 			v.CutoffPast = !v.CanCancel
 			// Access is asked for, not computed here: the rules decide
 			// whether the window is open.
@@ -178,11 +195,19 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta
 	d := s.data(r, "Мои бронирования")
 	d["Nav"], d["Here"], d["Soon"] = "bookings", "/bookings", s.soonNotices(ctx, bs)
 	d["Upcoming"], d["Past"], d["Cancelled"] = upcoming, past, cancelled
-	d["Loc"], d["Zone"], d["Cutoff"] = s.Settings.Location(ctx), s.Settings.Location(ctx).String(), int(s.Booking.CancelCutoff(ctx).Minutes())
+	cutoff, err := s.Booking.CancelCutoff(ctx)
+	if err != nil {
+		s.internalError(w, r, "read cancel cut-off", err)
+		return
+	}
+	d["Loc"], d["Zone"], d["Cutoff"] = s.Settings.Location(ctx), s.Settings.Location(ctx).String(), int(cutoff.Minutes())
 	d["Notices"] = notices
 	d["CalendarURL"] = s.calendarURL(r, u)
 	if code := r.URL.Query().Get("err"); code != "" {
-		d["Error"] = s.redirectRefusal(ctx, u, booking.OpCancel, code)
+		if d["Error"], err = s.redirectRefusal(ctx, u, booking.OpCancel, code); err != nil {
+			s.internalError(w, r, "word a refusal", err)
+			return
+		}
 	}
 	if r.URL.Query().Get("ok") == "calendar" {
 		d["Flash"] = "Ссылка на календарь создана. Прежняя ссылка, если была, больше не работает."

@@ -40,8 +40,10 @@ func (s *Server) soonNotices(ctx context.Context, bs []*booksmeta.Booking) []soo
 		if b.Status != booksmeta.BookingActive || !b.EndsAt.After(now) {
 			continue
 		}
-		opens, _ := s.Booking.Window(ctx, b)
-		if opens.Sub(now) > soonWindow {
+		// A reminder box is left out rather than the page refused: the
+		// booking itself is listed, and opening access asks again.
+		opens, _, err := s.Booking.Window(ctx, b)
+		if err != nil || opens.Sub(now) > soonWindow {
 			continue
 		}
 		out = append(out, soonNotice{Open: !now.Before(opens), OpensAt: opens, StartsAt: b.StartsAt, EndsAt: b.EndsAt})

@@ -12,6 +12,7 @@ import (
 
 	"booksmeta/internal/accounts"
 	"booksmeta/internal/auth"
+	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
 )
 
@@ -122,8 +123,13 @@ func (s *Server) userNewPage(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (s *Server) userNewForm(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
+	limit, err := s.Settings.DefaultLimit(r.Context())
+	if err != nil {
+		s.internalError(w, r, "read default booking limit", err)
+		return
+	}
 	s.userNewPage(w, r, http.StatusOK, userForm{Role: booksmeta.RoleStudent, Active: true, Invite: true,
-		Limit: strconv.Itoa(s.Settings.DefaultLimit(r.Context()))}, nil)
+		Limit: strconv.Itoa(limit)}, nil)
 }
 
 func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, actor *booksmeta.User) {
@@ -141,7 +147,12 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, actor *books
 		}
 		in.Password = &pw
 	}
-	u, err := s.Accounts.AdminCreate(r.Context(), actor, in, s.Settings.DefaultLimit(r.Context()))
+	limit, err := s.Settings.DefaultLimit(r.Context())
+	if err != nil {
+		s.internalError(w, r, "read default booking limit", err)
+		return
+	}
+	u, err := s.Accounts.AdminCreate(r.Context(), actor, in, limit)
 	if st, ae, ok := accountsStatus(err); ok {
 		s.userNewPage(w, r, st, f, ae)
 		return
@@ -200,12 +211,24 @@ type editView struct {
 	PushOK      bool
 }
 
-// mailConfigured reports whether an SMTP server is set (mail_host).
+// mailConfigured reports whether an SMTP server is set (mail_host). The
+// account is already created when it is asked, so a failed read is logged
+// and counts as "not set": the admin then gets the link to pass on, which
+// works either way, instead of an error page that hides it.
 func (s *Server) mailConfigured(r *http.Request) bool {
+	var on bool
+	var err error
 	if s.Outbox != nil {
-		return s.Outbox.Configured(r.Context())
+		on, err = s.Outbox.Configured(r.Context())
+	} else {
+		var host string
+		host, err = s.Settings.String(r.Context(), settings.MailHost)
+		on = host != ""
 	}
-	return s.Settings.String(r.Context(), "mail_host") != ""
+	if err != nil {
+		s.Log.Error("read mail settings", "err", err)
+	}
+	return on
 }
 
 // queueWelcome puts the welcome mail (with its own one-time link, minted
