@@ -197,6 +197,7 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 	a.initOutbox()
 	a.Web.GetCourse, a.Web.Outbox, a.Web.Schedule = a.GetCourse, a.Outbox, a.Schedule
 	a.Web.Backups = a.Backups
+	a.Web.Enrol = a.Enrol
 	return nil
 }
 
