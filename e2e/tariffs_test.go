@@ -85,6 +85,14 @@ func TestTariffsInBrowser(t *testing.T) {
 	waitText(t, ctx, ".flash", "Тариф добавлен")
 	waitText(t, ctx, "main", "тариф есть — изменить")
 	screenshot(t, ctx, "tariffs-rule")
+	// The same page on a desktop screen: the tables as tables.
+	do(t, ctx, chromedp.EmulateViewport(1366, 900))
+	waitJS(t, ctx, "the desktop layout", `window.innerWidth === 1366`)
+	if w, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); err != nil || w > 1366 {
+		t.Errorf("the tariffs page is %dpx wide on a 1366px screen (%v)", w, err)
+	}
+	screenshot(t, ctx, "tariffs-desktop")
+	do(t, ctx, chromedp.EmulateViewport(phoneWidth, 844, chromedp.EmulateMobile))
 
 	// The dry run shows the change and changes nothing…
 	do(t, ctx, chromedp.Click(chromedp.CSS(`a[href="/admin/offers/recompute"]`), chromedp.NodeVisible))
