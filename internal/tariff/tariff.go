@@ -171,24 +171,32 @@ func describePurchase(p Purchase) string {
 	return strings.Join(parts, ", ")
 }
 
-// Validate checks a rule an admin entered; the error is Russian.
+// FieldError is a refused rule: Field names the form field at fault
+// (match_kind, match_value, booking_limit, hours, access_days), so a page
+// can show the reason beside it.
+type FieldError struct{ Field, Message string }
+
+func (e *FieldError) Error() string { return e.Message }
+
+// Validate checks a rule an admin entered; the error is a *FieldError in
+// Russian.
 func Validate(r booksmeta.OfferRule) error {
 	switch r.MatchKind {
 	case booksmeta.MatchOfferID, booksmeta.MatchOfferCode, booksmeta.MatchTitle:
 	default:
-		return fmt.Errorf("Выберите, по чему узнавать покупку: по ID предложения, коду предложения или названию позиции")
+		return &FieldError{"match_kind", "Выберите, по чему узнавать покупку: по ID предложения, коду предложения или названию позиции"}
 	}
 	if strings.TrimSpace(r.MatchValue) == "" {
-		return fmt.Errorf("Укажите ID, код или название предложения, как в GetCourse")
+		return &FieldError{"match_value", "Укажите ID, код или название предложения, как в GetCourse"}
 	}
 	if r.BookingLimit < 0 || r.BookingLimit > 100 {
-		return fmt.Errorf("Лимит бронирований — от 0 до 100 (0 — как у ученика)")
+		return &FieldError{"booking_limit", "Лимит бронирований — от 0 до 100 (0 — как у ученика)"}
 	}
 	if r.Hours < 0 || r.Hours > 10000 {
-		return fmt.Errorf("Часы — от 0 до 10000 (0 — без ограничения)")
+		return &FieldError{"hours", "Часы — от 0 до 10000 (0 — без ограничения)"}
 	}
 	if r.AccessDays < 0 || r.AccessDays > 3650 {
-		return fmt.Errorf("Дней доступа — от 0 до 3650 (0 — бессрочно)")
+		return &FieldError{"access_days", "Дней доступа — от 0 до 3650 (0 — бессрочно)"}
 	}
 	return nil
 }

@@ -100,7 +100,7 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 	d["Me"], d["Days"], d["Loc"], d["Zone"] = u, days, loc, loc.String()
 	d["Prev"], d["Next"] = from.AddDate(0, 0, -7).Format("2006-01-02"), to.Format("2006-01-02")
 	d["Upcoming"], d["Left"] = upcoming, u.BookingsLeft(upcoming)
-	d["Notices"] = notices
+	d["Notices"], d["Allowance"] = notices, s.allowance(r, u)
 	maintenance, err := s.Booking.Maintenance(ctx)
 	if err != nil {
 		s.internalError(w, r, "read maintenance mode", err)
@@ -250,6 +250,7 @@ func (s *Server) noticesRead(w http.ResponseWriter, r *http.Request, u *booksmet
 func (s *Server) profileData(r *http.Request, u *booksmeta.User) map[string]any {
 	d := s.data(r, "Профиль")
 	d["Nav"], d["Me"], d["Loc"] = "profile", u, s.Settings.Location(r.Context())
+	d["Allowance"] = s.allowance(r, u)
 	return d
 }
 

@@ -29,6 +29,7 @@ import (
 	"booksmeta/internal/auth"
 	"booksmeta/internal/backup"
 	"booksmeta/internal/booking"
+	"booksmeta/internal/enrol"
 	"booksmeta/internal/gcsync"
 	"booksmeta/internal/getcourse"
 	"booksmeta/internal/jobs"
@@ -56,6 +57,7 @@ type Server struct {
 	GetCourse *gcsync.Service
 	Outbox    *outbox.Service
 	Backups   *backup.Service
+	Enrol     *enrol.Service
 	Auth      *auth.Service
 	Jobs      *jobs.Runner
 	Log       *slog.Logger
@@ -112,6 +114,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	s.mailAliasRoutes(mux)
 	mux.HandleFunc("GET /admin/getcourse", s.admin(s.gcPage))
 	s.connectRoutes(mux)
+	s.offerRoutes(mux)
 	mux.HandleFunc("GET /admin/backups", s.admin(s.backupsPage))
 	mux.HandleFunc("POST /admin/backups", s.admin(s.backupsNow))
 	mux.HandleFunc("POST /admin/backups/settings", s.admin(s.backupsSettings))
