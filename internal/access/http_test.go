@@ -239,8 +239,10 @@ func TestHTTPErrorsClassified(t *testing.T) {
 	if err := httpProvider(t, dead.URL, key).Revoke(ctx, access.RevokeRequest{BookingID: 3}); !access.Retryable(err) || !strings.Contains(access.Message(err), "недоступен") {
 		t.Errorf("refused connection: %v", err)
 	}
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(2 * time.Second) }))
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
 	defer slow.Close()
+	defer close(release)
 	sp, _ := access.NewHTTP(access.HTTPConfig{URL: slow.URL, Key: key, Timeout: 200 * time.Millisecond})
 	if err := sp.Revoke(ctx, access.RevokeRequest{BookingID: 3}); !access.Retryable(err) {
 		t.Errorf("timeout: %v", err)
