@@ -214,7 +214,8 @@ func ConfigFrom(get func(key string) string) (Config, error) {
 			Instructions: get(KeyServerInstructions)},
 		HTTP: HTTPConfig{URL: v(KeyServerAPIURL), Key: v(KeyServerAPIKey)},
 		SSH: SSHConfig{Host: v(KeySSHHost), User: v(KeySSHUser), PrivateKey: get(KeySSHPrivateKey),
-			HostKey: get(KeySSHHostKey), Preset: strings.ToLower(v(KeySSHPreset))},
+			HostKey: get(KeySSHHostKey), Preset: strings.ToLower(v(KeySSHPreset)),
+			StudentHost: v(KeyServerHost), Instructions: get(KeyServerInstructions)},
 	}
 	if c.Provider == "" {
 		c.Provider = Static
@@ -249,4 +250,22 @@ func New(c Config) (Provider, error) {
 	}
 	return nil, permanent("config", fmt.Sprintf("Неизвестный способ доступа «%s» (access_provider): выберите static, http или ssh.", c.Provider),
 		fmt.Errorf("unknown %s %q", KeyProvider, c.Provider))
+}
+
+// CheckConfig is the panel's «Проверить подключение» in one call: it builds
+// the provider and checks it, and with largestCapacity > 0 also says when
+// access_accounts is smaller than the largest slot.
+func CheckConfig(ctx context.Context, c Config, largestCapacity int) Verdict {
+	p, err := New(c)
+	if err != nil {
+		return Verdict{Message: Message(err)}
+	}
+	v := p.Check(ctx)
+	if len(c.Accounts) > 0 && largestCapacity > 0 {
+		if err := c.Accounts.CheckCapacity(largestCapacity); err != nil {
+			v.OK = false
+			v.Details = append(v.Details, Message(err))
+		}
+	}
+	return v
 }

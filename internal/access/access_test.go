@@ -167,7 +167,7 @@ func TestSSHConfigRefusals(t *testing.T) {
 	locked, _ := ssh.MarshalPrivateKeyWithPassphrase(priv, "", []byte("pass"))
 	signer, _ := ssh.NewSignerFromKey(priv)
 	hostLine := string(ssh.MarshalAuthorizedKey(signer.PublicKey()))
-	ok := access.SSHConfig{Host: "h", User: "admin", PrivateKey: string(pem.EncodeToMemory(plain)), HostKey: hostLine, Preset: "windows"}
+	ok := access.SSHConfig{Host: "h", User: "smeta", PrivateKey: string(pem.EncodeToMemory(plain)), HostKey: hostLine, Preset: "windows"}
 	pool := access.Pool{"stud01"}
 	if _, err := access.NewSSH(ok, pool); err != nil {
 		t.Fatalf("valid config refused: %s", access.Message(err))
@@ -181,7 +181,7 @@ func TestSSHConfigRefusals(t *testing.T) {
 		"ssh-ed25519 AAAA…": func(c *access.SSHConfig, _ *access.Pool) { c.HostKey = "not a key" },
 		"Не задан ключ":     func(c *access.SSHConfig, _ *access.Pool) { c.HostKey = " \n" },
 		"windows или linux": func(c *access.SSHConfig, _ *access.Pool) { c.Preset = "" },
-		"пользователь SSH":  func(c *access.SSHConfig, p *access.Pool) { *p = access.Pool{"stud01", "Admin"} },
+		"пользователь SSH":  func(c *access.SSHConfig, p *access.Pool) { *p = access.Pool{"stud01", "Smeta"} },
 		"access_accounts":   func(_ *access.SSHConfig, p *access.Pool) { *p = nil },
 	} {
 		c, p := ok, pool

@@ -2,6 +2,7 @@ package access
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,6 +28,12 @@ type SSHConfig struct {
 	// trusted, not even the first time.
 	HostKey string
 	Preset  string // linux or windows
+	// StudentHost and Instructions are what the student is shown beside
+	// login and password (settings server_host and server_instructions):
+	// students often reach the server by another name than Book Smeta's
+	// SSH does. Host is shown when StudentHost is empty.
+	StudentHost  string
+	Instructions string
 	// Timeout bounds connecting and one command; 20 s when zero.
 	Timeout time.Duration
 }
@@ -40,6 +47,7 @@ type sshProvider struct {
 	preset  preset
 	pool    Pool
 	timeout time.Duration
+	shown   Credentials
 }
 
 // NewSSH returns the provider that enables and disables pool accounts on the
@@ -76,6 +84,9 @@ func NewSSH(c SSHConfig, pool Pool) (Provider, error) {
 		return nil, permanent("config", "Укажите учётные записи для студентов (access_accounts), например stud01-stud05: их создают на сервере заранее.", fmt.Errorf("empty %s", KeyAccounts))
 	}
 	for _, a := range pool {
+		if !accountName.MatchString(a) || reserved[strings.ToLower(a)] {
+			return nil, poolError(fmt.Sprintf("Учётную запись «%s» Book Smeta студентам не выдаёт.", a))
+		}
 		if strings.EqualFold(a, c.User) {
 			return nil, permanent("config", fmt.Sprintf("Учётная запись «%s» — это пользователь SSH, через которого работает Book Smeta; студентам её отдавать нельзя. Уберите её из access_accounts.", a),
 				errors.New("pool contains the ssh user"))
@@ -86,7 +97,7 @@ func NewSSH(c SSHConfig, pool Pool) (Provider, error) {
 		t = 20 * time.Second
 	}
 	return &sshProvider{addr: net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), user: c.User, signer: signer, pinned: pinned,
-		algos: algos, preset: p, pool: pool, timeout: t}, nil
+		algos: algos, preset: p, pool: pool, timeout: t, shown: Credentials{Host: cmp.Or(c.StudentHost, c.Host), Instructions: c.Instructions}}, nil
 }
 
 // ParseHostKeys reads access_ssh_host_key and returns the keys and the host
@@ -212,8 +223,9 @@ type result struct {
 // transport only, a command's own failure is in result.code.
 type runner func(cmd, stdin string) (result, error)
 
-func (s *sshProvider) session(ctx context.Context, op string, f func(run runner) error) error {
-	ctx, cancel := context.WithTimeout(ctx, 3*s.timeout)
+// session connects and runs f; budget bounds the whole of it.
+func (s *sshProvider) session(ctx context.Context, op string, budget time.Duration, f func(run runner) error) error {
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	c, err := s.connect(ctx, op)
 	if err != nil {
@@ -272,12 +284,11 @@ func (s *sshProvider) Grant(ctx context.Context, r GrantRequest) (Credentials, e
 	if err != nil {
 		return Credentials{}, retryable("grant", "Не удалось создать пароль. Book Smeta повторит попытку сама.", err)
 	}
-	err = s.session(ctx, "grant", func(run runner) error { return s.preset.grant(run, r.Login, pw) })
+	err = s.session(ctx, "grant", 3*s.timeout, func(run runner) error { return s.preset.grant(run, r.Login, pw) })
 	if err != nil {
 		return Credentials{}, err
 	}
-	host, _, _ := net.SplitHostPort(s.addr)
-	return Credentials{Host: host, Login: r.Login, Password: pw}, nil
+	return Credentials{Host: s.shown.Host, Login: r.Login, Password: pw, Instructions: s.shown.Instructions}, nil
 }
 
 func (s *sshProvider) Revoke(ctx context.Context, r RevokeRequest) error {
@@ -285,12 +296,13 @@ func (s *sshProvider) Revoke(ctx context.Context, r RevokeRequest) error {
 		return permanent("revoke", fmt.Sprintf("Учётной записи «%s» нет в access_accounts, Book Smeta её не трогает. Если её убрали из списка, а доступ по ней был выдан, выключите её на сервере вручную.", r.Login),
 			fmt.Errorf("login %q not in the pool", r.Login))
 	}
-	return s.session(ctx, "revoke", func(run runner) error { return s.preset.revoke(run, r.Login) })
+	return s.session(ctx, "revoke", 3*s.timeout, func(run runner) error { return s.preset.revoke(run, r.Login) })
 }
 
 func (s *sshProvider) Check(ctx context.Context) Verdict {
 	var missing []string
-	err := s.session(ctx, "check", func(run runner) error {
+	// The windows preset asks about each account in turn.
+	err := s.session(ctx, "check", 3*s.timeout+time.Duration(len(s.pool))*time.Second, func(run runner) error {
 		var err error
 		missing, err = s.preset.check(run, s.pool)
 		return err

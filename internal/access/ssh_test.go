@@ -232,3 +232,40 @@ func TestSSHKeyRefused(t *testing.T) {
 		t.Fatalf("refused key must be permanent: %v", err)
 	}
 }
+
+// Students reach the server by server_host, not by Book Smeta's SSH
+// address; the panel's check also weighs the pool against the slots.
+func TestSSHShownHostAndCheckConfig(t *testing.T) {
+	s := startSSHD(t, "")
+	pre := testPrefix()
+	addUser(t, pre+"01")
+	addUser(t, pre+"02")
+	m := map[string]string{
+		access.KeyProvider: "ssh", access.KeySSHHost: "127.0.0.1", access.KeySSHPort: itoa(s.port), access.KeySSHUser: "root",
+		access.KeySSHPrivateKey: s.clientPEM, access.KeySSHHostKey: s.hostLine, access.KeySSHPreset: "linux", access.KeyAccounts: pre + "01-" + pre + "02",
+		access.KeyServerHost: "rdp.school.example", access.KeyServerInstructions: "Подключитесь по RDP.",
+	}
+	cfg, err := access.ConfigFrom(func(k string) string { return m[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if v := access.CheckConfig(ctx, cfg, 2); !v.OK {
+		t.Fatalf("%+v", v)
+	}
+	if v := access.CheckConfig(ctx, cfg, 3); v.OK || len(v.Details) != 1 || !strings.Contains(v.Details[0], "самом большом слоте 3 мест") {
+		t.Fatalf("capacity 3 over a pool of 2: %+v", v)
+	}
+	p, _ := access.New(cfg)
+	c, err := p.Grant(ctx, access.GrantRequest{Login: pre + "02"})
+	if err != nil || c.Host != "rdp.school.example" || c.Instructions != "Подключитесь по RDP." {
+		t.Fatalf("%v %v", c, err)
+	}
+	if err := p.Revoke(ctx, access.RevokeRequest{Login: pre + "02"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg.SSH.HostKey = ""
+	if v := access.CheckConfig(ctx, cfg, 2); v.OK || !strings.Contains(v.Message, "Не задан ключ сервера") {
+		t.Fatalf("%+v", v)
+	}
+}
