@@ -26,7 +26,7 @@ type preset interface {
 // containers lack, and it misses processes outside a logind session
 // (nohup, screen started by cron); pkill is in procps everywhere. It is
 // repeated until nothing is left, so a process forking at the moment of
-// the kill does not survive.
+// the kill does not survive, and checked with pgrep.
 type linuxPreset struct{ sudo bool }
 
 // sh runs script with POSIX sh whatever the SSH user's login shell is.
@@ -51,12 +51,15 @@ func (p linuxPreset) grant(run runner, login, password string) error {
 
 func (p linuxPreset) revoke(run runner, login string) error {
 	q := shQuote(login)
+	// pkill's exit 1 means "nothing matched", but sudo says 1 too when it
+	// refuses; so the loop ends only when pgrep, which needs no rights to
+	// list processes, finds none left.
 	script := p.priv() + "usermod -L -e 1 " + q + ` || exit $?
 i=0
 while :; do
   rc=0; ` + p.priv() + `pkill -KILL -u ` + q + ` || rc=$?
-  [ "$rc" -eq 1 ] && exit 0
-  [ "$rc" -eq 0 ] || exit "$rc"
+  [ "$rc" -le 1 ] || exit "$rc"
+  pgrep -u ` + q + ` >/dev/null || exit 0
   i=$((i+1))
   [ "$i" -lt 25 ] || { echo "processes of the account survive pkill -KILL" >&2; exit 3; }
   sleep 0.2
@@ -83,6 +86,7 @@ func (p linuxPreset) check(run runner, pool Pool) ([]string, error) {
 			fmt.Fprintf(&b, "command -v %s >/dev/null 2>&1 || echo \"notool %s\"\n", tool, tool)
 		}
 	}
+	b.WriteString("command -v pgrep >/dev/null 2>&1 || echo \"notool pgrep\"\n")
 	r, err := run(p.sh(b.String()), "")
 	if err != nil {
 		return nil, err
