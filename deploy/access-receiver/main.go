@@ -32,7 +32,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -130,11 +129,6 @@ func loadConfig(path string, getenv func(string) string) (config, error) {
 	return c, nil
 }
 
-var (
-	accountName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,19}$`)
-	rangeEnd    = regexp.MustCompile(`^([A-Za-z0-9._-]*?)([0-9]+)$`)
-)
-
 // parseAccounts reads "stud01-stud05" or a comma list, as Book Smeta does.
 // Only these accounts are ever changed: a leaked key must not be able to
 // reset the Administrator's password.
@@ -142,16 +136,17 @@ func parseAccounts(s string) ([]string, error) {
 	var out []string
 	for _, item := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == ';' }) {
 		if i := strings.LastIndex(item, "-"); i > 0 {
-			l, r := rangeEnd.FindStringSubmatch(item[:i]), rangeEnd.FindStringSubmatch(item[i+1:])
-			if l != nil && r != nil && (r[1] == "" || r[1] == l[1]) {
-				from, _ := strconv.Atoi(l[2])
-				to, _ := strconv.Atoi(r[2])
+			lp, ld := trailingNumber(item[:i])
+			rp, rd := trailingNumber(item[i+1:])
+			if ld != "" && rd != "" && (rp == "" || rp == lp) {
+				from, _ := strconv.Atoi(ld)
+				to, _ := strconv.Atoi(rd)
 				width := 0
-				if len(l[2]) > 1 && l[2][0] == '0' {
-					width = len(l[2])
+				if len(ld) > 1 && ld[0] == '0' {
+					width = len(ld)
 				}
 				for n := from; n <= to && len(out) < 500; n++ {
-					out = append(out, fmt.Sprintf("%s%0*d", l[1], width, n))
+					out = append(out, fmt.Sprintf("%s%0*d", lp, width, n))
 				}
 				continue
 			}
@@ -159,7 +154,7 @@ func parseAccounts(s string) ([]string, error) {
 		out = append(out, item)
 	}
 	for _, n := range out {
-		if !accountName.MatchString(n) || strings.EqualFold(n, "administrator") || strings.EqualFold(n, "администратор") {
+		if !validName(n) || strings.EqualFold(n, "administrator") || strings.EqualFold(n, "администратор") {
 			return nil, fmt.Errorf("ACCESS_ACCOUNTS: %q cannot be a student account", n)
 		}
 	}
@@ -167,6 +162,28 @@ func parseAccounts(s string) ([]string, error) {
 		return nil, errors.New("ACCESS_ACCOUNTS is required, e.g. stud01-stud05, the same as access_accounts in Book Smeta")
 	}
 	return out, nil
+}
+
+func trailingNumber(s string) (prefix, digits string) {
+	i := len(s)
+	for i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
+		i--
+	}
+	return s[:i], s[i:]
+}
+
+// validName keeps to names that fit Windows (20 characters) and that no
+// shell would read specially.
+func validName(s string) bool {
+	if s == "" || len(s) > 20 || s[0] == '.' || s[0] == '-' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // runner runs a program with arguments (no shell, so nothing needs

@@ -41,6 +41,35 @@ const (
 	KeyServerInstructions = "server_instructions"
 )
 
+// Setting describes one setting this package reads, for the settings
+// package to define.
+type Setting struct {
+	Key string
+	// Env are the environment (.env) names that feed it, the PHP version's
+	// included.
+	Env []string
+	// Secret settings are stored encrypted and never shown back.
+	Secret  bool
+	Default string
+}
+
+// Settings lists the access settings, without the static provider's four,
+// which the booking rules already define.
+func Settings() []Setting {
+	return []Setting{
+		{Key: KeyProvider, Default: Static},
+		{Key: KeyServerAPIURL, Env: []string{"SERVER_API_URL"}},
+		{Key: KeyServerAPIKey, Env: []string{"SERVER_API_KEY"}, Secret: true},
+		{Key: KeySSHHost},
+		{Key: KeySSHPort, Default: "22"},
+		{Key: KeySSHUser},
+		{Key: KeySSHPrivateKey, Secret: true},
+		{Key: KeySSHHostKey},
+		{Key: KeySSHPreset},
+		{Key: KeyAccounts},
+	}
+}
+
 // Provider names, the values of access_provider.
 const (
 	Static = "static"

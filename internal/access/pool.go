@@ -2,7 +2,6 @@ package access
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -15,16 +14,39 @@ type Pool []string
 // admin's server with checks.
 const maxPool = 500
 
-// Names are restricted so that they need no quoting in cmd.exe, PowerShell or
-// sh, and fit Windows' 20-character limit for local accounts.
-var (
-	accountName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,19}$`)
-	rangeEnd    = regexp.MustCompile(`^([A-Za-z0-9._-]*?)([0-9]+)$`)
-)
+// validName restricts names so that they need no quoting in cmd.exe,
+// PowerShell or sh, and fit Windows' 20-character limit for local accounts.
+func validName(s string) bool {
+	if s == "" || len(s) > 20 || s[0] == '.' || s[0] == '-' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
-// Accounts a leaked key or a typo must never reset the password of.
-var reserved = map[string]bool{"root": true, "administrator": true, "admin": true, "guest": true,
-	"defaultaccount": true, "wdagutilityaccount": true, "администратор": true, "гость": true}
+// isReserved names accounts a leaked key or a typo must never reset the
+// password of.
+func isReserved(name string) bool {
+	switch strings.ToLower(name) {
+	case "root", "administrator", "admin", "guest", "defaultaccount", "wdagutilityaccount", "администратор", "гость":
+		return true
+	}
+	return false
+}
+
+// trailingNumber splits "stud01" into "stud" and "01"; ok is false without
+// trailing digits.
+func trailingNumber(s string) (prefix, digits string, ok bool) {
+	i := len(s)
+	for i > 0 && s[i-1] >= '0' && s[i-1] <= '9' {
+		i--
+	}
+	return s[:i], s[i:], i < len(s)
+}
 
 // ParsePool reads access_accounts: names and ranges separated by commas or
 // spaces, e.g. "stud01-stud05" or "stud01-05, teacher1".
@@ -32,10 +54,10 @@ func ParsePool(s string) (Pool, error) {
 	var p Pool
 	seen := map[string]bool{}
 	add := func(name string) error {
-		if !accountName.MatchString(name) {
+		if !validName(name) {
 			return poolError(fmt.Sprintf("Имя учётной записи «%s» не подходит: только латинские буквы, цифры, точка, дефис и подчёркивание, до 20 знаков.", name))
 		}
-		if reserved[strings.ToLower(name)] {
+		if isReserved(name) {
 			return poolError(fmt.Sprintf("Учётную запись «%s» нельзя отдавать студентам: создайте для них отдельные, например stud01-stud05.", name))
 		}
 		if seen[strings.ToLower(name)] {
@@ -84,18 +106,19 @@ func splitRange(item string) (first, last rangeSpec, isRange bool, err error) {
 	if i <= 0 || i == len(item)-1 {
 		return first, last, false, nil
 	}
-	l, r := rangeEnd.FindStringSubmatch(item[:i]), rangeEnd.FindStringSubmatch(item[i+1:])
-	if l == nil || r == nil {
+	lp, ld, lok := trailingNumber(item[:i])
+	rp, rd, rok := trailingNumber(item[i+1:])
+	if !lok || !rok {
 		return first, last, false, nil
 	}
-	if r[1] == "" {
-		r[1] = l[1]
+	if rp == "" {
+		rp = lp
 	}
-	if r[1] != l[1] {
+	if rp != lp {
 		return first, last, false, poolError(fmt.Sprintf("Диапазон «%s»: у начала и конца должна быть одна основа, например stud01-stud05.", item))
 	}
-	from, err1 := strconv.Atoi(l[2])
-	to, err2 := strconv.Atoi(r[2])
+	from, err1 := strconv.Atoi(ld)
+	to, err2 := strconv.Atoi(rd)
 	if err1 != nil || err2 != nil || from > to {
 		return first, last, false, poolError(fmt.Sprintf("Диапазон «%s»: первое число должно быть не больше второго, например stud01-stud05.", item))
 	}
@@ -103,10 +126,10 @@ func splitRange(item string) (first, last rangeSpec, isRange bool, err error) {
 		return first, last, false, poolError(fmt.Sprintf("Слишком много учётных записей: не больше %d.", maxPool))
 	}
 	width := 0
-	if len(l[2]) > 1 && l[2][0] == '0' {
-		width = len(l[2])
+	if len(ld) > 1 && ld[0] == '0' {
+		width = len(ld)
 	}
-	return rangeSpec{prefix: l[1], from: from, width: width}, rangeSpec{to: to}, true, nil
+	return rangeSpec{prefix: lp, from: from, width: width}, rangeSpec{to: to}, true, nil
 }
 
 func expand(first, last rangeSpec) []string {

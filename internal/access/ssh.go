@@ -84,7 +84,7 @@ func NewSSH(c SSHConfig, pool Pool) (Provider, error) {
 		return nil, permanent("config", "Укажите учётные записи для студентов (access_accounts), например stud01-stud05: их создают на сервере заранее.", fmt.Errorf("empty %s", KeyAccounts))
 	}
 	for _, a := range pool {
-		if !accountName.MatchString(a) || reserved[strings.ToLower(a)] {
+		if !validName(a) || isReserved(a) {
 			return nil, poolError(fmt.Sprintf("Учётную запись «%s» Book Smeta студентам не выдаёт.", a))
 		}
 		if strings.EqualFold(a, c.User) {
