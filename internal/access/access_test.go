@@ -172,6 +172,13 @@ func TestSSHConfigRefusals(t *testing.T) {
 	if _, err := access.NewSSH(ok, pool); err != nil {
 		t.Fatalf("valid config refused: %s", access.Message(err))
 	}
+	// Pasted into the panel's textarea: CRLF lines and stray spaces.
+	crlf := ok
+	crlf.PrivateKey = "  " + strings.ReplaceAll(ok.PrivateKey, "\n", "\r\n")
+	crlf.HostKey = "\r\n" + strings.TrimSpace(hostLine) + " admin@server\r\n"
+	if _, err := access.NewSSH(crlf, pool); err != nil {
+		t.Fatalf("pasted config refused: %s", access.Message(err))
+	}
 	for message, change := range map[string]func(c *access.SSHConfig, p *access.Pool){
 		"защищён паролем": func(c *access.SSHConfig, _ *access.Pool) { c.PrivateKey = string(pem.EncodeToMemory(locked)) },
 		"не читается: встав": func(c *access.SSHConfig, _ *access.Pool) {
