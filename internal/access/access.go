@@ -8,6 +8,13 @@
 // The package knows nothing of the database or the booking rules: the caller
 // decides when to grant and revoke, stores what Grant returned (encrypted),
 // retries with backoff what failed, and picks the pool account with Pool.Seats.
+//
+// Retrying: a Retryable error passes by itself, so retry it soon and more
+// slowly each time; any other error waits for an admin, so alert them at
+// once. A revoke is retried in both cases until it succeeds — the one
+// failure that leaves a student with access. Every Grant and Revoke is safe
+// to repeat, and the http provider sends the same webhook-id on every
+// retry of one action (WebhookID).
 package access
 
 import (
