@@ -26,6 +26,12 @@ const (
 	// counted together.
 	rejectSources = 1000
 	otherSources  = "другие адреса"
+	// rejectTarpit is how long a refused request waits for its answer once
+	// its source is over its rows: a flooding connection then sends a few
+	// requests a second instead of thousands, and the CPU stays with the
+	// intake. A sleeping request costs a goroutine, not CPU; a genuine
+	// sender is never refused, so never waits.
+	rejectTarpit = 250 * time.Millisecond
 )
 
 // RejectLog writes refused requests (401, 405, 413) to the webhook log
@@ -85,8 +91,9 @@ func (l *RejectLog) Close() {
 
 // Record logs rec now when the limits allow it, else counts it; fill, when
 // set, completes the row (body, parsed name) only when it is written. It
-// never fails the request: a refused request stays refused.
-func (l *RejectLog) Record(ctx context.Context, rec *booksmeta.WebhookEvent, fill func()) {
+// never fails the request: a refused request stays refused. It returns how
+// long the answer should wait (rejectTarpit for a counted one).
+func (l *RejectLog) Record(ctx context.Context, rec *booksmeta.WebhookEvent, fill func()) time.Duration {
 	src := sourceOf(rec.RemoteAddr)
 	l.mu.Lock()
 	now := l.now()
@@ -114,7 +121,7 @@ func (l *RejectLog) Record(ctx context.Context, rec *booksmeta.WebhookEvent, fil
 	}
 	l.mu.Unlock()
 	if !write {
-		return
+		return rejectTarpit
 	}
 	if fill != nil {
 		fill()
@@ -123,6 +130,7 @@ func (l *RejectLog) Record(ctx context.Context, rec *booksmeta.WebhookEvent, fil
 	if err != nil {
 		l.log.Error("webhook: record refused request", "err", err, "outcome", rec.Outcome)
 	}
+	return 0
 }
 
 // flush writes a summary row per source that had requests only counted, once

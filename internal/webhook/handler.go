@@ -212,7 +212,14 @@ func (h *Handler) peek(rec *booksmeta.WebhookEvent, method string, query url.Val
 // but does not change the answer: a 401 stays a 401.
 func (h *Handler) refused(ctx context.Context, rec *booksmeta.WebhookEvent, fill func()) {
 	if h.Rejects != nil {
-		h.Rejects.Record(ctx, rec, fill)
+		if wait := h.Rejects.Record(ctx, rec, fill); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+		}
 		return
 	}
 	if fill != nil {
