@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"booksmeta/internal/app"
+	"booksmeta/internal/clocktest"
 	"booksmeta/internal/config"
 	"booksmeta/internal/dbtest"
 	"booksmeta/internal/password"
@@ -25,6 +26,9 @@ type Server struct {
 	*app.App
 	URL  string
 	HTTP *httptest.Server
+	// Clock is the app's clock: Set, Advance and Real move it while the
+	// app runs, safely for its workers.
+	Clock *clocktest.Clock
 }
 
 // Options adjust the app.
@@ -34,6 +38,12 @@ type Options struct {
 	NoJobs bool
 	// Log receives the app's log (JSON lines); nil discards it.
 	Log io.Writer
+	// Clock is the app's clock; nil gives one that follows the system clock.
+	Clock *clocktest.Clock
+	// Setup changes parts after Open, before HTTP and jobs start: the only
+	// time a test may replace a part's field (a hook, a gate), since
+	// handlers and workers read them unlocked once running.
+	Setup func(*app.App)
 }
 
 // Start starts an app; everything stops when t ends.
@@ -58,7 +68,11 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Log != nil {
 		h = slog.NewJSONHandler(io.MultiWriter(w, o.Log), &slog.HandlerOptions{Level: slog.LevelDebug})
 	}
-	a, err := app.Open(context.Background(), cfg, slog.New(h), true)
+	clk := o.Clock
+	if clk == nil {
+		clk = clocktest.New()
+	}
+	a, err := app.Open(context.Background(), cfg, slog.New(h), true, app.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +81,9 @@ func Start(t testing.TB, o Options) *Server {
 	a.Jobs.Poll = 20 * time.Millisecond
 	a.Jobs.BackoffBase = 10 * time.Millisecond
 	a.Jobs.BackoffMax = 50 * time.Millisecond
+	if o.Setup != nil {
+		o.Setup(a)
+	}
 	hs := httptest.NewUnstartedServer(a.Handler())
 	hs.Start()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -82,7 +99,7 @@ func Start(t testing.TB, o Options) *Server {
 		<-done
 		a.Close()
 	})
-	return &Server{App: a, URL: hs.URL, HTTP: hs}
+	return &Server{App: a, URL: hs.URL, HTTP: hs, Clock: clk}
 }
 
 // Listener returns a loopback listener for tests that need a real port.
