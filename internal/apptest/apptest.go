@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -100,15 +99,6 @@ func Start(t testing.TB, o Options) *Server {
 		a.Close()
 	})
 	return &Server{App: a, URL: hs.URL, HTTP: hs, Clock: clk}
-}
-
-// Listener returns a loopback listener for tests that need a real port.
-func Listener(t testing.TB) net.Listener {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ln
 }
 
 // Do sends a request and returns status and body.
