@@ -70,8 +70,8 @@ func TestBookingInBrowser(t *testing.T) {
 		t.Fatal("credentials on the page before the access window opens")
 	}
 	// Move the app's clock to 10 minutes before the start: inside the window.
-	srv.Store.Now = func() time.Time { return soon.Add(-10 * time.Minute) }
-	defer func() { srv.Store.Now = time.Now }()
+	srv.Clock.Set(soon.Add(-10 * time.Minute))
+	defer srv.Clock.Real()
 	do(t, ctx, chromedp.Navigate(srv.URL+"/bookings"))
 	waitH1(t, ctx, "Мои бронирования")
 	waitText(t, ctx, "main", "Доступ к серверу открыт")

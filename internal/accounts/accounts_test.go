@@ -13,29 +13,23 @@ import (
 	"time"
 
 	"booksmeta/internal/accounts"
+	"booksmeta/internal/clocktest"
 	"booksmeta/internal/dbtest"
 	"booksmeta/internal/password"
 	"booksmeta/internal/store"
 )
 
-type clock struct{ ns atomic.Int64 }
-
-func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
-
 type fixture struct {
 	st  *store.Store
 	acc *accounts.Service
-	clk *clock
+	clk *clocktest.Clock
 	ctx context.Context
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	st := store.New(dbtest.Open(t))
-	clk := &clock{}
-	clk.ns.Store(time.Now().UnixNano())
-	st.Now = clk.Now
+	clk := clocktest.At(time.Now().UTC())
+	st := store.New(dbtest.Open(t), store.WithClock(clk.Now))
 	acc := accounts.New(st)
 	acc.Hash = func(pw string) string { return password.HashWith(pw, password.Params{Time: 1, Memory: 64, Threads: 1}) }
 	return &fixture{st: st, acc: acc, clk: clk, ctx: context.Background()}

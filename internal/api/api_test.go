@@ -227,8 +227,8 @@ func TestAdminUsers(t *testing.T) {
 		t.Fatalf("search: %d %v", st, m)
 	}
 	st, m = a.do("GET", "/api/v1/admin/users?paid=false&role=student", nil)
-	if us := m["users"].([]any); len(us) != 0 {
-		t.Fatalf("paid=false: %v", m)
+	if us := m["users"].([]any); st != 200 || len(us) != 0 {
+		t.Fatalf("paid=false: %d %v", st, m)
 	}
 	// The new password works for the student.
 	stud := newClient(t, s)

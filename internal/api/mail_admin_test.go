@@ -46,7 +46,6 @@ func TestAdminMailAPI(t *testing.T) {
 		"mail_encryption": "none", "mail_from_email": "school@example.ru"}); st != 200 {
 		t.Fatalf("save mail settings: %d", st)
 	}
-	time.Sleep(2100 * time.Millisecond) // the settings cache's TTL
 	st, body = a.do("POST", "/api/v1/admin/mail/test", map[string]string{"to": "me@example.ru"})
 	if st != 200 || body["ok"] != true {
 		t.Fatalf("test mail: %d %v", st, body)

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"booksmeta/internal/app"
 	"booksmeta/internal/apptest"
 	"booksmeta/internal/auth"
 	"booksmeta/internal/dbtest"
@@ -73,10 +74,11 @@ func parallel(n int, fn func(i int) int) map[int]int {
 // password is checked, so parallel guesses cannot all be verified (before,
 // 60 of 60 were).
 func TestLoginThrottleHoldsUnderRace(t *testing.T) {
-	s := apptest.Start(t, apptest.Options{})
-	mkUser(t, s, "victim@example.ru", booksmeta.RoleStudent, true)
 	var verified atomic.Int64
-	s.Auth.Verify = func(h, pw string) bool { verified.Add(1); return password.Verify(h, pw) }
+	s := apptest.Start(t, apptest.Options{Setup: func(a *app.App) {
+		a.Auth.Verify = func(h, pw string) bool { verified.Add(1); return password.Verify(h, pw) }
+	}})
+	mkUser(t, s, "victim@example.ru", booksmeta.RoleStudent, true)
 	got := parallel(60, func(i int) int {
 		st, _ := signIn(t, s, nil, "203.0.113.7", "victim@example.ru", "guess-"+strconv.Itoa(i))
 		return st
@@ -100,17 +102,18 @@ func TestLoginThrottleHoldsUnderRace(t *testing.T) {
 // too long are told in Russian that the server is busy, with Retry-After,
 // and their attempt is not counted as a failure.
 func TestLoginHashingBounded(t *testing.T) {
-	s := apptest.Start(t, apptest.Options{})
 	var inFlight, peak atomic.Int64
-	s.Auth.Gate = password.NewGate(2, 50*time.Millisecond)
-	s.Auth.Verify = func(h, pw string) bool {
-		n := inFlight.Add(1)
-		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+	s := apptest.Start(t, apptest.Options{Setup: func(a *app.App) {
+		a.Auth.Gate = password.NewGate(2, 50*time.Millisecond)
+		a.Auth.Verify = func(h, pw string) bool {
+			n := inFlight.Add(1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			time.Sleep(100 * time.Millisecond)
+			inFlight.Add(-1)
+			return false
 		}
-		time.Sleep(100 * time.Millisecond)
-		inFlight.Add(-1)
-		return false
-	}
+	}})
 	var busy atomic.Int64
 	got := parallel(40, func(i int) int {
 		ip := fmt.Sprintf("198.51.100.%d", i+1)
@@ -200,7 +203,16 @@ func TestUntrustedForwardedForIgnored(t *testing.T) {
 // full argon2id verification, so timing does not tell them apart (before,
 // an account without a password answered in 6 ms instead of 80 ms).
 func TestEveryPathVerifiesOnce(t *testing.T) {
-	s := apptest.Start(t, apptest.Options{})
+	var mu sync.Mutex
+	var hashes []string
+	s := apptest.Start(t, apptest.Options{Setup: func(a *app.App) {
+		a.Auth.Verify = func(h, pw string) bool {
+			mu.Lock()
+			hashes = append(hashes, h)
+			mu.Unlock()
+			return password.Verify(h, pw)
+		}
+	}})
 	mkUser(t, s, "has@example.ru", booksmeta.RoleStudent, true)
 	off := mkUser(t, s, "off@example.ru", booksmeta.RoleStudent, true)
 	off.Active = false
@@ -212,14 +224,6 @@ func TestEveryPathVerifiesOnce(t *testing.T) {
 		return tx.InsertUser(context.Background(), nopw)
 	}); err != nil {
 		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var hashes []string
-	s.Auth.Verify = func(h, pw string) bool {
-		mu.Lock()
-		hashes = append(hashes, h)
-		mu.Unlock()
-		return password.Verify(h, pw)
 	}
 	for i, email := range []string{"unknown@example.ru", "nopw@example.ru", "off@example.ru", "has@example.ru"} {
 		hashes = nil

@@ -65,7 +65,17 @@ type App struct {
 	// KeyCreated is set when this start generated the encryption key file.
 	KeyCreated bool
 	KeyPath    string
+
+	now func() time.Time
 }
+
+// Option adjusts an App at Open, before any part runs.
+type Option func(*App)
+
+// WithClock replaces time.Now as the one clock every part reads (through
+// Store.Now). It is fixed at Open, so tests move the clock they passed
+// (clocktest.Clock) rather than assign a field while workers read it.
+func WithClock(now func() time.Time) Option { return func(a *App) { a.now = now } }
 
 // DataDir is where the key file lives: next to the SQLite file, or ./data.
 func DataDir(cfg config.Config) string {
@@ -78,12 +88,15 @@ func DataDir(cfg config.Config) string {
 // Open connects to the database, migrates it when migrate is set (serve and
 // migrate do; other commands refuse an unmigrated database) and builds the
 // parts. Close releases them.
-func Open(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool) (*App, error) {
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool, opts ...Option) (*App, error) {
 	d, err := db.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, DB: d, Log: log, Metrics: metrics.New()}
+	a := &App{Config: cfg, DB: d, Log: log, Metrics: metrics.New(), now: time.Now}
+	for _, o := range opts {
+		o(a)
+	}
 	if err := a.init(ctx, migrate); err != nil {
 		d.Close()
 		return nil, err
@@ -102,7 +115,7 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 	if err := a.checkSchema(ctx, migrate); err != nil {
 		return err
 	}
-	a.Store = store.New(a.DB)
+	a.Store = store.New(a.DB, store.WithClock(a.now))
 	if err := a.Store.Prepare(ctx); err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"booksmeta/internal/app"
+	"booksmeta/internal/clocktest"
 	"booksmeta/internal/config"
 	"booksmeta/internal/dbtest"
 	"booksmeta/internal/password"
@@ -25,6 +25,9 @@ type Server struct {
 	*app.App
 	URL  string
 	HTTP *httptest.Server
+	// Clock is the app's clock: Set, Advance and Real move it while the
+	// app runs, safely for its workers.
+	Clock *clocktest.Clock
 }
 
 // Options adjust the app.
@@ -34,8 +37,11 @@ type Options struct {
 	NoJobs bool
 	// Log receives the app's log (JSON lines); nil discards it.
 	Log io.Writer
-	// Setup, when set, adjusts the app after it is built and before its
-	// jobs start (periods of periodic jobs, poll interval).
+	// Clock is the app's clock; nil gives one that follows the system clock.
+	Clock *clocktest.Clock
+	// Setup changes parts after Open, before HTTP and jobs start: the only
+	// time a test may replace a part's field (a hook, a gate), since
+	// handlers and workers read them unlocked once running.
 	Setup func(*app.App)
 }
 
@@ -61,7 +67,11 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Log != nil {
 		h = slog.NewJSONHandler(io.MultiWriter(w, o.Log), &slog.HandlerOptions{Level: slog.LevelDebug})
 	}
-	a, err := app.Open(context.Background(), cfg, slog.New(h), true)
+	clk := o.Clock
+	if clk == nil {
+		clk = clocktest.New()
+	}
+	a, err := app.Open(context.Background(), cfg, slog.New(h), true, app.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,16 +98,7 @@ func Start(t testing.TB, o Options) *Server {
 		<-done
 		a.Close()
 	})
-	return &Server{App: a, URL: hs.URL, HTTP: hs}
-}
-
-// Listener returns a loopback listener for tests that need a real port.
-func Listener(t testing.TB) net.Listener {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ln
+	return &Server{App: a, URL: hs.URL, HTTP: hs, Clock: clk}
 }
 
 // Do sends a request and returns status and body.

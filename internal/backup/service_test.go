@@ -25,8 +25,7 @@ func TestScheduledBackupAndRetention(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	msk, _ := time.LoadLocation("Europe/Moscow")
-	now := time.Date(2026, 3, 10, 2, 59, 0, 0, msk)
-	srv.Backups.Now = func() time.Time { return now }
+	srv.Clock.Set(time.Date(2026, 3, 10, 2, 59, 0, 0, msk))
 	run := func() int {
 		t.Helper()
 		if err := srv.Backups.HandleJob(ctx, nil); err != nil {
@@ -38,25 +37,25 @@ func TestScheduledBackupAndRetention(t *testing.T) {
 	if err := srv.Settings.Put(ctx, map[string]string{backup.Dir: dir, backup.Time: "03:00", backup.Keep: "2"}, 0); err != nil {
 		t.Fatal(err)
 	}
-	now = now.Add(2 * time.Minute)
+	srv.Clock.Advance(2 * time.Minute)
 	if n := run(); n != 0 {
 		t.Fatalf("switched off, yet %d copies", n)
 	}
 	srv.Settings.Put(ctx, map[string]string{backup.Enabled: "1"}, 0)
-	now = time.Date(2026, 3, 10, 2, 59, 0, 0, msk)
+	srv.Clock.Set(time.Date(2026, 3, 10, 2, 59, 0, 0, msk))
 	if n := run(); n != 0 {
 		t.Fatalf("before 03:00: %d copies", n)
 	}
-	now = now.Add(2 * time.Minute)
+	srv.Clock.Advance(2 * time.Minute)
 	if n := run(); n != 1 {
 		t.Fatalf("after 03:00: %d copies, want 1", n)
 	}
-	now = now.Add(3 * time.Hour)
+	srv.Clock.Advance(3 * time.Hour)
 	if n := run(); n != 1 {
 		t.Fatalf("second run the same day: %d copies, want 1", n)
 	}
 	for day := 1; day <= 3; day++ {
-		now = time.Date(2026, 3, 10+day, 3, 5, 0, 0, msk)
+		srv.Clock.Set(time.Date(2026, 3, 10+day, 3, 5, 0, 0, msk))
 		run()
 	}
 	cs, err := srv.Backups.List(ctx)

@@ -169,8 +169,8 @@ func TestAccessWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := func(tm time.Time) (*booking.Access, error) {
-		s.Store.Now = func() time.Time { return tm }
-		defer func() { s.Store.Now = time.Now }()
+		s.Clock.Set(tm)
+		defer s.Clock.Real()
 		return s.Booking.Access(ctx, u.ID, b.ID)
 	}
 	if _, err := at(start.Add(-16 * time.Minute)); code(err) != booksmeta.CodeNotOpen {
@@ -186,11 +186,11 @@ func TestAccessWindow(t *testing.T) {
 	if _, err := at(start.Add(time.Hour)); code(err) != booksmeta.CodeNotOpen {
 		t.Fatalf("at the end: %v", err)
 	}
-	s.Store.Now = func() time.Time { return start }
+	s.Clock.Set(start)
 	if _, err := s.Booking.Access(ctx, other.ID, b.ID); code(err) != booksmeta.CodeNotFound {
 		t.Fatalf("someone else's booking: %v", err)
 	}
-	s.Store.Now = time.Now
+	s.Clock.Real()
 	// Without per-slot credentials the shared account is shown.
 	var raw string
 	s.DB.Read.QueryRow("SELECT server_password FROM slots WHERE id = $1", id).Scan(&raw)
@@ -198,9 +198,9 @@ func TestAccessWindow(t *testing.T) {
 		t.Fatal("slot password stored in plaintext")
 	}
 	s.DB.Write.Exec("UPDATE slots SET server_login = '', server_password = '' WHERE id = $1", id)
-	s.Store.Now = func() time.Time { return start }
+	s.Clock.Set(start)
 	a, err = s.Booking.Access(ctx, u.ID, b.ID)
-	s.Store.Now = time.Now
+	s.Clock.Real()
 	if err != nil || a.Login != "shared" || a.Password != "shared-pass" {
 		t.Fatalf("shared account: %+v %v", a, err)
 	}
@@ -211,9 +211,9 @@ func TestFinishEnded(t *testing.T) {
 	u := student(t, s, "f@example.ru", true, true, 1)
 	id := slot(t, s, time.Now().Add(time.Hour), 1)
 	b, _ := s.Booking.Book(ctx, u.ID, id)
-	s.Store.Now = func() time.Time { return time.Now().Add(2*time.Hour + time.Minute) }
+	s.Clock.Advance(2*time.Hour + time.Minute)
 	n, err := s.Booking.FinishEnded(ctx)
-	s.Store.Now = time.Now
+	s.Clock.Real()
 	if err != nil || n != 1 {
 		t.Fatalf("finished %d %v", n, err)
 	}

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 	// The default zone (Europe/Moscow) must load on hosts without the
-	// system tz database (slim containers, some Windows installs).
+	// system tz database (slim containers, minimal installs).
 	_ "time/tzdata"
 )
 

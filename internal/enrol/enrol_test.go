@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"booksmeta/internal/clocktest"
 	"booksmeta/internal/dbtest"
 	"booksmeta/internal/enrol"
 	"booksmeta/internal/store"
@@ -19,6 +20,7 @@ type limit int
 func (l limit) DefaultLimit(context.Context) (int, error) { return int(l), nil }
 
 type fixture struct {
+	clk *clocktest.Clock
 	t   *testing.T
 	st  *store.Store
 	svc *enrol.Service
@@ -26,7 +28,8 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T) *fixture {
-	return &fixture{t: t, st: store.New(dbtest.Open(t)), svc: &enrol.Service{Defaults: limit(4)}, ctx: context.Background()}
+	clk := clocktest.New()
+	return &fixture{clk: clk, t: t, st: store.New(dbtest.Open(t), store.WithClock(clk.Now)), svc: &enrol.Service{Defaults: limit(4)}, ctx: context.Background()}
 }
 
 var nextID int64

@@ -192,8 +192,7 @@ func TestAccessEndsOnTime(t *testing.T) {
 	if n, _ := f.svc.EndExpired(f.ctx, f.st); n != 0 || !f.user("end@example.ru").Paid {
 		t.Fatal("access ended early")
 	}
-	f.st.Now = func() time.Time { return time.Now().Add(6 * 24 * time.Hour) }
-	defer func() { f.st.Now = time.Now }()
+	f.clk.Set(time.Now().Add(6 * 24 * time.Hour))
 	if n, err := f.svc.EndExpired(f.ctx, f.st); err != nil || n != 1 {
 		t.Fatalf("end: %d %v", n, err)
 	}

@@ -157,15 +157,6 @@ func (s *Service) Configured(ctx context.Context) bool {
 	return err == nil && c.Validate() == nil
 }
 
-// Client builds a metered, recorded client from the current settings.
-func (s *Service) Client(ctx context.Context) (*getcourse.Client, error) {
-	c, err := s.Config(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.client(c), nil
-}
-
 func (s *Service) client(c getcourse.Config) *getcourse.Client { return s.clientWith(c) }
 
 // clientWith is client whose recorder also removes other secrets the

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"booksmeta/internal/clocktest"
 	"booksmeta/internal/config"
 	"booksmeta/internal/db"
 	"booksmeta/internal/dbtest"
@@ -40,6 +41,7 @@ type env struct {
 	t    *testing.T
 	ctx  context.Context
 	st   *store.Store
+	clk  *clocktest.Clock
 	set  *settings.Service
 	proc *webhook.Processor
 	svc  *gcsync.Service
@@ -55,7 +57,8 @@ func logger() *slog.Logger {
 
 func newEnv(t *testing.T, d *db.DB, fake *getcoursetest.Server) *env {
 	t.Helper()
-	st := store.New(d)
+	clk := clocktest.New()
+	st := store.New(d, store.WithClock(clk.Now))
 	box, err := secretbox.New("test-secret-key")
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +74,7 @@ func newEnv(t *testing.T, d *db.DB, fake *getcoursetest.Server) *env {
 	svc := gcsync.New(st, set, log)
 	svc.Processor = proc
 	svc.PollInterval = 5 * time.Millisecond
-	return &env{t: t, ctx: context.Background(), st: st, set: set, proc: proc, svc: svc}
+	return &env{t: t, ctx: context.Background(), st: st, clk: clk, set: set, proc: proc, svc: svc}
 }
 
 func newFake(t *testing.T, opts ...getcoursetest.Option) *getcoursetest.Server {
@@ -624,8 +627,7 @@ func TestScheduledSyncThroughJobs(t *testing.T) {
 	if err := e.set.Put(e.ctx, map[string]string{gcsync.SettingSyncHours: "0"}, 0); err != nil {
 		t.Fatal(err)
 	}
-	later := time.Now().Add(48 * time.Hour)
-	e.st.Now = func() time.Time { return later }
+	e.clk.Set(time.Now().Add(48 * time.Hour))
 	if err := e.svc.HandleSyncJob(e.ctx, &store.Job{Kind: gcsync.JobSync, Payload: "{}"}); err != nil {
 		t.Fatal(err)
 	}
@@ -679,8 +681,7 @@ func TestJobsScheduleResumeAfterRateLimit(t *testing.T) {
 	}
 	// When the retry is due, the poll job resumes the same export.
 	fake.SetRateLimit(0, 0)
-	offset := time.Until(e.state().RetryAt) + time.Second
-	e.st.Now = func() time.Time { return time.Now().Add(offset) }
+	e.clk.Advance(time.Until(e.state().RetryAt) + time.Second)
 	for deadline := time.Now().Add(5 * time.Second); e.pendingExport() != nil && time.Now().Before(deadline); {
 		if !r.RunOne(e.ctx, "w") {
 			time.Sleep(2 * time.Millisecond)

@@ -139,9 +139,6 @@ func New(cfg Config, opts ...Option) *Client {
 	return c
 }
 
-// Config returns the configuration the client was built with.
-func (c *Client) Config() Config { return c.cfg }
-
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()

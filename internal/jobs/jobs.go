@@ -4,11 +4,8 @@
 // with a lease, retried with backoff, and, when several instances share a
 // PostgreSQL database, claimed by exactly one of them.
 //
-// Why not River: see the note in issue 2. In short, the same ~300 lines work
-// identically on SQLite and PostgreSQL, enqueue shares our transaction
-// without a second driver abstraction, periodic jobs run once through a
-// unique key instead of leader election, and the webhook group commit of
-// issue 7 needs full control of the write path.
+// Why a table and this runner rather than River: docs/decisions.md,
+// "Durable jobs: a small table and runner, not River".
 package jobs
 
 import (

@@ -45,28 +45,10 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
-// WithHELO sets the name announced in EHLO; the default is the host name.
-func WithHELO(name string) Option {
-	return func(s *Sender) {
-		if name != "" {
-			s.helo = name
-		}
-	}
-}
-
 // WithRootCAs trusts these roots instead of the system's, so tests can
 // verify a self-signed server rather than skip verification.
 func WithRootCAs(pool *x509.CertPool) Option {
 	return func(s *Sender) { s.rootCAs = pool }
-}
-
-// WithDialer replaces the TCP dialer, e.g. to go through a proxy.
-func WithDialer(dial func(ctx context.Context, network, addr string) (net.Conn, error)) Option {
-	return func(s *Sender) {
-		if dial != nil {
-			s.dial = dial
-		}
-	}
 }
 
 // NewSender prepares a Sender; it does not connect. Settings are checked on

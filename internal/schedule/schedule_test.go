@@ -25,7 +25,7 @@ func start(t *testing.T, zone string, now time.Time) *apptest.Server {
 		env["BOOKSMETA_TIMEZONE"] = zone
 	}
 	s := apptest.Start(t, apptest.Options{NoJobs: true, Env: env})
-	s.Store.Now = func() time.Time { return now }
+	s.Clock.Set(now)
 	return s
 }
 
@@ -334,7 +334,7 @@ func TestHorizonJob(t *testing.T) {
 		t.Fatalf("horizon: %d slots, want 3 weeks × 40", n)
 	}
 	// A day later the horizon moves by a day; nothing is duplicated.
-	s.Store.Now = func() time.Time { return now.AddDate(0, 0, 1) }
+	s.Clock.Set(now.AddDate(0, 0, 1))
 	if n, err := s.Schedule.FillHorizon(ctx); err != nil || n != 8 {
 		t.Fatalf("next day: created %d (%v), want Monday of week 4 (8)", n, err)
 	}

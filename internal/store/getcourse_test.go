@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"booksmeta/internal/clocktest"
 	"booksmeta/internal/db"
 	"booksmeta/internal/dbtest"
 	"booksmeta/internal/store"
@@ -14,7 +15,7 @@ import (
 
 // twoProcesses opens the same database through two independent handles, as
 // two booksmeta processes would: separate pools, separate write connections.
-func twoProcesses(t *testing.T) (*store.Store, *store.Store) {
+func twoProcesses(t *testing.T, c1, c2 *clocktest.Clock) (*store.Store, *store.Store) {
 	t.Helper()
 	url := dbtest.URL(t)
 	ctx := context.Background()
@@ -30,7 +31,7 @@ func twoProcesses(t *testing.T) (*store.Store, *store.Store) {
 	if _, err := d1.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return store.New(d1), store.New(open())
+	return store.New(d1, store.WithClock(c1.Now)), store.New(open(), store.WithClock(c2.Now))
 }
 
 // TestBudgetAcrossProcesses races two processes for the last requests of the
@@ -38,7 +39,8 @@ func twoProcesses(t *testing.T) (*store.Store, *store.Store) {
 // PostgreSQL this exercises the FOR UPDATE row lock, on SQLite the
 // immediate write transactions of two separate connections to one file.
 func TestBudgetAcrossProcesses(t *testing.T) {
-	s1, s2 := twoProcesses(t)
+	c1 := clocktest.New()
+	s1, s2 := twoProcesses(t, c1, clocktest.New())
 	ctx := context.Background()
 	const limit, workers = 25, 30
 	var granted, refused atomic.Int32
@@ -83,8 +85,7 @@ func TestBudgetAcrossProcesses(t *testing.T) {
 		t.Fatalf("other account refused: %v", err)
 	}
 	// Once the window has passed, requests are allowed again.
-	later := time.Now().Add(time.Hour + time.Second)
-	s1.Now = func() time.Time { return later }
+	c1.Set(time.Now().Add(time.Hour + time.Second))
 	if ok, _, err := s1.TakeGetCourseBudget(ctx, "school", limit, time.Hour); err != nil || !ok {
 		t.Fatalf("after the window: ok=%v err=%v", ok, err)
 	}
@@ -93,17 +94,17 @@ func TestBudgetAcrossProcesses(t *testing.T) {
 // TestBudgetRetryAtIsWhenAPlaceFrees checks the refusal names the moment the
 // oldest counted request leaves the window, not the newest.
 func TestBudgetRetryAtIsWhenAPlaceFrees(t *testing.T) {
-	st := store.New(dbtest.Open(t))
-	ctx := context.Background()
 	t0 := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	clk := clocktest.At(t0)
+	st := store.New(dbtest.Open(t), store.WithClock(clk.Now))
+	ctx := context.Background()
 	for i := 0; i < 3; i++ {
-		now := t0.Add(time.Duration(i) * 10 * time.Minute)
-		st.Now = func() time.Time { return now }
+		clk.Set(t0.Add(time.Duration(i) * 10 * time.Minute))
 		if ok, _, err := st.TakeGetCourseBudget(ctx, "a", 3, time.Hour); err != nil || !ok {
 			t.Fatalf("take %d: %v %v", i, ok, err)
 		}
 	}
-	st.Now = func() time.Time { return t0.Add(30 * time.Minute) }
+	clk.Set(t0.Add(30 * time.Minute))
 	ok, retryAt, err := st.TakeGetCourseBudget(ctx, "a", 3, time.Hour)
 	if err != nil || ok {
 		t.Fatalf("fourth take allowed: %v %v", ok, err)
@@ -111,14 +112,15 @@ func TestBudgetRetryAtIsWhenAPlaceFrees(t *testing.T) {
 	if want := t0.Add(time.Hour); !retryAt.Equal(want) {
 		t.Fatalf("retryAt = %v, want %v", retryAt, want)
 	}
-	st.Now = func() time.Time { return t0.Add(time.Hour + time.Millisecond) }
+	clk.Set(t0.Add(time.Hour + time.Millisecond))
 	if ok, _, err := st.TakeGetCourseBudget(ctx, "a", 3, time.Hour); err != nil || !ok {
 		t.Fatalf("take after the oldest left the window: %v %v", ok, err)
 	}
 }
 
 func TestSyncLease(t *testing.T) {
-	s1, s2 := twoProcesses(t)
+	c2 := clocktest.New()
+	s1, s2 := twoProcesses(t, clocktest.New(), c2)
 	ctx := context.Background()
 	ok, err := s1.LockGetCourseSync(ctx, "school", "p1", time.Minute)
 	if err != nil || !ok {
@@ -137,8 +139,7 @@ func TestSyncLease(t *testing.T) {
 		t.Fatal("a non-holder's unlock released the lease")
 	}
 	// A crashed holder's lease runs out.
-	later := time.Now().Add(2 * time.Minute)
-	s2.Now = func() time.Time { return later }
+	c2.Set(time.Now().Add(2 * time.Minute))
 	if ok, err := s2.LockGetCourseSync(ctx, "school", "p2", time.Minute); err != nil || !ok {
 		t.Fatalf("expired lease not taken over: %v %v", ok, err)
 	}

@@ -31,10 +31,16 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Store reads through the read pool; writes go through Tx.
+// Store's methods read through the read pool, except the writes that stand
+// alone: state changes of the job queue and the mail outbox, session
+// touches, notice read marks, the GetCourse budget, sync lock and user ids,
+// and the health heartbeat. Each is one statement or its own InTx, because
+// it belongs to no caller's transaction. Every other write is a method of Tx.
 type Store struct {
-	db  *db.DB
-	Now func() time.Time
+	db *db.DB
+	// now is the app's one clock, fixed at New: workers and handlers read
+	// it without a lock, and tests move a clocktest.Clock instead.
+	now func() time.Time
 	// OnJobsCommitted, when set, is called after a transaction that added
 	// jobs has committed (the job runner's Notify): work a request or a job
 	// acknowledged starts now instead of at the next poll, and never before
@@ -46,8 +52,24 @@ type Store struct {
 	stmts sync.Map // query → *sql.Stmt
 }
 
+// Option adjusts a Store at New.
+type Option func(*Store)
+
+// WithClock replaces time.Now as the clock of the store and of every part
+// that asks it for the time (Store.Now, each Tx's Now).
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
 // New returns a Store over d.
-func New(d *db.DB) *Store { return &Store{db: d, Now: time.Now} }
+func New(d *db.DB, opts ...Option) *Store {
+	s := &Store{db: d, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Now reads the app's clock: time.Now unless New was given WithClock.
+func (s *Store) Now() time.Time { return s.now() }
 
 // DB exposes the underlying handles (health checks, backups).
 func (s *Store) DB() *db.DB { return s.db }

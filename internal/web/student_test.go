@@ -95,14 +95,14 @@ func TestStudentAccessPanelOnlyInsideWindow(t *testing.T) {
 	p := b.get("/bookings")
 	expect(t, p, 200, "Данные для входа на сервер появятся здесь")
 	expectNot(t, p, "Very-Secret-Server-Pass", "student-login")
-	f.srv.Store.Now = func() time.Time { return start.Add(-10 * time.Minute) }
-	defer func() { f.srv.Store.Now = time.Now }()
+	f.srv.Clock.Set(start.Add(-10 * time.Minute))
+	defer f.srv.Clock.Real()
 	p = b.get("/bookings")
 	expect(t, p, 200, "Доступ к серверу открыт", "rdp.school.example", "student-login", "Very-Secret-Server-Pass", `data-reveal=`, "Отменить уже нельзя")
 	// Another student never sees it.
 	other := f.user(t, "other@example.com", booksmeta.RoleStudent, true)
 	expectNot(t, f.as(t, other).get("/bookings"), "Very-Secret-Server-Pass")
-	f.srv.Store.Now = func() time.Time { return start.Add(61 * time.Minute) }
+	f.srv.Clock.Set(start.Add(61 * time.Minute))
 	expectNot(t, b.get("/bookings"), "Very-Secret-Server-Pass")
 }
 
@@ -320,11 +320,11 @@ func TestStudentAccessOpensSoonNotice(t *testing.T) {
 		expectNot(t, p, "бронирование "+far.In(loc).Format("15:04")+"–")
 	}
 	// Inside the window the notice says it is open.
-	f.srv.Store.Now = func() time.Time { return st.Add(-5 * time.Minute) }
-	defer func() { f.srv.Store.Now = time.Now }()
+	f.srv.Clock.Set(st.Add(-5 * time.Minute))
+	defer f.srv.Clock.Real()
 	expect(t, b.get("/"), 200, "Доступ к серверу открыт: бронирование "+st.In(loc).Format("15:04"))
 	// More than an hour before it opens: nothing.
-	f.srv.Store.Now = func() time.Time { return st.Add(-2 * time.Hour) }
+	f.srv.Clock.Set(st.Add(-2 * time.Hour))
 	expectNot(t, b.get("/"), "Скоро доступ к серверу", "Доступ к серверу открыт")
 }
 
@@ -394,8 +394,8 @@ func TestForgotPasswordThrottleWindowAndInactive(t *testing.T) {
 	}
 	// Ten minutes later another request is allowed.
 	later := time.Now().Add(11 * time.Minute)
-	f.srv.Store.Now = func() time.Time { return later }
-	defer func() { f.srv.Store.Now = time.Now }()
+	f.srv.Clock.Set(later)
+	defer f.srv.Clock.Real()
 	b.submit("/forgot-password", "/forgot-password", url.Values{"email": {"student@example.com"}})
 	if n := count(f.student); n != 2 {
 		t.Fatalf("%d mails after 10 minutes, want 2", n)

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,7 +60,8 @@ func Parse(method, contentType string, query url.Values, body []byte) (Fields, e
 			return nil, err
 		}
 	}
-	for k, vs := range query {
+	for _, k := range slices.Sorted(maps.Keys(query)) { // as in flatten
+		vs := query[k]
 		if len(vs) == 0 {
 			continue
 		}
@@ -115,8 +118,10 @@ func jsonProblem(err error) string {
 func flatten(prefix string, v any, f Fields) {
 	switch t := v.(type) {
 	case map[string]any:
-		for k, vv := range t {
-			flatten(join(prefix, k), vv, f)
+		// Keys that differ only in case become one field; sorted, the same
+		// body always keeps the same one, so its key does not change on a retry.
+		for _, k := range slices.Sorted(maps.Keys(t)) {
+			flatten(join(prefix, k), t[k], f)
 		}
 	case []any:
 		for i, vv := range t {
@@ -147,8 +152,8 @@ func parseForm(s string, f Fields) error {
 	if err != nil {
 		return &ParseError{"Форма в теле запроса испорчена (неверное %-кодирование). Проверьте настройки вызова в GetCourse."}
 	}
-	for k, vs := range vals {
-		if len(vs) > 0 {
+	for _, k := range slices.Sorted(maps.Keys(vals)) { // as in flatten
+		if vs := vals[k]; len(vs) > 0 {
 			f[normKey(k)] = strings.TrimSpace(vs[0])
 		}
 	}
@@ -165,8 +170,8 @@ func parseMultipart(body []byte, boundary string, f Fields) error {
 		return &ParseError{"Не удалось прочитать multipart-форму: " + err.Error()}
 	}
 	defer form.RemoveAll()
-	for k, vs := range form.Value {
-		if len(vs) > 0 {
+	for _, k := range slices.Sorted(maps.Keys(form.Value)) { // as in flatten
+		if vs := form.Value[k]; len(vs) > 0 {
 			f[normKey(k)] = strings.TrimSpace(vs[0])
 		}
 	}

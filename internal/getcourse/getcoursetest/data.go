@@ -109,32 +109,11 @@ func WithDemoData() Option {
 	}
 }
 
-// AddUser stores a user and returns it with its id.
-func (s *Server) AddUser(u User) User {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return *s.addUserLocked(u)
-}
-
 // AddDeal stores a deal, creating its user from UserEmail if needed.
 func (s *Server) AddDeal(d Deal) Deal {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return *s.addDealLocked(d)
-}
-
-// AddPayment stores a payment.
-func (s *Server) AddPayment(p Payment) Payment {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return *s.addPaymentLocked(p)
-}
-
-// AddGroup creates a group if it does not exist.
-func (s *Server) AddGroup(name string) Group {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return *s.groupLocked(name)
 }
 
 // Users returns copies of all users.
@@ -171,13 +150,6 @@ func (s *Server) Payments() []Payment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Payment(nil), s.payments...)
-}
-
-// Groups returns copies of all groups.
-func (s *Server) Groups() []Group {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Group(nil), s.groups...)
 }
 
 func normEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }

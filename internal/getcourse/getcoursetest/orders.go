@@ -49,17 +49,6 @@ func (s *Server) Processes() []ProcessHook {
 	return append([]ProcessHook(nil), s.processes...)
 }
 
-// SetTechQuirks changes the shape of later Tech API deliveries.
-func (s *Server) SetTechQuirks(q TechQuirks) { s.locked(func() { s.techQuirks = q }) }
-
-// TechQuirks returns the shape of Tech API deliveries, defaults filled in
-// from the account.
-func (s *Server) TechQuirks() TechQuirks {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.techQuirksLocked()
-}
-
 func (s *Server) techQuirksLocked() TechQuirks {
 	q := s.techQuirks
 	if q.Account == "" {

@@ -223,13 +223,6 @@ func (s *Server) Key() string {
 	return s.key
 }
 
-// Account is the account name.
-func (s *Server) Account() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.account
-}
-
 // Close stops a started fake.
 func (s *Server) Close() {
 	if s.ts != nil {
@@ -253,9 +246,6 @@ func (s *Server) SetRedirect(target string) { s.locked(func() { s.redirectTo = t
 func (s *Server) SetRateLimit(n int, window time.Duration) {
 	s.locked(func() { s.rateLimit, s.rateWindow, s.rateLog = n, window, nil })
 }
-
-// SetExportReadyAfter changes how many polls future exports need.
-func (s *Server) SetExportReadyAfter(k int) { s.locked(func() { s.readyAfter = k }) }
 
 // FinishExports makes every pending export ready, as time would.
 func (s *Server) FinishExports() {
