@@ -136,7 +136,7 @@ func (h *httpProvider) Grant(ctx context.Context, r GrantRequest) (Credentials, 
 		return Credentials{}, permanent("grant", "Сервер ответил на выдачу доступа без пароля: ответ должен быть JSON с полем password (SPEC §7). Проверьте программу на стороне сервера.",
 			errors.New("grant answer is not JSON with a password"))
 	}
-	c := Credentials{Host: a.Host, Login: a.Login, Password: a.Password, Instructions: a.Instructions}
+	c := Credentials(a)
 	if c.Login == "" {
 		c.Login = r.Login
 	}

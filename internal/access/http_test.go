@@ -44,7 +44,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d := time.Since(time.Unix(ts, 0)); d > 5*time.Minute || d < -5*time.Minute {
-		http.Error(w, "timestamp too far", 401)
+		http.Error(w, "timestamp too far", http.StatusUnauthorized)
 		return
 	}
 	m := hmac.New(sha256.New, rc.key)
@@ -59,7 +59,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !ok {
-		http.Error(w, "signature does not match", 401)
+		http.Error(w, "signature does not match", http.StatusUnauthorized)
 		return
 	}
 	var b map[string]any
@@ -212,10 +212,12 @@ func TestHTTPErrorsClassified(t *testing.T) {
 		retryable bool
 		message   string
 	}{
-		{"503", func(w http.ResponseWriter) { http.Error(w, "busy", 503) }, true, "временно"},
+		{"http.StatusServiceUnavailable", func(w http.ResponseWriter) { http.Error(w, "busy", http.StatusServiceUnavailable) }, true, "временно"},
 		{"429", func(w http.ResponseWriter) { w.WriteHeader(429) }, true, "временно"},
 		{"404", func(w http.ResponseWriter) { w.WriteHeader(404) }, false, "server_api_url"},
-		{"422 quotes the receiver", func(w http.ResponseWriter) { http.Error(w, "net user: account stud02 not found", 422) }, false, "stud02 not found"},
+		{"http.StatusUnprocessableEntity quotes the receiver", func(w http.ResponseWriter) {
+			http.Error(w, "net user: account stud02 not found", http.StatusUnprocessableEntity)
+		}, false, "stud02 not found"},
 		{"redirect is not followed", func(w http.ResponseWriter) { w.Header().Set("Location", "/elsewhere"); w.WriteHeader(302) }, false, "конечный адрес"},
 		{"200 without a password", func(w http.ResponseWriter) { w.Write([]byte(`{"login":"x"}`)) }, false, "без пароля"},
 		{"200 not JSON", func(w http.ResponseWriter) { w.Write([]byte(`<html>secret-ish</html>`)) }, false, "без пароля"},

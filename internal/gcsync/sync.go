@@ -555,9 +555,7 @@ func dealEvents(exp *getcourse.Export) (items []syncItem, skipped int) {
 			Source:          enrol.SourceSync,
 		}
 		// The offers, for tariffs and the «Тарифы» page (SPEC §8).
-		for _, id := range strings.FieldsFunc(r.First("ID предложения", "ID предложений", "offer_id"), func(c rune) bool { return c == ',' || c == ' ' }) {
-			ev.OfferIDs = append(ev.OfferIDs, id)
-		}
+		ev.OfferIDs = strings.FieldsFunc(r.First("ID предложения", "ID предложений", "offer_id"), func(c rune) bool { return c == ',' || c == ' ' })
 		ev.FirstName, ev.LastName = splitName(r.First("Пользователь", "Имя"))
 		if costCol != "" {
 			ev.Cost = money(r.Get(costCol))
