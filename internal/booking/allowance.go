@@ -77,13 +77,14 @@ func accessEndedMessage(a Allowance, loc *time.Location) string {
 func hoursUsedUpMessage(a Allowance) string {
 	left := a.LeftMinutes()
 	if left == 0 {
-		return "Все оплаченные часы на сервере (" + hoursText(a.Hours*60) + ") уже использованы или забронированы. Чтобы заниматься дальше, оформите новую покупку в школе; отменённые брони часы возвращают."
+		return "Все оплаченные часы на сервере (" + HoursText(a.Hours*60) + ") уже использованы или забронированы. Чтобы заниматься дальше, оформите новую покупку в школе; отменённые брони часы возвращают."
 	}
-	return "На это время не хватает оплаченных часов: осталось " + hoursText(left) + ". Выберите время покороче или оформите новую покупку в школе."
+	return "На это время не хватает оплаченных часов: осталось " + HoursText(left) + ". Выберите время покороче или оформите новую покупку в школе."
 }
 
-// hoursText words minutes as hours and minutes in Russian.
-func hoursText(min int) string {
+// HoursText words minutes as hours and minutes in Russian («2 ч 30 мин»),
+// as the refusals and the student's pages show server time.
+func HoursText(min int) string {
 	h, m := min/60, min%60
 	switch {
 	case h == 0:

@@ -201,20 +201,10 @@ func (s *Service) settle(ctx context.Context, tx *store.Tx, u *booksmeta.User, a
 	if !u.Paid {
 		return nil
 	}
-	u.Paid = false
-	if err := tx.UpdateUser(ctx, u); err != nil {
-		return err
-	}
-	if err := tx.AddNotice(ctx, &booksmeta.Notice{UserID: u.ID, Kind: "access_ended", Title: "Доступ к серверу закончился",
-		Body: why + " Чтобы продолжить, оформите новую покупку в школе."}); err != nil {
-		return err
-	}
 	data, _ := json.Marshal(map[string]string{"first_name": u.FirstName, "reason": why})
-	if _, err := tx.QueueMail(ctx, &store.OutboxMail{Kind: "access_ended", ToEmail: u.Email, ToName: u.Name(), UserID: u.ID,
-		Data: string(data), DedupeKey: fmt.Sprintf("access_ended:%d:%d", u.ID, tx.Now().Unix()/86400)}); err != nil {
-		return err
-	}
-	_, err := tx.CancelFutureBookings(ctx, u.ID, "Доступ закончился")
+	_, err := takeAccess(ctx, tx, u, closing{kind: "access_ended", title: "Доступ к серверу закончился",
+		body: why + " Чтобы продолжить, оформите новую покупку в школе.",
+		data: string(data), dedupe: fmt.Sprintf("access_ended:%d:%d", u.ID, tx.Now().Unix()/86400), reason: "Доступ закончился"})
 	return err
 }
 

@@ -361,20 +361,10 @@ func (s *Service) revoke(ctx context.Context, tx *store.Tx, ev Event, u *booksme
 	case !u.Paid:
 		return "ученик " + u.Email + " и так без оплаты", nil
 	}
-	u.Paid = false
-	if err := tx.UpdateUser(ctx, u); err != nil {
-		return "", err
-	}
-	if err := tx.AddNotice(ctx, &booksmeta.Notice{UserID: u.ID, Kind: "payment_revoked", Title: "Оплата отменена",
-		Body: "Оплата курса отменена или возвращена, поэтому бронирование сервера недоступно. Если это ошибка, свяжитесь со школой."}); err != nil {
-		return "", err
-	}
 	data, _ := json.Marshal(map[string]string{"first_name": u.FirstName, "deal": dealLabel(ev), "status": ev.Status})
-	if _, err := tx.QueueMail(ctx, &store.OutboxMail{Kind: "payment_revoked", ToEmail: u.Email, ToName: u.Name(), UserID: u.ID,
-		Data: string(data), DedupeKey: fmt.Sprintf("revoked:%d:%s:%d", u.ID, key, sourceID)}); err != nil {
-		return "", err
-	}
-	cancelled, err := tx.CancelFutureBookings(ctx, u.ID, "Оплата отменена")
+	cancelled, err := takeAccess(ctx, tx, u, closing{kind: "payment_revoked", title: "Оплата отменена",
+		body: "Оплата курса отменена или возвращена, поэтому бронирование сервера недоступно. Если это ошибка, свяжитесь со школой.",
+		data: string(data), dedupe: fmt.Sprintf("revoked:%d:%s:%d", u.ID, key, sourceID), reason: "Оплата отменена"})
 	if err != nil {
 		return "", err
 	}
@@ -383,6 +373,28 @@ func (s *Service) revoke(ctx context.Context, tx *store.Tx, ev Event, u *booksme
 		summary += fmt.Sprintf(", отменено будущих бронирований: %d", cancelled)
 	}
 	return summary, nil
+}
+
+// closing is how a student is told their paid access was taken: the notice
+// and mail kind, title and body, the mail's data and dedupe key, and the
+// reason their future bookings are cancelled with.
+type closing struct{ kind, title, body, data, dedupe, reason string }
+
+// takeAccess takes a student's paid access away: the flag, a notice, a
+// mail, and their future bookings cancelled. It returns how many were.
+func takeAccess(ctx context.Context, tx *store.Tx, u *booksmeta.User, c closing) (int, error) {
+	u.Paid = false
+	if err := tx.UpdateUser(ctx, u); err != nil {
+		return 0, err
+	}
+	if err := tx.AddNotice(ctx, &booksmeta.Notice{UserID: u.ID, Kind: c.kind, Title: c.title, Body: c.body}); err != nil {
+		return 0, err
+	}
+	if _, err := tx.QueueMail(ctx, &store.OutboxMail{Kind: c.kind, ToEmail: u.Email, ToName: u.Name(), UserID: u.ID,
+		Data: c.data, DedupeKey: c.dedupe}); err != nil {
+		return 0, err
+	}
+	return tx.CancelFutureBookings(ctx, u.ID, c.reason)
 }
 
 func (s *Service) registered(ctx context.Context, tx *store.Tx, ev Event) (Outcome, error) {

@@ -1,11 +1,12 @@
 package web
 
 import (
-	"booksmeta"
-
 	"net/http"
 	"strconv"
 	"time"
+
+	"booksmeta"
+	"booksmeta/internal/booking"
 )
 
 // allowanceView is what a student's tariff limits, worded for the
@@ -32,24 +33,12 @@ func (s *Server) allowance(r *http.Request, u *booksmeta.User) *allowanceView {
 	}
 	v := &allowanceView{Capped: a.Capped}
 	if a.Capped {
-		v.Used, v.Total, v.Left = minutesText(a.UsedMinutes), minutesText(a.Hours*60), minutesText(a.LeftMinutes())
+		v.Used, v.Total, v.Left = booking.HoursText(a.UsedMinutes), booking.HoursText(a.Hours*60), booking.HoursText(a.LeftMinutes())
 	}
 	if !a.Until.IsZero() {
 		v.Until = longDateTime(a.Until, s.Settings.Location(r.Context()))
 	}
 	return v
-}
-
-// minutesText words minutes as hours and minutes.
-func minutesText(min int) string {
-	h, m := min/60, min%60
-	switch {
-	case h == 0:
-		return strconv.Itoa(m) + " мин"
-	case m == 0:
-		return strconv.Itoa(h) + " ч"
-	}
-	return strconv.Itoa(h) + " ч " + strconv.Itoa(m) + " мин"
 }
 
 func longDateTime(t time.Time, loc *time.Location) string {
