@@ -66,8 +66,9 @@ const (
 	CodeNotOpen       = "access_not_open"
 	CodeNotActive     = "not_active"
 	CodeMaintenance   = "maintenance"
-	CodeHoursUsedUp   = "hours_used_up" // SPEC §8: the purchases' hours are spent or held
-	CodeAccessEnded   = "access_ended"  // SPEC §8: the slot ends after the purchases' access
+	CodeHoursUsedUp   = "hours_used_up"  // SPEC §8: the purchases' hours are spent or held
+	CodeAccessEnded   = "access_ended"   // SPEC §8: the slot ends after the purchases' access
+	CodeAccessPending = "access_pending" // SPEC §7: the window is open, the grant has not succeeded yet
 
 	// Slot changes.
 	CodeSlotExists    = "slot_exists"           // a live slot already starts then
@@ -102,6 +103,7 @@ var httpStatus = map[string]int{
 	CodeMaintenance:   http.StatusConflict,
 	CodeHoursUsedUp:   http.StatusConflict,
 	CodeAccessEnded:   http.StatusConflict,
+	CodeAccessPending: http.StatusConflict,
 
 	CodeSlotExists:    http.StatusConflict,
 	CodeSlotDeleted:   http.StatusConflict,

@@ -27,8 +27,9 @@ import (
 	"time"
 )
 
-// Setting names (SPEC §7). The PHP version's .env names SERVER_API_URL and
-// SERVER_API_KEY are aliases of ServerAPIURL and ServerAPIKey.
+// Setting names (SPEC §7). Package grants defines them (the http endpoint
+// and key are package settings', fed by the PHP version's .env names
+// SERVER_API_URL and SERVER_API_KEY).
 const (
 	KeyProvider      = "access_provider"
 	KeyServerAPIURL  = "server_api_url"
@@ -47,35 +48,6 @@ const (
 	KeyServerPassword     = "server_password"
 	KeyServerInstructions = "server_instructions"
 )
-
-// Setting describes one setting this package reads, for the settings
-// package to define.
-type Setting struct {
-	Key string
-	// Env are the environment (.env) names that feed it, the PHP version's
-	// included.
-	Env []string
-	// Secret settings are stored encrypted and never shown back.
-	Secret  bool
-	Default string
-}
-
-// Settings lists the access settings, without the static provider's four,
-// which the booking rules already define.
-func Settings() []Setting {
-	return []Setting{
-		{Key: KeyProvider, Default: Static},
-		{Key: KeyServerAPIURL, Env: []string{"SERVER_API_URL"}},
-		{Key: KeyServerAPIKey, Env: []string{"SERVER_API_KEY"}, Secret: true},
-		{Key: KeySSHHost},
-		{Key: KeySSHPort, Default: "22"},
-		{Key: KeySSHUser},
-		{Key: KeySSHPrivateKey, Secret: true},
-		{Key: KeySSHHostKey},
-		{Key: KeySSHPreset},
-		{Key: KeyAccounts},
-	}
-}
 
 // Provider names, the values of access_provider.
 const (

@@ -202,26 +202,3 @@ func TestSSHConfigRefusals(t *testing.T) {
 		}
 	}
 }
-
-// Every setting ConfigFrom reads is listed for the settings package, the
-// two secrets as secrets, the PHP .env names as aliases.
-func TestSettingsListed(t *testing.T) {
-	listed := map[string]access.Setting{}
-	for _, s := range access.Settings() {
-		listed[s.Key] = s
-	}
-	read := map[string]bool{}
-	access.ConfigFrom(func(k string) string { read[k] = true; return "" })
-	for k := range read {
-		static := k == access.KeyServerHost || k == access.KeyServerLogin || k == access.KeyServerPassword || k == access.KeyServerInstructions
-		if _, ok := listed[k]; !ok && !static {
-			t.Errorf("%s is read but not listed", k)
-		}
-	}
-	if !listed[access.KeyServerAPIKey].Secret || !listed[access.KeySSHPrivateKey].Secret || listed[access.KeySSHHostKey].Secret {
-		t.Error("secret flags")
-	}
-	if strings.Join(listed[access.KeyServerAPIURL].Env, ",") != "SERVER_API_URL" || strings.Join(listed[access.KeyServerAPIKey].Env, ",") != "SERVER_API_KEY" {
-		t.Error("PHP .env names")
-	}
-}

@@ -4,6 +4,9 @@ import (
 	"booksmeta"
 
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
 	"errors"
 	"strings"
 	"testing"
@@ -11,6 +14,8 @@ import (
 	"booksmeta/internal/apptest"
 	"booksmeta/internal/config"
 	"booksmeta/internal/settings"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // TestEverySettingRefusesABadValue: every key the assembled program defines
@@ -26,6 +31,7 @@ func TestEverySettingRefusesABadValue(t *testing.T) {
 	admin.login("boss@example.ru", "password123")
 
 	long := strings.Repeat("я", 4001)
+	privPEM, hostLine := sshKeys(t)
 	// bad, good, and the good value as it is stored (a bool is kept as 1 or 0).
 	table := map[string][3]string{
 		settings.GetCourseAPIURL:        {"school.getcourse.ru", "https://school.getcourse.ru/pl/api", ""},
@@ -65,6 +71,16 @@ func TestEverySettingRefusesABadValue(t *testing.T) {
 		"getcourse_sync_first_days":     {"0", "60", ""},
 		"getcourse_developer_key":       {"dev key", "dev-key-1", ""},
 		"access_end_reminder_days":      {"-1", "3", ""},
+		settings.ServerAPIURL:           {"server.school.ru", "https://server.school.ru/booksmeta", ""},
+		settings.ServerAPIKey:           {"key\nvalue", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", ""},
+		"access_provider":               {"rdp", "ssh", ""},
+		"access_ssh_host":               {"root@rdp.school.ru", "rdp.school.ru", ""},
+		"access_ssh_port":               {"0", "2222", ""},
+		"access_ssh_user":               {"boss man", "booksmeta", ""},
+		"access_ssh_private_key":        {"-----BEGIN OPENSSH PRIVATE KEY-----\nnot a key\n-----END OPENSSH PRIVATE KEY-----", privPEM, ""},
+		"access_ssh_host_key":           {"ssh-ed25519 garbage", hostLine, ""},
+		"access_ssh_preset":             {"macos", "linux", ""},
+		"access_accounts":               {"Administrator", "stud01-stud05", ""},
 	}
 	keys := s.Settings.Keys()
 	for _, k := range keys {
@@ -116,4 +132,26 @@ func TestEverySettingRefusesABadValue(t *testing.T) {
 
 func cyrillic(s string) bool {
 	return strings.ContainsAny(s, "абвгдеёжзийклмнопрстуфхцчшщъыьэюя")
+}
+
+// sshKeys makes a private key as an admin pastes it and a host key line.
+func sshKeys(t *testing.T) (privPEM, hostLine string) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostPub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk, err := ssh.NewPublicKey(hostPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(pem.EncodeToMemory(block))), strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))
 }

@@ -23,6 +23,7 @@ import (
 	"booksmeta/internal/db"
 	"booksmeta/internal/enrol"
 	"booksmeta/internal/gcsync"
+	"booksmeta/internal/grants"
 	"booksmeta/internal/jobs"
 	"booksmeta/internal/metrics"
 	"booksmeta/internal/outbox"
@@ -61,6 +62,7 @@ type App struct {
 	GetCourse *gcsync.Service
 	Outbox    *outbox.Service
 	Backups   *backup.Service
+	Grants    *grants.Service
 
 	// KeyCreated is set when this start generated the encryption key file.
 	KeyCreated bool
@@ -128,6 +130,7 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 	backup.DefineSettings(a.Settings)
 	gcsync.DefineSettings(a.Settings)
 	enrol.DefineSettings(a.Settings)
+	grants.DefineSettings(a.Settings)
 
 	// The webhook committer answers GetCourse; the job runner gives way to
 	// it while it holds deliveries.
@@ -201,6 +204,7 @@ func (a *App) buildServices() {
 	a.Processor = &webhook.Processor{Store: a.Store, Enrol: a.Enrol, Metrics: a.Metrics, Log: a.Log, Yield: a.Jobs.Yield,
 		OnFailed: a.alertFailedEvent}
 	a.GetCourse = a.newGetCourse()
+	a.Grants = &grants.Service{Store: a.Store, Settings: a.Settings, Box: a.Box, Booking: a.Booking, Log: a.Log}
 }
 
 // buildServers builds the transports; they only call the services.
@@ -288,6 +292,14 @@ func (a *App) Run(ctx context.Context, ln net.Listener, grace time.Duration) err
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	// Access is reconciled at every start, not only at the next periodic
+	// run: a slot that ended while the process was down is revoked now.
+	if err := a.Store.InTx(ctx, func(tx *store.Tx) error {
+		_, err := tx.EnqueueJob(ctx, &store.Job{Kind: grants.JobKind, MaxAttempts: 3})
+		return err
+	}); err != nil {
+		return err
 	}
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	jobsDone := make(chan struct{})

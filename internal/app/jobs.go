@@ -6,6 +6,7 @@ import (
 
 	"booksmeta/internal/backup"
 	"booksmeta/internal/enrol"
+	"booksmeta/internal/grants"
 	"booksmeta/internal/outbox"
 	"booksmeta/internal/schedule"
 	"booksmeta/internal/settings"
@@ -60,5 +61,16 @@ func (a *App) registerJobs() {
 		return a.Enrol.HandleAccessJob(ctx, a.Store, a.Settings)
 	})
 	j.Every(enrol.JobAccess, 5*time.Minute)
+	// Server access follows the bookings (SPEC §7); the store queues a
+	// sync on every change, this is the safety net.
+	j.Handle(grants.JobKind, a.Grants.HandleJob)
+	j.Every(grants.JobKind, grants.Every)
+	j.Handle("prune_access_attempts", func(ctx context.Context, _ *store.Job) error {
+		return a.Store.InTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.PruneGrantAttempts(ctx, a.Store.Now().AddDate(-1, 0, 0))
+			return err
+		})
+	})
+	j.Every("prune_access_attempts", 24*time.Hour)
 	a.GetCourse.Register(j)
 }

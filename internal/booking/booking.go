@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"booksmeta/internal/access"
 	"booksmeta/internal/secretbox"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
@@ -418,6 +419,23 @@ func (s *Service) Access(ctx context.Context, userID, bookingID int64) (*Access,
 			opens.In(loc).Format("02.01.2006 15:04"), closes.In(loc).Format("15:04"), loc.String()))
 	}
 	a := &Access{OpensAt: opens, ClosesAt: closes}
+	// A booking granted by a provider is answered from its grant, even when
+	// the provider was switched since; otherwise the static account is shown
+	// unless another provider is chosen, whose grant is still to come.
+	g, err := s.Store.LatestGrant(ctx, b.ID)
+	switch {
+	case err == nil:
+		return s.grantedAccess(a, g)
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	provider, err := s.Settings.String(ctx, access.KeyProvider)
+	if err != nil {
+		return nil, err
+	}
+	if p := strings.ToLower(strings.TrimSpace(provider)); p != "" && p != access.Static {
+		return nil, refuse(booksmeta.CodeAccessPending, msgAccessPending)
+	}
 	if a.Host, err = s.Settings.String(ctx, ServerHost); err != nil {
 		return nil, err
 	}
@@ -444,6 +462,25 @@ func (s *Service) Access(ctx context.Context, userID, bookingID int64) (*Access,
 		return err
 	})
 	return a, err
+}
+
+const msgAccessPending = "Доступ к серверу готовится: обычно это занимает меньше минуты, страница обновится сама. Если доступ не появится через 5 минут, напишите в школу."
+
+// grantedAccess answers from a provider's grant: its credentials while it
+// is open, "being prepared" until it is, and "closed" once it was taken back.
+func (s *Service) grantedAccess(a *Access, g *booksmeta.AccessGrant) (*Access, error) {
+	switch g.State {
+	case booksmeta.GrantPending:
+		return nil, refuse(booksmeta.CodeAccessPending, msgAccessPending)
+	case booksmeta.GrantGranted:
+		c, err := access.OpenCredentials(s.Box, g.Credentials)
+		if err != nil {
+			return nil, err
+		}
+		a.Host, a.Login, a.Password, a.Instructions = c.Host, c.Login, c.Password, c.Instructions
+		return a, nil
+	}
+	return nil, refuse(booksmeta.CodeNotOpen, strings.TrimSpace("Доступ к серверу по этому бронированию закрыт. "+g.RevokeReason))
 }
 
 // FinishEnded marks bookings whose slot has ended finished (a job, not a page view).

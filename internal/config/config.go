@@ -52,6 +52,11 @@ type Config struct {
 	MailFromEmail  string
 	MailFromName   string
 
+	// ServerAPIURL and ServerAPIKey are the school's own access endpoint
+	// (SPEC §7, the http provider), under the PHP version's .env names.
+	ServerAPIURL string
+	ServerAPIKey string
+
 	DefaultBookingLimit int
 	SlotDurationMinutes int
 
@@ -96,6 +101,8 @@ var names = []struct {
 	{"MAIL_ENCRYPTION", []string{"MAIL_ENCRYPTION"}, "", false},
 	{"MAIL_FROM_EMAIL", []string{"MAIL_FROM_EMAIL", "MAIL_FROM_ADDRESS"}, "", false},
 	{"MAIL_FROM_NAME", []string{"MAIL_FROM_NAME"}, "", false},
+	{"SERVER_API_URL", []string{"SERVER_API_URL"}, "", false},
+	{"SERVER_API_KEY", []string{"SERVER_API_KEY"}, "", false},
 	{"DEFAULT_BOOKING_LIMIT", []string{"DEFAULT_BOOKING_LIMIT"}, "3", false},
 	{"SLOT_DURATION_MINUTES", []string{"SLOT_DURATION_MINUTES"}, "60", false},
 	{"BOOKSMETA_TRUSTED_PROXIES", []string{"BOOKSMETA_TRUSTED_PROXIES"}, "127.0.0.0/8,::1/128", false},
@@ -143,6 +150,8 @@ func Load(getenv Getenv, dotenvPath string) (Config, error) {
 		MailFromEmail:          raw["MAIL_FROM_EMAIL"],
 		MailFromName:           raw["MAIL_FROM_NAME"],
 		MetricsToken:           raw["BOOKSMETA_METRICS_TOKEN"],
+		ServerAPIURL:           raw["SERVER_API_URL"],
+		ServerAPIKey:           raw["SERVER_API_KEY"],
 		Sources:                src,
 		Warnings:               warnings,
 	}

@@ -43,6 +43,10 @@ const (
 	// WebhookLogKeepDays is how long refused and duplicate requests stay in
 	// the webhook log; accepted events stay at least store.AcceptedKept.
 	WebhookLogKeepDays = "webhook_log_keep_days"
+	// ServerAPIURL and ServerAPIKey are the http access provider's
+	// endpoint and key (SPEC §7); package grants defines the others.
+	ServerAPIURL = "server_api_url"
+	ServerAPIKey = "server_api_key"
 )
 
 // Value is a resolved setting.

@@ -49,6 +49,14 @@ func ownDefs() []Def {
 			}
 			return nil
 		}}, "GETCOURSE_WEBHOOK_SECRET", func(c config.Config) string { return c.GetCourseWebhookSecret }),
+		env(Def{Key: ServerAPIURL, Check: func(v string) error {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return errors.New("Адрес API сервера должен быть вида https://server.school.ru/booksmeta — без /grant на конце")
+			}
+			return nil
+		}}, "SERVER_API_URL", func(c config.Config) string { return c.ServerAPIURL }),
+		env(Def{Key: ServerAPIKey, Secret: true, BoundTo: []string{ServerAPIURL}}, "SERVER_API_KEY", func(c config.Config) string { return c.ServerAPIKey }),
 		{Key: WebhookLogKeepDays, Type: Number, Default: "90", Min: 1, Max: 3650,
 			Reason: "Срок хранения журнала webhook — число дней от 1 до 3650 (обычно 90); принятые события хранятся не меньше 90 дней в любом случае"},
 		env(Def{Key: DefaultBookingLimit, Type: Number, Min: 0, Max: 100, Reason: "Лимит бронирований — число от 0 до 100"},

@@ -46,6 +46,9 @@ func (t *Tx) cancelBooking(ctx context.Context, id, slotID, by int64, reason str
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
+	if err := t.accessChanged(ctx); err != nil {
+		return err
+	}
 	_, err = t.q.ExecContext(ctx, `UPDATE slots SET booked = booked - 1 WHERE id = $1 AND booked > 0`, slotID)
 	return err
 }

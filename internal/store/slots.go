@@ -109,6 +109,9 @@ func (t *Tx) InsertBooking(ctx context.Context, slotID, userID int64) (*booksmet
 		slotID, userID, ms(t.now)).Scan(&id); err != nil {
 		return nil, err
 	}
+	if err := t.accessChanged(ctx); err != nil {
+		return nil, err
+	}
 	return t.BookingByID(ctx, id)
 }
 

@@ -84,6 +84,8 @@ type Tx struct {
 	// addedJobs is set when the transaction added or revived a job, so
 	// that its commit wakes the runner.
 	addedJobs bool
+	// accessQueued is set once the transaction queued an access sync.
+	accessQueued bool
 }
 
 // prepared returns the statement prepared by Prepare for query, bound to

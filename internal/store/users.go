@@ -98,6 +98,15 @@ func (t *Tx) InsertUser(ctx context.Context, u *booksmeta.User) error {
 func (t *Tx) UpdateUser(ctx context.Context, u *booksmeta.User) error {
 	u.Email = NormalizeEmail(u.Email)
 	u.UpdatedAt = t.now
+	var wasPaid, wasActive bool
+	if err := t.q.QueryRowContext(ctx, `SELECT paid, active FROM users WHERE id = $1`, u.ID).Scan(&wasPaid, &wasActive); err != nil {
+		return notFound(err)
+	}
+	if wasPaid != u.Paid || wasActive != u.Active {
+		if err := t.accessChanged(ctx); err != nil {
+			return err
+		}
+	}
 	res, err := t.q.ExecContext(ctx, `UPDATE users SET email=$2, first_name=$3, last_name=$4, phone=$5, role=$6,
 		password_hash=$7, paid=$8, active=$9, deactivated_by_admin=$10, booking_limit=$11, getcourse_user_id=$12,
 		paid_at=$13, updated_at=$14, search=$15 WHERE id=$1`,
@@ -208,6 +217,9 @@ func (t *Tx) DeleteUser(ctx context.Context, id int64) error {
 	}
 	res, err := t.q.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id)
 	if err != nil {
+		return err
+	}
+	if err := t.accessChanged(ctx); err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
