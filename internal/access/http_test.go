@@ -2,96 +2,19 @@ package access_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"booksmeta/internal/access"
+	"booksmeta/internal/access/accesstest"
 )
 
-// receiver is the school's endpoint as SPEC §7 describes it, verifying the
-// Standard Webhooks signature on its own (not with the package's Sign).
-type receiver struct {
-	key []byte
-	mu  sync.Mutex
-	got []delivery
-	// answer overrides the normal answer for a path.
-	answer map[string]func(w http.ResponseWriter)
-}
-
-type delivery struct {
-	path, id string
-	ts       int64
-	body     map[string]any
-}
-
-func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	id, tsText, sigs := r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"), r.Header.Get("webhook-signature")
-	ts, err := strconv.ParseInt(tsText, 10, 64)
-	if r.Method != http.MethodPost || id == "" || err != nil || r.Header.Get("Content-Type") != "application/json" {
-		http.Error(w, "bad request", 400)
-		return
-	}
-	if d := time.Since(time.Unix(ts, 0)); d > 5*time.Minute || d < -5*time.Minute {
-		http.Error(w, "timestamp too far", http.StatusUnauthorized)
-		return
-	}
-	m := hmac.New(sha256.New, rc.key)
-	m.Write([]byte(id + "." + tsText + "." + string(body)))
-	want := m.Sum(nil)
-	ok := false
-	for _, s := range strings.Fields(sigs) {
-		if v, ok1 := strings.CutPrefix(s, "v1,"); ok1 {
-			if got, err := base64.StdEncoding.DecodeString(v); err == nil && hmac.Equal(got, want) {
-				ok = true
-			}
-		}
-	}
-	if !ok {
-		http.Error(w, "signature does not match", http.StatusUnauthorized)
-		return
-	}
-	var b map[string]any
-	if err := json.Unmarshal(body, &b); err != nil {
-		http.Error(w, "not json", 400)
-		return
-	}
-	rc.mu.Lock()
-	rc.got = append(rc.got, delivery{r.URL.Path, id, ts, b})
-	f := rc.answer[r.URL.Path]
-	rc.mu.Unlock()
-	if f != nil {
-		f(w)
-		return
-	}
-	switch r.URL.Path {
-	case "/api/grant":
-		fmt.Fprintf(w, `{"host":"rdp.school.example","login":%q,"password":"Pw-%s","instructions":"Подключитесь по RDP."}`, b["login"], id)
-	case "/api/revoke":
-		w.WriteHeader(204)
-	case "/api/check":
-		w.Write([]byte(`{"ok":true}`))
-	default:
-		http.NotFound(w, r)
-	}
-}
-
-func (rc *receiver) deliveries() []delivery {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]delivery(nil), rc.got...)
-}
+type receiver = accesstest.Receiver
 
 func httpProvider(t *testing.T, url, key string) access.Provider {
 	t.Helper()
@@ -115,7 +38,7 @@ func TestHTTPSignedGrantRevokeCheck(t *testing.T) {
 		"whsec_ key": "whsec_" + base64.StdEncoding.EncodeToString(raw),
 	} {
 		t.Run(name, func(t *testing.T) {
-			rc := &receiver{key: raw}
+			rc := &receiver{Key: raw}
 			srv := httptest.NewServer(rc)
 			defer srv.Close()
 			p := httpProvider(t, srv.URL+"/api/", key)
@@ -150,24 +73,24 @@ func TestHTTPSignedGrantRevokeCheck(t *testing.T) {
 				t.Fatalf("Check: %+v", v)
 			}
 
-			d := rc.deliveries()
+			d := rc.Deliveries()
 			if len(d) != 6 {
 				t.Fatalf("%d deliveries", len(d))
 			}
-			ids := []string{d[0].id, d[1].id, d[2].id, d[3].id, d[4].id}
+			ids := []string{d[0].ID, d[1].ID, d[2].ID, d[3].ID, d[4].ID}
 			if ids[0] != ids[1] || ids[2] != ids[3] || ids[0] == ids[2] || ids[4] == ids[0] {
 				t.Fatalf("webhook ids %q", ids)
 			}
 			want := map[string]any{"booking_id": 42.0, "slot_id": 7.0, "login": "stud02", "starts_at": "2026-12-03T07:00:00Z",
 				"ends_at": "2026-12-03T08:00:00Z", "student": map[string]any{"email": "anna@example.ru", "name": "Анна"}}
-			if got, _ := json.Marshal(d[0].body); string(got) != mustJSON(want) {
+			if got, _ := json.Marshal(d[0].Body); string(got) != mustJSON(want) {
 				t.Fatalf("grant body %s", got)
 			}
-			if got, _ := json.Marshal(d[2].body); string(got) != `{"booking_id":42,"login":"stud02"}` || d[2].path != "/api/revoke" {
-				t.Fatalf("revoke %s %s", d[2].path, got)
+			if got, _ := json.Marshal(d[2].Body); string(got) != `{"booking_id":42,"login":"stud02"}` || d[2].Path != "/api/revoke" {
+				t.Fatalf("revoke %s %s", d[2].Path, got)
 			}
-			if d[5].path != "/api/check" || len(d[5].body) != 0 {
-				t.Fatalf("check %s %v", d[5].path, d[5].body)
+			if d[5].Path != "/api/check" || len(d[5].Body) != 0 {
+				t.Fatalf("check %s %v", d[5].Path, d[5].Body)
 			}
 		})
 	}
@@ -181,7 +104,7 @@ func mustJSON(v any) string {
 // A receiver with another key refuses, and the admin is told which setting
 // to compare; nothing about it is retryable.
 func TestHTTPWrongKeyRefused(t *testing.T) {
-	rc := &receiver{key: []byte("the-server-side-key")}
+	rc := &receiver{Key: []byte("the-server-side-key")}
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
 	p := httpProvider(t, srv.URL, "a-different-key")
@@ -193,7 +116,7 @@ func TestHTTPWrongKeyRefused(t *testing.T) {
 	if v.OK || !strings.Contains(v.Message, "отклонил подпись") {
 		t.Fatalf("check verdict %+v", v)
 	}
-	if len(rc.deliveries()) != 0 {
+	if len(rc.Deliveries()) != 0 {
 		t.Fatal("the receiver accepted a request signed with a wrong key")
 	}
 }
@@ -201,7 +124,7 @@ func TestHTTPWrongKeyRefused(t *testing.T) {
 // Which failures pass by themselves and which need the admin.
 func TestHTTPErrorsClassified(t *testing.T) {
 	key := "k"
-	rc := &receiver{key: []byte(key), answer: map[string]func(http.ResponseWriter){}}
+	rc := &receiver{Key: []byte(key)}
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
 	p := httpProvider(t, srv.URL+"/api", key)
@@ -223,9 +146,7 @@ func TestHTTPErrorsClassified(t *testing.T) {
 		{"200 not JSON", func(w http.ResponseWriter) { w.Write([]byte(`<html>secret-ish</html>`)) }, false, "без пароля"},
 	}
 	for _, c := range cases {
-		rc.mu.Lock()
-		rc.answer["/api/grant"] = c.answer
-		rc.mu.Unlock()
+		rc.Answer("/grant", c.answer)
 		_, err := p.Grant(ctx, access.GrantRequest{BookingID: 3})
 		if err == nil || access.Retryable(err) != c.retryable || !strings.Contains(access.Message(err), c.message) {
 			t.Errorf("%s: %v (retryable %v) %q", c.name, err, access.Retryable(err), access.Message(err))

@@ -22,8 +22,8 @@ func sshProvider(t *testing.T, s *sshd, user, preset, hostKey, accounts string) 
 	t.Helper()
 	cfg, err := access.ConfigFrom(func(k string) string {
 		return map[string]string{
-			access.KeyProvider: "ssh", access.KeySSHHost: "127.0.0.1", access.KeySSHPort: itoa(s.port), access.KeySSHUser: user,
-			access.KeySSHPrivateKey: s.clientPEM, access.KeySSHHostKey: hostKey, access.KeySSHPreset: preset, access.KeyAccounts: accounts,
+			access.KeyProvider: "ssh", access.KeySSHHost: "127.0.0.1", access.KeySSHPort: itoa(s.Port), access.KeySSHUser: user,
+			access.KeySSHPrivateKey: s.ClientPEM, access.KeySSHHostKey: hostKey, access.KeySSHPreset: preset, access.KeyAccounts: accounts,
 		}[k]
 	})
 	if err != nil {
@@ -46,14 +46,14 @@ func TestSSHLinuxGrantRevoke(t *testing.T) {
 	a1, a2 := pre+"01", pre+"02"
 	addUser(t, a1)
 	addUser(t, a2)
-	p := sshProvider(t, s, "root", "linux", s.hostLine, a1+"-"+a2)
+	p := sshProvider(t, s, "root", "linux", s.HostLine, a1+"-"+a2)
 	ctx := context.Background()
 
 	if v := p.Check(ctx); !v.OK {
 		t.Fatalf("Check: %+v", v)
 	}
 	guess, _ := access.NewPassword(a1)
-	if s.loginWorks(t, a1, ssh.Password(guess)) {
+	if s.LoginWorks(t, a1, ssh.Password(guess)) {
 		t.Fatal("pool account logs in before any grant")
 	}
 
@@ -64,18 +64,18 @@ func TestSSHLinuxGrantRevoke(t *testing.T) {
 	if cred.Login != a1 || cred.Host != "127.0.0.1" || len(cred.Password) != 14 {
 		t.Fatalf("credentials %v", cred)
 	}
-	if strings.Contains(s.log.String(), cred.Password) {
+	if strings.Contains(s.Log.String(), cred.Password) {
 		t.Fatal("the password reached sshd's log")
 	}
-	if !s.loginWorks(t, a1, ssh.Password(cred.Password)) {
+	if !s.LoginWorks(t, a1, ssh.Password(cred.Password)) {
 		t.Fatal("granted password does not log in")
 	}
-	if s.loginWorks(t, a2, ssh.Password(cred.Password)) {
+	if s.LoginWorks(t, a2, ssh.Password(cred.Password)) {
 		t.Fatal("the other seat's account took the same password")
 	}
 
 	// The student, logged in, plants their own key and leaves a session open.
-	student, err := s.dialAs(a1, ssh.Password(cred.Password))
+	student, err := s.DialAs(a1, ssh.Password(cred.Password))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestSSHLinuxGrantRevoke(t *testing.T) {
 	if out, err := plant.CombinedOutput("mkdir -p ~/.ssh && cat > ~/.ssh/authorized_keys"); err != nil {
 		t.Fatalf("planting a key: %v %s", err, out)
 	}
-	if !s.loginWorks(t, a1, ssh.PublicKeys(keySigner)) {
+	if !s.LoginWorks(t, a1, ssh.PublicKeys(keySigner)) {
 		t.Fatal("the planted key does not work during the booking, so the test proves nothing")
 	}
 	open, _ := student.NewSession()
@@ -108,10 +108,10 @@ func TestSSHLinuxGrantRevoke(t *testing.T) {
 	if out, _ := exec.Command("pgrep", "-u", a1).Output(); len(out) > 0 {
 		t.Fatalf("processes of %s survive revoke: %s", a1, out)
 	}
-	if s.loginWorks(t, a1, ssh.Password(cred.Password)) {
+	if s.LoginWorks(t, a1, ssh.Password(cred.Password)) {
 		t.Fatal("the password still logs in after revoke")
 	}
-	if s.loginWorks(t, a1, ssh.PublicKeys(keySigner)) {
+	if s.LoginWorks(t, a1, ssh.PublicKeys(keySigner)) {
 		t.Fatal("the key planted during the booking logs in after revoke")
 	}
 
@@ -128,13 +128,13 @@ func TestSSHLinuxGrantRevoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.Password == second.Password || s.loginWorks(t, a1, ssh.Password(first.Password)) || !s.loginWorks(t, a1, ssh.Password(second.Password)) {
+	if first.Password == second.Password || s.LoginWorks(t, a1, ssh.Password(first.Password)) || !s.LoginWorks(t, a1, ssh.Password(second.Password)) {
 		t.Fatal("after a repeated grant only the last password must log in")
 	}
 	if err := p.Revoke(ctx, access.RevokeRequest{BookingID: 8, Login: a1}); err != nil {
 		t.Fatal(err)
 	}
-	if s.loginWorks(t, a1, ssh.Password(second.Password)) {
+	if s.LoginWorks(t, a1, ssh.Password(second.Password)) {
 		t.Fatal("the password logs in after the second revoke")
 	}
 
@@ -160,7 +160,7 @@ func TestSSHCheckReportsMissingAccounts(t *testing.T) {
 		return ""
 	}
 	before := shadow()
-	v := sshProvider(t, s, "root", "linux", s.hostLine, pre+"01-03").Check(context.Background())
+	v := sshProvider(t, s, "root", "linux", s.HostLine, pre+"01-03").Check(context.Background())
 	if v.OK || strings.Join(v.Details, ",") != pre+"02,"+pre+"03" || !strings.Contains(v.Message, "нет 2 учётных записей") {
 		t.Fatalf("verdict %+v", v)
 	}
@@ -179,16 +179,16 @@ func TestSSHHostKeyPinned(t *testing.T) {
 	ctx := context.Background()
 
 	// ssh-keyscan's format, host first, is accepted as well.
-	if v := sshProvider(t, s, "root", "linux", "[127.0.0.1]:"+itoa(s.port)+" "+s.hostLine, pre+"01").Check(ctx); !v.OK {
+	if v := sshProvider(t, s, "root", "linux", "[127.0.0.1]:"+itoa(s.Port)+" "+s.HostLine, pre+"01").Check(ctx); !v.OK {
 		t.Fatalf("keyscan format: %+v", v)
 	}
 
-	logBefore := len(s.log.String())
+	logBefore := len(s.Log.String())
 	otherPub, _, _ := ed25519.GenerateKey(rand.Reader)
 	other, _ := ssh.NewPublicKey(otherPub)
 	p := sshProvider(t, s, "root", "linux", string(ssh.MarshalAuthorizedKey(other)), pre+"01")
 	v := p.Check(ctx)
-	if v.OK || !strings.Contains(v.Message, "предъявил другой ключ") || !strings.Contains(v.Message, ssh.FingerprintSHA256(s.hostKey)) {
+	if v.OK || !strings.Contains(v.Message, "предъявил другой ключ") || !strings.Contains(v.Message, ssh.FingerprintSHA256(s.HostKey)) {
 		t.Fatalf("wrong key verdict: %+v", v)
 	}
 	_, err := p.Grant(ctx, access.GrantRequest{BookingID: 1, Login: pre + "01"})
@@ -198,7 +198,7 @@ func TestSSHHostKeyPinned(t *testing.T) {
 	if err := p.Revoke(ctx, access.RevokeRequest{BookingID: 1, Login: pre + "01"}); err == nil {
 		t.Fatal("revoke with a wrong key connected")
 	}
-	if strings.Contains(s.log.String()[logBefore:], "Accepted publickey") {
+	if strings.Contains(s.Log.String()[logBefore:], "Accepted publickey") {
 		t.Fatal("Book Smeta authenticated to a server whose key it refused")
 	}
 
@@ -210,7 +210,7 @@ func TestSSHHostKeyPinned(t *testing.T) {
 	}
 
 	_, err = access.New(access.Config{Provider: "ssh", Accounts: access.Pool{pre + "01"}, SSH: access.SSHConfig{
-		Host: "127.0.0.1", Port: s.port, User: "root", PrivateKey: s.clientPEM, Preset: "linux"}})
+		Host: "127.0.0.1", Port: s.Port, User: "root", PrivateKey: s.ClientPEM, Preset: "linux"}})
 	if err == nil || !strings.Contains(access.Message(err), "Не задан ключ сервера") {
 		t.Fatalf("missing host key: %v", err)
 	}
@@ -221,12 +221,12 @@ func TestSSHKeyRefused(t *testing.T) {
 	s := startSSHD(t, "")
 	pre := testPrefix()
 	addUser(t, pre+"01")
-	os.WriteFile(filepath.Join(s.dir, "authorized_keys"), nil, 0o644)
-	v := sshProvider(t, s, "root", "linux", s.hostLine, pre+"01").Check(context.Background())
+	os.WriteFile(filepath.Join(s.Dir, "authorized_keys"), nil, 0o644)
+	v := sshProvider(t, s, "root", "linux", s.HostLine, pre+"01").Check(context.Background())
 	if v.OK || !strings.Contains(v.Message, "не принял ключ") {
 		t.Fatalf("verdict %+v", v)
 	}
-	_, err := sshProvider(t, s, "root", "linux", s.hostLine, pre+"01").Grant(context.Background(), access.GrantRequest{Login: pre + "01"})
+	_, err := sshProvider(t, s, "root", "linux", s.HostLine, pre+"01").Grant(context.Background(), access.GrantRequest{Login: pre + "01"})
 	var e *access.Error
 	if !errors.As(err, &e) || e.Retryable {
 		t.Fatalf("refused key must be permanent: %v", err)
@@ -241,8 +241,8 @@ func TestSSHShownHostAndCheckConfig(t *testing.T) {
 	addUser(t, pre+"01")
 	addUser(t, pre+"02")
 	m := map[string]string{
-		access.KeyProvider: "ssh", access.KeySSHHost: "127.0.0.1", access.KeySSHPort: itoa(s.port), access.KeySSHUser: "root",
-		access.KeySSHPrivateKey: s.clientPEM, access.KeySSHHostKey: s.hostLine, access.KeySSHPreset: "linux", access.KeyAccounts: pre + "01-" + pre + "02",
+		access.KeyProvider: "ssh", access.KeySSHHost: "127.0.0.1", access.KeySSHPort: itoa(s.Port), access.KeySSHUser: "root",
+		access.KeySSHPrivateKey: s.ClientPEM, access.KeySSHHostKey: s.HostLine, access.KeySSHPreset: "linux", access.KeyAccounts: pre + "01-" + pre + "02",
 		access.KeyServerHost: "rdp.school.example", access.KeyServerInstructions: "Подключитесь по RDP.",
 	}
 	cfg, err := access.ConfigFrom(func(k string) string { return m[k] })

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"booksmeta/internal/access"
+	"booksmeta/internal/access/accesstest"
 )
 
 // recorder is an account of the test sshd whose every command is written to
@@ -21,7 +22,7 @@ type recorder struct {
 
 func startRecorder(t *testing.T) (*sshd, string, *recorder) {
 	t.Helper()
-	needSSHD(t)
+	accesstest.NeedSSHD(t)
 	user := testPrefix() + "rec"
 	recDir, err := os.MkdirTemp("", "access-rec-")
 	if err != nil {
@@ -61,7 +62,7 @@ func (r *recorder) set(name, content string) {
 
 func TestSSHWindowsPresetCommands(t *testing.T) {
 	s, user, rec := startRecorder(t)
-	p := sshProvider(t, s, user, "windows", s.hostLine, "stud01-stud03")
+	p := sshProvider(t, s, user, "windows", s.HostLine, "stud01-stud03")
 	ctx := context.Background()
 
 	cred, err := p.Grant(ctx, access.GrantRequest{BookingID: 5, Login: "stud02"})
@@ -123,7 +124,7 @@ func TestSSHWindowsPresetCommands(t *testing.T) {
 // the password only on stdin.
 func TestSSHLinuxPresetSudoCommands(t *testing.T) {
 	s, user, rec := startRecorder(t)
-	p := sshProvider(t, s, user, "linux", s.hostLine, "stud01")
+	p := sshProvider(t, s, user, "linux", s.HostLine, "stud01")
 	cred, err := p.Grant(context.Background(), access.GrantRequest{Login: "stud01"})
 	if err != nil {
 		t.Fatal(err)
