@@ -332,8 +332,13 @@ func (s *Service) failed(ctx context.Context, g *booksmeta.AccessGrant, action s
 	// password or a key (access.Error).
 	s.Log.Log(ctx, level, "access "+action+" failed", "booking", g.BookingID, "grant", g.ID, "login", g.Login, "err", cause)
 	return s.Store.InTx(ctx, func(tx *store.Tx) error {
-		attempts, err := tx.GrantFailed(ctx, g.ID, msg, tx.Now().Add(s.backoff(g.Attempts+1)))
+		next := tx.Now().Add(s.backoff(g.Attempts + 1))
+		attempts, err := tx.GrantFailed(ctx, g.ID, msg, next)
 		if err != nil {
+			return err
+		}
+		// The retry is a job due then, durable like the failure it follows.
+		if _, err := tx.EnqueueJob(ctx, &store.Job{Kind: JobKind, RunAt: next, MaxAttempts: 3}); err != nil {
 			return err
 		}
 		if err := tx.AddGrantAttempt(ctx, &booksmeta.AccessAttempt{GrantID: g.ID, BookingID: g.BookingID, Action: action,

@@ -1,0 +1,161 @@
+package grants_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"booksmeta"
+	"booksmeta/internal/access"
+	"booksmeta/internal/access/accesstest"
+	"booksmeta/internal/apptest"
+)
+
+// A school day with the http provider against a receiver that verifies
+// every signature: a grant that fails first is answered 409 access_pending
+// and retried with the same webhook-id; a booking whose window is not open
+// gets nothing; a refund, an admin's cancellation and the slot's end each
+// revoke; in the end every grant has its revoke and nothing is open.
+func TestHTTPEveryGrantHasItsRevoke(t *testing.T) {
+	const key = "school-access-key-0123456789"
+	rc := &accesstest.Receiver{Key: []byte(key)}
+	api := httptest.NewServer(rc)
+	defer api.Close()
+	s := start(t, map[string]string{access.KeyProvider: access.HTTP, "server_api_url": api.URL + "/booksmeta", "server_api_key": key})
+	ctx := context.Background()
+	now := s.Clock.Now()
+	a := slot(t, s, now.Add(5*time.Minute), time.Hour, 3)
+	later := slot(t, s, now.Add(3*time.Hour), time.Hour, 3)
+
+	anna := student(t, s, "anna@example.ru", true)
+	annaC := s.NewClient(t)
+	annaC.Login(anna.Email, pw)
+
+	// The school's server is down at first: the student is told access is
+	// being prepared, and the retries carry one webhook-id.
+	rc.Answer("/grant", func(w http.ResponseWriter) { http.Error(w, "restarting", http.StatusServiceUnavailable) })
+	annaA := book(t, annaC, a)
+	apptest.WaitFor(t, 15*time.Second, "failed grant attempts", func() bool {
+		return strings.Count(attemptsText(t, s, annaA), "grant ok=false") >= 2
+	})
+	if st, m := accessOf(t, annaC, annaA); st != http.StatusConflict || m["error"] != booksmeta.CodeAccessPending || !strings.Contains(fmt.Sprint(m["message"]), "готовится") {
+		t.Fatalf("access while the grant fails: %d %v", st, m)
+	}
+	g, _ := s.Store.LatestGrant(ctx, annaA)
+	if !strings.Contains(g.LastError, "временно") {
+		t.Fatalf("the admin's reason for the failing grant: %q", g.LastError)
+	}
+	rc.Answer("/grant", nil)
+	got := waitAccess(t, annaC, annaA)
+	if got["password"] != "Pw-"+access.WebhookID("grant", annaA, 0) || got["host"] != "rdp.school.example" {
+		t.Fatalf("access shown: %v", got)
+	}
+	for _, d := range rc.Deliveries() {
+		if strings.HasSuffix(d.Path, "/grant") && d.ID != access.WebhookID("grant", annaA, 0) {
+			t.Fatalf("a retry of one grant changed its webhook-id: %s", d.ID)
+		}
+	}
+
+	// Booked, but the window opens in hours: nothing is granted yet.
+	annaLater := book(t, annaC, later)
+
+	// Boris paid in GetCourse, Vera too; both book.
+	boris := student(t, s, "boris@example.ru", false)
+	deal(t, s, 501, boris.Email, "payed")
+	waitPaid(t, s, boris.ID, true)
+	borisC := s.NewClient(t)
+	borisC.Login(boris.Email, pw)
+	borisA := book(t, borisC, a)
+	waitAccess(t, borisC, borisA)
+	vera := student(t, s, "vera@example.ru", true)
+	veraC := s.NewClient(t)
+	veraC.Login(vera.Email, pw)
+	veraA := book(t, veraC, a)
+	waitAccess(t, veraC, veraA)
+
+	// During the slot Boris's payment is refunded: access ends at once.
+	s.Clock.Advance(10 * time.Minute)
+	deal(t, s, 501, boris.Email, "cancelled")
+	waitState(t, s, borisA, booksmeta.GrantRevoked)
+	if st, m := accessOf(t, borisC, borisA); st == http.StatusOK {
+		t.Fatalf("a refunded student still gets access: %v", m)
+	}
+
+	// An admin cancels Vera's booking during the slot: revoked at once.
+	if st, m := admin(t, s).Do("POST", fmt.Sprintf("/api/v1/admin/bookings/%d/cancel", veraA), map[string]string{"reason": "Сервер на обслуживании"}); st != http.StatusOK {
+		t.Fatalf("admin cancel: %d %v", st, m)
+	}
+	waitState(t, s, veraA, booksmeta.GrantRevoked)
+
+	// The slot ends: the periodic sync revokes Anna's access.
+	if open := rc.Open(); len(open) != 1 || open[0] != fmt.Sprint(annaA) {
+		t.Fatalf("open at the receiver before the slot ends: %v", open)
+	}
+	s.Clock.Set(a.EndsAt.Add(time.Second))
+	if err := s.Grants.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, s, annaA, booksmeta.GrantRevoked)
+	if open := rc.Open(); len(open) != 0 {
+		t.Fatalf("still open at the receiver after the slot: %v", open)
+	}
+	if st := grantState(t, s, annaLater); st != "none" {
+		t.Fatalf("the later booking was granted before its window: %s", st)
+	}
+
+	// Every grant the receiver saw has its revoke, signed with the stable
+	// id of that action.
+	granted, revoked := map[string]bool{}, map[string]bool{}
+	for _, d := range rc.Deliveries() {
+		b := fmt.Sprint(d.Body["booking_id"])
+		switch {
+		case strings.HasSuffix(d.Path, "/grant"):
+			granted[b] = true
+		case strings.HasSuffix(d.Path, "/revoke"):
+			revoked[b] = true
+			if id := fmt.Sprint(d.Body["booking_id"]); d.ID != "booksmeta_revoke_"+id {
+				t.Errorf("revoke of %s carries webhook-id %s", id, d.ID)
+			}
+		}
+	}
+	for b := range granted {
+		if !revoked[b] {
+			t.Errorf("booking %s was granted and never revoked", b)
+		}
+	}
+	if len(granted) != 3 {
+		t.Errorf("grants for %d bookings, want 3 (anna, boris, vera)", len(granted))
+	}
+	for _, id := range []int64{annaA, borisA, veraA} {
+		h := attemptsText(t, s, id)
+		if !strings.Contains(h, "grant ok=true") || !strings.Contains(h, "revoke ok=true") {
+			t.Errorf("history of booking %d lacks its grant or revoke:\n%s", id, h)
+		}
+	}
+}
+
+// The static provider behaves as before providers existed: the shared
+// account is shown in the window and nothing is recorded as a grant.
+func TestStaticShowsTheSharedAccount(t *testing.T) {
+	s := start(t, map[string]string{"server_host": "rdp.school.ru", "server_login": "student", "server_password": "Shared-Pass-1"})
+	now := s.Clock.Now()
+	a := slot(t, s, now.Add(5*time.Minute), time.Hour, 2)
+	anna := student(t, s, "anna@example.ru", true)
+	c := s.NewClient(t)
+	c.Login(anna.Email, pw)
+	id := book(t, c, a)
+	st, m := accessOf(t, c, id)
+	if st != http.StatusOK || m["login"] != "student" || m["password"] != "Shared-Pass-1" || m["host"] != "rdp.school.ru" {
+		t.Fatalf("static access: %d %v", st, m)
+	}
+	if err := s.Grants.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := grantState(t, s, id); st != "none" {
+		t.Fatalf("static access recorded a grant: %s", st)
+	}
+}
