@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"testing"
+	"time"
 )
 
 // Client is a signed-in user of the JSON API (SPEC §5): its cookie jar
@@ -19,9 +20,13 @@ type Client struct {
 }
 
 // NewClient returns a signed-out client of s.
-func (s *Server) NewClient(t testing.TB) *Client {
+func (s *Server) NewClient(t testing.TB) *Client { return NewClientAt(t, s.URL) }
+
+// NewClientAt returns a signed-out client of the Book Smeta at url (a
+// separate process, in the crash tests).
+func NewClientAt(t testing.TB, url string) *Client {
 	jar, _ := cookiejar.New(nil)
-	return &Client{t: t, url: s.URL, http: &http.Client{Jar: jar}}
+	return &Client{t: t, url: url, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
 }
 
 // Do sends body as JSON (nil: none) and decodes the JSON answer.
