@@ -235,7 +235,7 @@ func TestCalendarFreeHoursPerDay(t *testing.T) {
 	d := schoolDay(3)
 	f.srv.Clock.Set(d.Add(8*time.Hour + 30*time.Minute))
 	defer f.srv.Clock.Real()
-	slotAt(t, f, d.Add(8*time.Hour), time.Hour, 3, true) // started
+	slotAt(t, f, d.Add(8*time.Hour), time.Hour, 3, true)          // started
 	full := slotAt(t, f, d.Add(16*time.Hour), time.Hour, 1, true) // past the cancel cut-off, so it can free up
 	mine := slotAt(t, f, d.Add(10*time.Hour), time.Hour, 3, true)
 	slotAt(t, f, d.Add(11*time.Hour), time.Hour, 3, false) // switched off
