@@ -84,6 +84,15 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 		days[i].Slots = append(days[i].Slots, slotView{ID: sl.ID, Start: sl.StartsAt, End: sl.EndsAt, Capacity: sl.Capacity,
 			Free: sl.Free(), Mine: sl.BookedByMe, Past: sl.Started(now)})
 	}
+	// In the current week the days already gone are left out: on a phone
+	// they would push today below the first screen. A past week, asked for
+	// on purpose, is shown whole.
+	if t := now.In(loc); f.Date.IsZero() && f.Week.Equal(weekStart(now, loc)) {
+		today := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+		for len(days) > 1 && days[0].Date.Before(today) {
+			days = days[1:]
+		}
+	}
 	upcoming, err := s.Store.CountUpcoming(ctx, u.ID)
 	if err != nil {
 		s.internalError(w, r, "count upcoming", err)

@@ -89,7 +89,7 @@ func TestCalendarFiltersByDateAndPartOfDay(t *testing.T) {
 
 	p := b.get("/?date=" + day)
 	expectSlots(t, p, night, morning, lateMorning, noon, evening, late)
-	expect(t, p, 200, `id="calendar-filters"`, `<legend>Показать время</legend>`, `<label for="f-date">День</label>`, `<label for="f-part">Часть дня</label>`,
+	expect(t, p, 200, `id="calendar-filters"`, `<legend>Показать время</legend>`, `<label for="f-date">День <span class="muted">(пусто — неделя)</span></label>`, `<label for="f-part">Часть дня</label>`,
 		`value="`+day+`"`, "утро 06–12, день 12–18, вечер 18–24, ночь 00–06", "Утро, 06:00–12:00", "Ночь, 00:00–06:00", "Вся неделя", "Следующий день")
 	expectSlots(t, b.get("/?date="+day+"&part=morning"), morning, lateMorning)
 	expectSlots(t, b.get("/?date="+day+"&part=day"), noon)
