@@ -44,7 +44,7 @@ func (s *Server) setPasswordForm(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
 	u, err := s.Accounts.LinkUser(r.Context(), tok)
 	if err != nil {
-		s.render(w, http.StatusForbidden, "message", map[string]any{"Title": "Ссылка недействительна", "Message": err.Error()})
+		s.deadLink(w, r, err)
 		return
 	}
 	s.render(w, http.StatusOK, "set_password", map[string]any{"Title": "Установка пароля", "Token": tok, "Email": u.Email})
@@ -55,7 +55,7 @@ func (s *Server) setPasswordSubmit(w http.ResponseWriter, r *http.Request) {
 	pw, pw2 := r.PostFormValue("password"), r.PostFormValue("password2")
 	u, err := s.Accounts.LinkUser(r.Context(), tok)
 	if err != nil {
-		s.render(w, http.StatusForbidden, "message", map[string]any{"Title": "Ссылка недействительна", "Message": err.Error()})
+		s.deadLink(w, r, err)
 		return
 	}
 	data := map[string]any{"Title": "Установка пароля", "Token": tok, "Email": u.Email}

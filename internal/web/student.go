@@ -22,6 +22,7 @@ func (s *Server) studentRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /profile", s.signedIn(s.profileForm))
 	mux.HandleFunc("POST /profile", s.signedIn(s.profileSave))
 	mux.HandleFunc("POST /profile/password", s.signedIn(s.passwordSave))
+	mux.HandleFunc("GET /notices", s.signedIn(s.noticesPage))
 	mux.HandleFunc("POST /notices/read", s.signedIn(s.noticesRead))
 	mux.HandleFunc("GET /calendar/{file}", s.calendarFeed)
 	mux.HandleFunc("POST /bookings/calendar-link", s.signedIn(s.calendarLink))
@@ -50,42 +51,54 @@ func weekStart(t time.Time, loc *time.Location) time.Time {
 	return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7))
 }
 
-// calendar is "/" for a signed-in student: the week's slots, free / full /
-// booked by me / past, with a booking button on free ones.
+// calendar is "/" for a signed-in student: the week's (or one day's) slots,
+// free / full / booked by me / past, with a booking button on free ones,
+// filtered by part of day, with the next free time and two weeks of free
+// hours per day above.
 func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	ctx := r.Context()
 	loc := s.Settings.Location(ctx)
 	now := s.Store.Now()
-	from := weekStart(now, loc)
-	if v := r.URL.Query().Get("week"); v != "" {
-		if d, err := time.ParseInLocation("2006-01-02", v, loc); err == nil {
-			from = weekStart(d, loc)
-		}
+	f := parseCalFilter(r.URL.Query(), now, loc)
+	from, to := f.Week, f.Week.AddDate(0, 0, 7)
+	n := 7
+	if !f.Date.IsZero() {
+		from, to, n = f.Date, f.Date.AddDate(0, 0, 1), 1
 	}
-	to := from.AddDate(0, 0, 7)
 	slots, err := s.Store.SlotsBetween(ctx, from, to, u.ID)
 	if err != nil {
 		s.internalError(w, r, "list slots", err)
 		return
 	}
-	days := make([]dayView, 7)
+	days := make([]dayView, n)
+	index := map[string]int{}
 	for i := range days {
 		days[i].Date = from.AddDate(0, 0, i)
+		index[days[i].Date.Format("2006-01-02")] = i
 	}
 	for _, sl := range slots {
-		i := int(sl.StartsAt.In(loc).Sub(from).Hours() / 24)
-		if i < 0 || i > 6 {
+		i, ok := index[sl.StartsAt.In(loc).Format("2006-01-02")]
+		if !ok || !f.Part.has(sl.StartsAt, loc) {
 			continue
 		}
 		days[i].Slots = append(days[i].Slots, slotView{ID: sl.ID, Start: sl.StartsAt, End: sl.EndsAt, Capacity: sl.Capacity,
 			Free: sl.Free(), Mine: sl.BookedByMe, Past: sl.Started(now)})
+	}
+	// In the current week the days already gone are left out: on a phone
+	// they would push today below the first screen. A past week, asked for
+	// on purpose, is shown whole.
+	if t := now.In(loc); f.Date.IsZero() && f.Week.Equal(weekStart(now, loc)) {
+		today := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+		for len(days) > 1 && days[0].Date.Before(today) {
+			days = days[1:]
+		}
 	}
 	upcoming, err := s.Store.CountUpcoming(ctx, u.ID)
 	if err != nil {
 		s.internalError(w, r, "count upcoming", err)
 		return
 	}
-	notices, err := s.Store.NoticesByUser(ctx, u.ID, 5)
+	latest, err := s.latestUnread(ctx, u.ID)
 	if err != nil {
 		s.internalError(w, r, "list notices", err)
 		return
@@ -95,12 +108,38 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 		s.internalError(w, r, "list bookings", err)
 		return
 	}
+	next, err := s.nextFree(ctx, u.ID, now, loc, f)
+	if err != nil {
+		s.internalError(w, r, "find next free slot", err)
+		return
+	}
+	strip, err := s.freeDays(ctx, u.ID, now, loc, f)
+	if err != nil {
+		s.internalError(w, r, "count free hours per day", err)
+		return
+	}
 	d := s.data(r, "Бронирование сервера")
-	d["Nav"], d["Here"], d["Soon"] = "calendar", "/", s.soonNotices(ctx, mine)
+	d["Nav"], d["Here"], d["Soon"] = "calendar", f.url(f.Week, f.Date), s.soonNotices(ctx, mine)
 	d["Me"], d["Days"], d["Loc"], d["Zone"] = u, days, loc, loc.String()
-	d["Prev"], d["Next"] = from.AddDate(0, 0, -7).Format("2006-01-02"), to.Format("2006-01-02")
 	d["Upcoming"], d["Left"] = upcoming, u.BookingsLeft(upcoming)
-	d["Notices"], d["Allowance"] = notices, s.allowance(r, u)
+	d["Notices"], d["Allowance"] = latest, s.allowance(r, u)
+	d["NextFree"], d["FreeDays"], d["Parts"], d["Part"] = next, strip, dayParts, f.Part
+	d["PartValue"], d["WeekValue"] = f.partValue(), f.Week.Format("2006-01-02")
+	d["Filtered"] = f.Part != nil || !f.Date.IsZero()
+	d["FreeAny"] = false
+	for _, day := range strip {
+		d["FreeAny"] = d["FreeAny"].(bool) || day.Minutes > 0
+	}
+	if f.Date.IsZero() {
+		d["Prev"], d["Next"] = f.url(f.Week.AddDate(0, 0, -7), time.Time{}), f.url(to, time.Time{})
+		d["PrevText"], d["NextText"] = "← Предыдущая неделя", "Следующая неделя →"
+		d["Middle"], d["MiddleText"] = f.url(weekStart(now, loc), time.Time{}), "Эта неделя"
+	} else {
+		d["DateValue"] = f.Date.Format("2006-01-02")
+		d["Prev"], d["Next"] = f.url(time.Time{}, f.Date.AddDate(0, 0, -1)), f.url(time.Time{}, to)
+		d["PrevText"], d["NextText"] = "← Предыдущий день", "Следующий день →"
+		d["Middle"], d["MiddleText"] = f.url(f.Week, time.Time{}), "Вся неделя"
+	}
 	maintenance, err := s.Booking.Maintenance(ctx)
 	if err != nil {
 		s.internalError(w, r, "read maintenance mode", err)
@@ -123,16 +162,17 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 
 func (s *Server) bookSubmit(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	id, err := strconv.ParseInt(r.PostFormValue("slot_id"), 10, 64)
-	week := r.PostFormValue("week")
-	back := "/?week=" + week
+	back := func(code string) string {
+		return calendarBack(r.PostFormValue("week"), r.PostFormValue("date"), r.PostFormValue("part"), code)
+	}
 	if err != nil {
-		http.Redirect(w, r, back+"&err="+booksmeta.CodeNotFound, http.StatusSeeOther)
+		http.Redirect(w, r, back(booksmeta.CodeNotFound), http.StatusSeeOther)
 		return
 	}
 	_, err = s.Booking.Book(r.Context(), u.ID, id)
 	switch re := booksmeta.AsError(err); {
 	case re != nil:
-		http.Redirect(w, r, back+"&err="+re.Code, http.StatusSeeOther)
+		http.Redirect(w, r, back(re.Code), http.StatusSeeOther)
 	case err != nil:
 		s.internalError(w, r, "book", err)
 	default:
@@ -147,6 +187,12 @@ type bookingView struct {
 	Access     *booking.Access
 	CanCancel  bool
 	CutoffPast bool
+	// Loc is the school's zone, for the access panel's block.
+	Loc *time.Location
+	// IDs ends the access panel's element ids: "" for the first booking
+	// with access open (the page's #access-panel), "-<id>" for any other,
+	// so ids stay unique when two windows overlap.
+	IDs string
 }
 
 func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
@@ -187,10 +233,16 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta
 	for i, j := 0, len(upcoming)-1; i < j; i, j = i+1, j-1 {
 		upcoming[i], upcoming[j] = upcoming[j], upcoming[i]
 	}
-	notices, err := s.Store.NoticesByUser(ctx, u.ID, 20)
-	if err != nil {
-		s.internalError(w, r, "list notices", err)
-		return
+	loc := s.Settings.Location(ctx)
+	panels := 0
+	for i := range upcoming {
+		upcoming[i].Loc = loc
+		if upcoming[i].Access != nil {
+			if panels > 0 {
+				upcoming[i].IDs = "-" + strconv.FormatInt(upcoming[i].ID, 10)
+			}
+			panels++
+		}
 	}
 	d := s.data(r, "Мои бронирования")
 	d["Nav"], d["Here"], d["Soon"] = "bookings", "/bookings", s.soonNotices(ctx, bs)
@@ -200,8 +252,7 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta
 		s.internalError(w, r, "read cancel cut-off", err)
 		return
 	}
-	d["Loc"], d["Zone"], d["Cutoff"] = s.Settings.Location(ctx), s.Settings.Location(ctx).String(), int(cutoff.Minutes())
-	d["Notices"] = notices
+	d["Loc"], d["Zone"], d["Cutoff"] = loc, loc.String(), int(cutoff.Minutes())
 	d["CalendarURL"] = s.calendarURL(r, u)
 	if code := r.URL.Query().Get("err"); code != "" {
 		if d["Error"], err = s.redirectRefusal(ctx, u, booking.OpCancel, code); err != nil {
@@ -247,10 +298,17 @@ func (s *Server) noticesRead(w http.ResponseWriter, r *http.Request, u *booksmet
 	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
+// profileFields is what the name-and-phone form shows: the saved values, or
+// after a refusal the ones just typed, so nothing typed is lost.
+type profileFields struct {
+	FirstName, LastName, Phone string
+}
+
 func (s *Server) profileData(r *http.Request, u *booksmeta.User) map[string]any {
 	d := s.data(r, "Профиль")
 	d["Nav"], d["Me"], d["Loc"] = "profile", u, s.Settings.Location(r.Context())
 	d["Allowance"] = s.allowance(r, u)
+	d["F"] = profileFields{u.FirstName, u.LastName, u.Phone}
 	return d
 }
 
@@ -266,10 +324,11 @@ func (s *Server) profileForm(w http.ResponseWriter, r *http.Request, u *booksmet
 }
 
 func (s *Server) profileSave(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
-	_, err := s.Accounts.UpdateProfile(r.Context(), u.ID, r.PostFormValue("first_name"), r.PostFormValue("last_name"), r.PostFormValue("phone"))
+	typed := profileFields{r.PostFormValue("first_name"), r.PostFormValue("last_name"), r.PostFormValue("phone")}
+	_, err := s.Accounts.UpdateProfile(r.Context(), u.ID, typed.FirstName, typed.LastName, typed.Phone)
 	if ae := booksmeta.AsError(err); ae != nil {
 		d := s.profileData(r, u)
-		d["Error"] = ae.Message
+		d["F"], d["Error"], d["ErrField"] = typed, ae.Message, ae.Field
 		s.render(w, http.StatusUnprocessableEntity, "profile", d)
 		return
 	}
@@ -325,4 +384,13 @@ func (s *Server) forgotSubmit(w http.ResponseWriter, r *http.Request) {
 	d["Message"] = "Если в Book Smeta есть аккаунт с этим адресом, на него придёт письмо со ссылкой для нового пароля (ссылка действует 2 часа). Письма нет через 10 минут — проверьте «Спам» или напишите в школу."
 	d["Link"], d["LinkText"] = "/login", "Ко входу"
 	s.render(w, http.StatusOK, "message", d)
+}
+
+// deadLink answers a set-password link that is used up, expired or cut
+// short: not a dead end, but the two ways on — sign in with the password
+// already set, or have a new link mailed.
+func (s *Server) deadLink(w http.ResponseWriter, r *http.Request, err error) {
+	d := s.data(r, "Ссылка недействительна")
+	d["Invalid"] = err.Error()
+	s.render(w, http.StatusForbidden, "set_password", d)
 }

@@ -20,7 +20,7 @@ type soonNotice struct {
 	StartsAt, EndsAt time.Time
 }
 
-// unreadNotices is the number shown next to "Мои бронирования" in the menu.
+// unreadNotices is the number on the menu's «Уведомления» item.
 // A failure is logged and shows no number: the menu must not break a page.
 func (s *Server) unreadNotices(r *http.Request, u *booksmeta.User) int {
 	n, err := s.Store.UnreadNotices(r.Context(), u.ID)
@@ -49,4 +49,42 @@ func (s *Server) soonNotices(ctx context.Context, bs []*booksmeta.Booking) []soo
 		out = append(out, soonNotice{Open: !now.Before(opens), OpensAt: opens, StartsAt: b.StartsAt, EndsAt: b.EndsAt})
 	}
 	return out
+}
+
+// latestNoticesShown is how many unread notices the calendar shows above the
+// week: the rest are one link away, so the calendar stays on the first
+// screen of a phone.
+const latestNoticesShown = 2
+
+// latestUnread is the newest unread notices, at most latestNoticesShown.
+func (s *Server) latestUnread(ctx context.Context, userID int64) ([]*booksmeta.Notice, error) {
+	ns, err := s.Store.NoticesByUser(ctx, userID, 20)
+	if err != nil {
+		return nil, err
+	}
+	var out []*booksmeta.Notice
+	for _, n := range ns {
+		if n.ReadAt.IsZero() && len(out) < latestNoticesShown {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// noticesShown is how many notices the notices page lists, newest first.
+const noticesShown = 100
+
+// noticesPage lists the student's notices: cancelled bookings, access taken
+// away, and the like.
+func (s *Server) noticesPage(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
+	ctx := r.Context()
+	ns, err := s.Store.NoticesByUser(ctx, u.ID, noticesShown)
+	if err != nil {
+		s.internalError(w, r, "list notices", err)
+		return
+	}
+	d := s.data(r, "Уведомления")
+	d["Nav"], d["Here"], d["Loc"], d["Notices"] = "notices", "/notices", s.Settings.Location(ctx), ns
+	d["Max"] = noticesShown
+	s.render(w, http.StatusOK, "notices", d)
 }

@@ -340,19 +340,25 @@ func TestStudentUnreadCountInMenu(t *testing.T) {
 		t.Fatalf("unread: %d %v", n, err)
 	}
 	b := f.as(t, f.student)
+	// The count sits on its own menu item, not on «Мои бронирования»
+	// where it read like a number of bookings.
+	badge := `href="/notices" id="nav-notices">Уведомления <span class="badge warn"><span class="sr-only">, непрочитанных: </span>2</span></a>`
 	p := b.get("/bookings")
-	expect(t, p, 200, "непрочитанных уведомлений: </span>2</span>", `href="/bookings" aria-current="page"`)
+	expect(t, p, 200, badge, `href="/bookings" aria-current="page">Мои бронирования</a>`)
+	expectNot(t, p, "Первое", "Второе") // the list is on its own page now
+	p = b.get("/notices")
+	expect(t, p, 200, "<h1>Уведомления</h1>", `href="/notices" id="nav-notices" aria-current="page"`, "Отметить все прочитанными")
 	// Newest first.
 	if i, j := strings.Index(p.Body, "Второе"), strings.Index(p.Body, "Первое"); i < 0 || j < 0 || i > j {
 		t.Fatalf("notices not newest first: %d %d", i, j)
 	}
-	p = b.submit("/bookings", "/notices/read", url.Values{"next": {"/bookings"}})
-	if p.Status != http.StatusSeeOther || p.location() != "/bookings" {
+	p = b.submit("/notices", "/notices/read", url.Values{"next": {"/notices"}})
+	if p.Status != http.StatusSeeOther || p.location() != "/notices" {
 		t.Fatalf("mark read: %d → %q", p.Status, p.location())
 	}
-	p = b.get("/bookings")
-	expectNot(t, p, "непрочитанных уведомлений", "Отметить прочитанными")
-	expect(t, p, 200, "Второе")
+	p = b.get("/notices")
+	expectNot(t, p, "непрочитанных", "Отметить все прочитанными", ">новое<")
+	expect(t, p, 200, "Второе", "Первое")
 	// Another student's notices are untouched and never shown.
 	other := f.user(t, "other@example.com", booksmeta.RoleStudent, true)
 	f.srv.Store.InTx(ctx, func(tx *store.Tx) error {

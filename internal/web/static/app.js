@@ -169,3 +169,22 @@
     });
   });
 })();
+
+// Student pages: a password in the access panel is shown as text when this
+// file does not run (the student must be able to read it) and masked, with
+// a «Показать» button, when it does. A refusal message marked data-focus
+// takes the focus, so it is in view and read out first.
+(function () {
+  "use strict";
+  document.querySelectorAll("input[data-mask]").forEach(function (el) {
+    el.type = "password";
+    document.querySelectorAll("button[data-reveal='" + el.id + "']").forEach(function (btn) {
+      btn.hidden = false;
+    });
+  });
+  var alertEl = document.querySelector("[role=alert][data-focus]");
+  if (alertEl) {
+    alertEl.focus();
+    if (alertEl.scrollIntoView) { alertEl.scrollIntoView({ block: "start" }); }
+  }
+})();
