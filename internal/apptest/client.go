@@ -74,3 +74,15 @@ func (c *Client) Login(email, password string) {
 	}
 	c.csrf, _ = m["csrf_token"].(string)
 }
+
+// Page gets an HTML page with the client's session.
+func (c *Client) Page(path string) (int, string) {
+	c.t.Helper()
+	resp, err := c.http.Get(c.url + path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}

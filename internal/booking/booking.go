@@ -480,7 +480,9 @@ func (s *Service) grantedAccess(a *Access, g *booksmeta.AccessGrant) (*Access, e
 		a.Host, a.Login, a.Password, a.Instructions = c.Host, c.Login, c.Password, c.Instructions
 		return a, nil
 	}
-	return nil, refuse(booksmeta.CodeNotOpen, strings.TrimSpace("Доступ к серверу по этому бронированию закрыт. "+g.RevokeReason))
+	// The revoke reason is written for the admin; the student is told what
+	// to do.
+	return nil, refuse(booksmeta.CodeNotOpen, "Доступ к серверу по этому бронированию закрыт. Если это ошибка, напишите в школу.")
 }
 
 // FinishEnded marks bookings whose slot has ended finished (a job, not a page view).

@@ -159,3 +159,46 @@ func TestStaticShowsTheSharedAccount(t *testing.T) {
 		t.Fatalf("static access recorded a grant: %s", st)
 	}
 }
+
+// The student's page follows the grant: "being prepared" (with the address
+// the page polls) while the school's server fails, the credentials once it
+// answers, and why access closed after a refund.
+func TestStudentPageFollowsTheGrant(t *testing.T) {
+	const key = "school-access-key-0123456789"
+	rc := &accesstest.Receiver{Key: []byte(key)}
+	api := httptest.NewServer(rc)
+	defer api.Close()
+	s := start(t, map[string]string{access.KeyProvider: access.HTTP, "server_api_url": api.URL, "server_api_key": key})
+	a := slot(t, s, s.Clock.Now().Add(5*time.Minute), time.Hour, 1)
+	anna := student(t, s, "anna@example.ru", false)
+	deal(t, s, 77, anna.Email, "payed")
+	waitPaid(t, s, anna.ID, true)
+	c := s.NewClient(t)
+	c.Login(anna.Email, pw)
+
+	rc.Answer("/grant", func(w http.ResponseWriter) { http.Error(w, "down", http.StatusBadGateway) })
+	id := book(t, c, a)
+	apptest.WaitFor(t, 15*time.Second, "a failed grant", func() bool { return strings.Contains(attemptsText(t, s, id), "grant ok=false") })
+	st, page := c.Page("/bookings")
+	if st != http.StatusOK || !strings.Contains(page, "готовится") || !strings.Contains(page, fmt.Sprintf(`data-access-poll="/api/v1/bookings/%d/access"`, id)) {
+		t.Fatalf("page while access is prepared: %d\n%s", st, page)
+	}
+	if strings.Contains(page, `id="access-password"`) {
+		t.Fatal("a password field is shown before the grant")
+	}
+
+	rc.Answer("/grant", nil)
+	got := waitAccess(t, c, id)
+	_, page = c.Page("/bookings")
+	if !strings.Contains(page, `id="access-password"`) || !strings.Contains(page, fmt.Sprint(got["password"])) {
+		t.Fatalf("page after the grant lacks the password:\n%s", page)
+	}
+
+	s.Clock.Advance(10 * time.Minute)
+	deal(t, s, 77, anna.Email, "cancelled")
+	waitState(t, s, id, booksmeta.GrantRevoked)
+	_, page = c.Page("/bookings")
+	if strings.Contains(page, fmt.Sprint(got["password"])) || !strings.Contains(page, "закрыт") {
+		t.Fatalf("the page after the refund shows the password or does not say access closed:\n%s", page)
+	}
+}

@@ -3,6 +3,7 @@ package web
 import (
 	"booksmeta"
 
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -185,7 +186,11 @@ type bookingView struct {
 	*booksmeta.Booking
 	OpensAt    time.Time
 	Access     *booking.Access
-	CanCancel  bool
+	// Pending is the rules' "access is being prepared" while a provider's
+	// grant has not succeeded; Closed says why access in an open window was
+	// taken back (a refund). Both are Russian for the student.
+	Pending, Closed string
+	CanCancel       bool
 	CutoffPast bool
 	// Loc is the school's zone, for the access panel's block.
 	Loc *time.Location
@@ -223,8 +228,15 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta
 			v.CutoffPast = !v.CanCancel
 			// Access is asked for, not computed here: the rules decide
 			// whether the window is open.
-			if a, err := s.Booking.Access(ctx, u.ID, b.ID); err == nil {
+			a, err := s.Booking.Access(ctx, u.ID, b.ID)
+			var refusal *booksmeta.Error
+			switch {
+			case err == nil:
 				v.Access = a
+			case errors.As(err, &refusal) && refusal.Code == booksmeta.CodeAccessPending:
+				v.Pending = refusal.Message
+			case errors.As(err, &refusal) && refusal.Code == booksmeta.CodeNotOpen && !now.Before(v.OpensAt):
+				v.Closed = refusal.Message
 			}
 			upcoming = append(upcoming, v)
 		}

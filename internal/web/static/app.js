@@ -188,3 +188,24 @@
     if (alertEl.scrollIntoView) { alertEl.scrollIntoView({ block: "start" }); }
   }
 })();
+
+// Access being prepared (a provider's grant not done yet): ask the API every
+// few seconds and reload the page once access answers, so the student need
+// not press anything. Without JavaScript the page offers a link to reload.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-access-poll]").forEach(function (el) {
+    var url = el.getAttribute("data-access-poll");
+    var tries = 0;
+    var timer = setInterval(function () {
+      tries++;
+      if (tries > 120) { clearInterval(timer); return; }
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } }).then(function (resp) {
+        if (resp.status !== 409) {
+          clearInterval(timer);
+          window.location.reload();
+        }
+      }).catch(function () {});
+    }, 5000);
+  });
+})();
