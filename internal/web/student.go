@@ -184,14 +184,14 @@ func (s *Server) bookSubmit(w http.ResponseWriter, r *http.Request, u *booksmeta
 
 type bookingView struct {
 	*booksmeta.Booking
-	OpensAt    time.Time
-	Access     *booking.Access
+	OpensAt time.Time
+	Access  *booking.Access
 	// Pending is the rules' "access is being prepared" while a provider's
 	// grant has not succeeded; Closed says why access in an open window was
 	// taken back (a refund). Both are Russian for the student.
 	Pending, Closed string
 	CanCancel       bool
-	CutoffPast bool
+	CutoffPast      bool
 	// Loc is the school's zone, for the access panel's block.
 	Loc *time.Location
 	// IDs ends the access panel's element ids: "" for the first booking
