@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"time"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/accounts"
 	"booksmeta/internal/auth"
 	"booksmeta/internal/booking"
@@ -42,6 +43,7 @@ type Server struct {
 	Box           *secretbox.Box
 	Schedule      *schedule.Service
 	Enrol         *enrol.Service
+	Audit         audit.Recorder
 	Log           *slog.Logger
 	SecureCookies bool
 	// GetCourseTest runs the connection test; override replaces the saved

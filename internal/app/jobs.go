@@ -61,4 +61,5 @@ func (a *App) registerJobs() {
 	})
 	j.Every(enrol.JobAccess, 5*time.Minute)
 	a.GetCourse.Register(j)
+	a.registerAuditJobs(j)
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/enrol"
 	"booksmeta/internal/gcsync"
 	"booksmeta/internal/settings"
@@ -226,6 +227,7 @@ func (s *Server) connectSaveDeveloperKey(w http.ResponseWriter, r *http.Request,
 			return
 		}
 		s.Log.Info("getcourse developer key cleared", "by", u.ID)
+		s.record(r, audit.By(u, audit.SettingUpdate, audit.Settings, s.settingsSummary(map[string]string{gcsync.SettingDeveloperKey: ""})))
 		http.Redirect(w, r, connectPath+"?ok=devkey_cleared#techapi", http.StatusSeeOther)
 		return
 	}
@@ -243,6 +245,7 @@ func (s *Server) connectSaveDeveloperKey(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	s.Log.Info("getcourse developer key saved", "by", u.ID)
+	s.record(r, audit.By(u, audit.SettingUpdate, audit.Settings, s.settingsSummary(map[string]string{gcsync.SettingDeveloperKey: key})))
 	http.Redirect(w, r, connectPath+"?ok=devkey_saved#techapi", http.StatusSeeOther)
 }
 
@@ -263,6 +266,7 @@ func (s *Server) connectSubscribe(w http.ResponseWriter, r *http.Request, u *boo
 			return
 		}
 		s.Log.Info("getcourse developer key saved", "by", u.ID)
+		s.record(r, audit.By(u, audit.SettingUpdate, audit.Settings, s.settingsSummary(map[string]string{gcsync.SettingDeveloperKey: key})))
 	}
 	secret, err := s.Settings.WebhookSecret(ctx)
 	if err != nil {
