@@ -17,8 +17,8 @@ import (
 	"strconv"
 	"time"
 
-	"booksmeta/internal/audit"
 	"booksmeta/internal/accounts"
+	"booksmeta/internal/audit"
 	"booksmeta/internal/auth"
 	"booksmeta/internal/booking"
 	"booksmeta/internal/enrol"

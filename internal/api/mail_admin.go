@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strconv"
 
-	"booksmeta/internal/audit"
 	"booksmeta/internal/accounts"
+	"booksmeta/internal/audit"
 	"booksmeta/internal/outbox"
 	"booksmeta/internal/store"
 )

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"strconv"
 
-	"booksmeta/internal/audit"
 	"booksmeta/internal/accounts"
+	"booksmeta/internal/audit"
 	"booksmeta/internal/auth"
 	"booksmeta/internal/store"
 )

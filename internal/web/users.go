@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"booksmeta/internal/audit"
 	"booksmeta/internal/accounts"
+	"booksmeta/internal/audit"
 	"booksmeta/internal/auth"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
