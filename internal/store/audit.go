@@ -32,7 +32,8 @@ func (s *Store) AddAudit(ctx context.Context, e *AuditEntry) error {
 // AuditFilter selects trail entries; zero fields do not filter.
 type AuditFilter struct {
 	From, To time.Time // [From, To)
-	Action   string    // exact code, or a prefix ending in "." ("booking.")
+	Action   string    // exact code
+	Kind     string    // prefix of the code ("booking.", "mail")
 	Actor    *int64    // nil: anyone; 0: the system
 	Target   string    // text in the target or the summary
 	Limit    int
@@ -47,10 +48,11 @@ func (f AuditFilter) conds() *conds {
 	if !f.To.IsZero() {
 		c.add("at < ?", ms(f.To))
 	}
-	if strings.HasSuffix(f.Action, ".") {
-		c.add("action LIKE ? ESCAPE '\\'", strings.TrimSuffix(like(f.Action), "%")[1:]+"%")
-	} else if f.Action != "" {
+	if f.Action != "" {
 		c.add("action = ?", f.Action)
+	}
+	if f.Kind != "" {
+		c.add("action LIKE ? ESCAPE '\\'", strings.TrimPrefix(like(f.Kind), "%"))
 	}
 	if f.Actor != nil {
 		c.add("actor = ?", *f.Actor)

@@ -78,7 +78,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, _ *booksmeta.
 	}
 	for _, k := range audit.Kinds {
 		if q.Get("kind") == k.Prefix {
-			f.Action = k.Prefix
+			f.Kind = k.Prefix
 		}
 	}
 	if v := q.Get("who"); v != "" {
