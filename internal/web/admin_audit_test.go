@@ -10,7 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"booksmeta/internal/apptest"
 	"booksmeta/internal/audit"
+	"booksmeta/internal/backup"
+	"booksmeta/internal/db"
+	"booksmeta/internal/getcourse/getcoursetest"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
 )
@@ -297,4 +301,75 @@ func TestSystemPage(t *testing.T) {
 		t.Fatal("database size shown as zero")
 	}
 	expect(t, f.as(t, f.student).get("/admin/system"), http.StatusForbidden)
+}
+
+func TestScheduledBackupRecordedAndShownOnSystemPage(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{NoJobs: true})
+	if srv.DB.Dialect == db.Postgres {
+		t.Skip("copies from the panel are made for SQLite only; PostgreSQL's are pg_dump's")
+	}
+	ctx := context.Background()
+	super, err := srv.Accounts.EnsureSuperAdmin(ctx, "owner@example.com", testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := srv.Settings.Put(ctx, map[string]string{backup.Enabled: "1", backup.Time: "00:00", backup.Dir: dir}, super.ID); err != nil {
+		t.Fatal(err)
+	}
+	srv.Jobs.EnqueuePeriodic(ctx)
+	for srv.Jobs.RunOne(ctx, "test") {
+	}
+	rows, _, err := srv.Store.ListAudit(ctx, store.AuditFilter{Kind: "backup.", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Action != audit.BackupRun || rows[0].Actor != 0 || !strings.Contains(rows[0].Summary, "Сделана ежедневная резервная копия") {
+		t.Fatalf("backup entries: %+v", rows)
+	}
+	// The next hourly check finds today's copy: no second entry.
+	srv.Jobs.EnqueuePeriodic(ctx)
+	for srv.Jobs.RunOne(ctx, "test") {
+	}
+	if rows, _, _ := srv.Store.ListAudit(ctx, store.AuditFilter{Kind: "backup.", Limit: 10}); len(rows) != 1 {
+		t.Fatalf("entries after a check with nothing due: %+v", rows)
+	}
+	b := newBrowser(t, srv)
+	b.mustLogin(super.Email)
+	expect(t, b.get("/admin/system"), 200, "Последняя копия", "booksmeta-auto-", "Последняя попытка", "успешно")
+	expect(t, b.get("/admin/audit?kind=backup."), 200, "резервная копия", "система")
+}
+
+func TestGetCourseSyncRunRecorded(t *testing.T) {
+	gc := getcoursetest.New(getcoursetest.WithExportReadyAfter(0))
+	defer gc.Close()
+	srv := apptest.Start(t, apptest.Options{NoJobs: true, Env: map[string]string{"GETCOURSE_API_URL": gc.URL(), "GETCOURSE_API_KEY": gc.Key()}})
+	ctx := context.Background()
+	super, err := srv.Accounts.EnsureSuperAdmin(ctx, "owner@example.com", testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, srv)
+	b.mustLogin(super.Email)
+	if p := b.submit("/admin/getcourse", "/admin/getcourse/sync", nil); p.Status != http.StatusSeeOther {
+		t.Fatalf("sync now: %d", p.Status)
+	}
+	done := func() []*store.AuditEntry {
+		rows, _, err := srv.Store.ListAudit(ctx, store.AuditFilter{Kind: "sync.", Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	for i := 0; i < 20 && len(done()) < 2; i++ {
+		for srv.Jobs.RunOne(ctx, "test") {
+		}
+		srv.Clock.Advance(time.Minute)
+	}
+	rows := done()
+	if len(rows) != 2 || rows[1].Action != audit.SyncRequest || rows[1].Actor != super.ID ||
+		rows[0].Action != audit.SyncRun || rows[0].Actor != 0 || !strings.Contains(rows[0].Summary, "Синхронизация с GetCourse завершена") {
+		t.Fatalf("sync entries: %+v", rows)
+	}
+	expectNot(t, b.get("/admin/audit?kind=sync."), gc.Key())
 }
