@@ -78,6 +78,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	s.bookingRoutes(mux)
 	s.mailRoutes(mux)
 	s.slotAdminRoutes(mux)
+	s.auditRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "not_found", "Такого адреса в API нет. Проверьте путь и метод запроса.")
 	})

@@ -100,3 +100,36 @@ func TestAPIAdminNoteAndDeleteBooking(t *testing.T) {
 		t.Fatalf("delete again: %d %v", code, m)
 	}
 }
+
+func TestAPIAuditList(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{})
+	admin := mkUser(t, s, "boss@example.ru", booksmeta.RoleAdmin, false)
+	mkUser(t, s, "st@example.ru", booksmeta.RoleStudent, true)
+	ctx := context.Background()
+	if err := s.Audit.Record(ctx, audit.System(audit.AccessGrant, audit.Booking(5), "Доступ выдан: stud01.")); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, s)
+	c.login("boss@example.ru", "password123")
+	code, m := c.do("GET", "/api/v1/admin/audit?kind=access.", nil)
+	es, _ := m["entries"].([]any)
+	if code != 200 || m["total"].(float64) != 1 || len(es) != 1 {
+		t.Fatalf("list: %d %v", code, m)
+	}
+	e := es[0].(map[string]any)
+	if e["action"] != audit.AccessGrant || e["label"] != "выдача доступа к серверу" || e["actor"].(float64) != 0 || e["target"] != "booking:5" {
+		t.Fatalf("entry: %v", e)
+	}
+	_, m = c.do("GET", "/api/v1/admin/audit?actor="+strconv.FormatInt(admin.ID, 10), nil)
+	if es := m["entries"].([]any); len(es) != 1 || es[0].(map[string]any)["action"] != audit.LoginOK {
+		t.Fatalf("by actor: %v", m)
+	}
+	if code, _ := c.do("GET", "/api/v1/admin/audit?from=02.12.2026", nil); code != 400 {
+		t.Fatalf("bad date: %d", code)
+	}
+	st := newClient(t, s)
+	st.login("st@example.ru", "password123")
+	if code, _ := st.do("GET", "/api/v1/admin/audit", nil); code != 403 {
+		t.Fatalf("student: %d", code)
+	}
+}

@@ -15,12 +15,9 @@ import (
 	"booksmeta/internal/store"
 )
 
-// registerAuditJobs adds the trail's daily prune and wraps the backup and
-// GetCourse sync jobs so that what they did is recorded. The wrappers only
+// registerAuditJobs wraps the backup and GetCourse sync jobs so that what they did is recorded. The wrappers only
 // look at the outcome: the jobs themselves know nothing of the trail.
 func (a *App) registerAuditJobs(j *jobs.Runner) {
-	j.Handle(audit.PruneJob, a.Audit.HandlePruneJob)
-	j.Every(audit.PruneJob, 24*time.Hour)
 	j.Handle(backup.JobKind, a.auditedBackup)
 	j.Handle(gcsync.JobSync, a.auditedSync(a.GetCourse.HandleSyncJob))
 	j.Handle(gcsync.JobExportPoll, a.auditedSync(a.GetCourse.HandlePollJob))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/backup"
 	"booksmeta/internal/enrol"
 	"booksmeta/internal/outbox"
@@ -61,5 +62,9 @@ func (a *App) registerJobs() {
 	})
 	j.Every(enrol.JobAccess, 5*time.Minute)
 	a.GetCourse.Register(j)
+	// The audit trail keeps a year (issue 17); backups and syncs record
+	// what they did through wrappers around their jobs.
+	j.Handle(audit.PruneJob, a.Audit.HandlePruneJob)
+	j.Every(audit.PruneJob, 24*time.Hour)
 	a.registerAuditJobs(j)
 }

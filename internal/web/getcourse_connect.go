@@ -195,6 +195,7 @@ func (s *Server) connectReveal(w http.ResponseWriter, r *http.Request, u *booksm
 	}
 	// Which address was revealed, never the address itself.
 	s.Log.Info("webhook address revealed", "what", r.PostFormValue("what"), "by", u.ID)
+	s.record(r, audit.By(u, audit.SecretReveal, audit.Settings, "Показан адрес webhook с секретом (подключение GetCourse)."))
 	if r.Header.Get("X-Requested-With") == "fetch" {
 		addr := webhook.ProcessURL(s.endpoint(), secret)
 		if r.PostFormValue("what") == "techapi" {

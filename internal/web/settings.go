@@ -215,6 +215,7 @@ func (s *Server) settingsReveal(w http.ResponseWriter, r *http.Request, u *books
 		return
 	}
 	s.Log.Info("webhook process URL revealed", "by", u.ID)
+	s.record(r, audit.By(u, audit.SecretReveal, audit.Settings, "Показан адрес webhook с секретом (страница настроек)."))
 	s.settingsPage(w, r, http.StatusOK, settingsView{RevealedURL: webhook.ProcessURL(s.endpoint(), secret)})
 }
 
