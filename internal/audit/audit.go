@@ -117,7 +117,7 @@ var labels = map[string]string{
 	MailResend:         "повторная отправка письма",
 	MailTest:           "проверочное письмо",
 	WebhookRerun:       "повторная обработка события",
-	WebhookPrune:       "очистка журнала вебхуков",
+	WebhookPrune:       "очистка журнала webhook",
 	BackupRun:          "резервная копия",
 	BackupFailed:       "резервная копия: ошибка",
 	SyncRequest:        "запуск синхронизации",
@@ -150,7 +150,7 @@ var Kinds = []Kind{
 	{"booking.", "Бронирования"},
 	{"offer.", "Тарифы"},
 	{"mail", "Письма и шаблоны"},
-	{"webhook.", "Вебхуки"},
+	{"webhook.", "Журнал webhook"},
 	{"backup.", "Резервные копии"},
 	{"sync.", "Синхронизация GetCourse"},
 	{"access.", "Доступ к серверу"},
@@ -262,10 +262,13 @@ func (l *Log) Prune(ctx context.Context) (int64, error) {
 // HandlePruneJob is PruneJob's handler.
 func (l *Log) HandlePruneJob(ctx context.Context, _ *store.Job) error {
 	n, err := l.Prune(ctx)
-	if err == nil && n > 0 && l.Log != nil {
+	if err != nil || n == 0 {
+		return err
+	}
+	if l.Log != nil {
 		l.Log.Info("audit log pruned", "deleted", n)
 	}
-	return err
+	return l.Record(ctx, System(AuditPrune, "audit", "Удалены записи журнала действий старше года: "+strconv.FormatInt(n, 10)+"."))
 }
 
 func cut(s string, n int) string {
