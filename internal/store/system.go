@@ -16,7 +16,8 @@ type SystemFacts struct {
 	SchemaApplied int64  // Unix seconds
 	// DatabaseBytes is the SQLite file with its WAL, or pg_database_size.
 	DatabaseBytes int64
-	JobsPending   int // queued or running
+	JobsPending   int // due now or running
+	JobsScheduled int // queued for later (the periodic jobs' next runs)
 	JobsFailed    int
 	MailWaiting   int // queued or being sent
 	MailFailed    int
@@ -40,11 +41,14 @@ func (s *Store) SystemFacts(ctx context.Context) (SystemFacts, error) {
 	if f.DatabaseBytes, err = s.databaseBytes(ctx); err != nil {
 		return f, err
 	}
-	jobs, err := s.JobCounts(ctx)
-	if err != nil {
+	// Periodic jobs wait queued for their next time; only what is due now
+	// (or running) is work piling up.
+	if err := q.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM jobs WHERE (state = 'queued' AND run_at <= $1) OR state = 'running'),
+		(SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND run_at > $1),
+		(SELECT COUNT(*) FROM jobs WHERE state = 'failed')`, ms(s.Now())).Scan(&f.JobsPending, &f.JobsScheduled, &f.JobsFailed); err != nil {
 		return f, err
 	}
-	f.JobsPending, f.JobsFailed = jobs[JobQueued]+jobs[JobRunning], jobs[JobFailed]
 	mail, err := countBy(q.QueryContext(ctx, `SELECT status, COUNT(*) FROM mail_outbox GROUP BY status`))
 	if err != nil {
 		return f, err

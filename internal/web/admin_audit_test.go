@@ -293,7 +293,7 @@ func TestSystemPage(t *testing.T) {
 	p := a.get("/admin/system")
 	latest := db.LatestVersion(f.srv.DB.Dialect)
 	expect(t, p, 200, "О системе", "<dt>Версия схемы</dt><dd>"+itoa(int64(latest))+" (", "Размер базы", "Версия Go", "go1.",
-		"Часовой пояс школы", "Europe/Moscow", "Фоновые задачи в очереди", "Письма ждут отправки", "Последнее событие от GetCourse", "ещё не было")
+		"Часовой пояс школы", "Europe/Moscow", "Фоновые задачи ждут выполнения", "Письма ждут отправки", "Последнее событие от GetCourse", "ещё не было")
 	facts, err := f.srv.Store.SystemFacts(context.Background())
 	if err != nil {
 		t.Fatal(err)

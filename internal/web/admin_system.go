@@ -99,7 +99,9 @@ func (s *Server) systemPage(w http.ResponseWriter, r *http.Request, _ *booksmeta
 	}
 
 	work := []fact{
-		{"Фоновые задачи в очереди", strconv.Itoa(f.JobsPending), false},
+		// A few due jobs are normal for a moment; many mean the workers fall behind.
+		{"Фоновые задачи ждут выполнения", strconv.Itoa(f.JobsPending), f.JobsPending > 20},
+		{"Фоновые задачи запланированы на потом", strconv.Itoa(f.JobsScheduled), false},
 		{"Фоновые задачи с ошибкой", strconv.Itoa(f.JobsFailed), f.JobsFailed > 0},
 		{"Письма ждут отправки", strconv.Itoa(f.MailWaiting), false},
 		{"Письма не отправлены (ошибка)", strconv.Itoa(f.MailFailed), f.MailFailed > 0},
