@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"booksmeta/internal/accounts"
+	"booksmeta/internal/audit"
 	"booksmeta/internal/auth"
 	"booksmeta/internal/booking"
 	"booksmeta/internal/enrol"
@@ -42,6 +43,7 @@ type Server struct {
 	Box           *secretbox.Box
 	Schedule      *schedule.Service
 	Enrol         *enrol.Service
+	Audit         audit.Recorder
 	Log           *slog.Logger
 	SecureCookies bool
 	// GetCourseTest runs the connection test; override replaces the saved
@@ -76,6 +78,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	s.bookingRoutes(mux)
 	s.mailRoutes(mux)
 	s.slotAdminRoutes(mux)
+	s.auditRoutes(mux)
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "not_found", "Такого адреса в API нет. Проверьте путь и метод запроса.")
 	})

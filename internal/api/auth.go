@@ -20,6 +20,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess, u, err := s.Auth.Login(r.Context(), s.Auth.AttemptFrom(r, in.Email, in.Password))
+	s.recordSignIn(r, in.Email, u, err)
 	switch {
 	case errors.Is(err, password.ErrBusy):
 		w.Header().Set("Retry-After", "5")

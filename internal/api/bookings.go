@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/store"
 )
 
@@ -18,6 +19,8 @@ func (s *Server) bookingRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/bookings/{id}/access", s.user(s.access))
 	mux.Handle("GET /api/v1/admin/bookings", s.admin(s.adminBookings))
 	mux.Handle("POST /api/v1/admin/bookings/{id}/cancel", s.admin(s.adminCancel))
+	mux.Handle("PATCH /api/v1/admin/bookings/{id}", s.admin(s.adminPatchBooking))
+	mux.Handle("DELETE /api/v1/admin/bookings/{id}", s.admin(s.adminDeleteBooking))
 }
 
 type bookingOut struct {
@@ -32,6 +35,7 @@ type bookingOut struct {
 	UserID       int64  `json:"user_id,omitempty"`
 	UserEmail    string `json:"user_email,omitempty"`
 	UserName     string `json:"user_name,omitempty"`
+	Notes        string `json:"notes,omitempty"`
 }
 
 func (s *Server) bookingJSON(r *http.Request, b *booksmeta.Booking) bookingOut {
@@ -183,10 +187,19 @@ func (s *Server) adminBookings(w http.ResponseWriter, r *http.Request, _ *booksm
 		s.failErr(w, err)
 		return
 	}
+	ids := make([]int64, len(bs))
+	for i, b := range bs {
+		ids[i] = b.ID
+	}
+	notes, err := s.Store.BookingNotes(r.Context(), ids)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
 	out := make([]bookingOut, 0, len(bs))
 	for _, b := range bs {
 		o := s.bookingJSON(r, b)
-		o.UserID = b.UserID
+		o.UserID, o.Notes = b.UserID, notes[b.ID]
 		out = append(out, o)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"bookings": out})
@@ -209,5 +222,68 @@ func (s *Server) adminCancel(w http.ResponseWriter, r *http.Request, u *booksmet
 		return
 	}
 	s.Log.Info("booking cancelled by admin", "booking_id", id, "by", u.ID)
+	s.record(r, audit.By(u, audit.BookingCancel, audit.Booking(id), audit.BookingCancelled(b, s.Settings.Location(r.Context()))))
 	writeJSON(w, http.StatusOK, s.bookingJSON(r, b))
+}
+
+// adminPatchBooking sets an admin's note and may change the status:
+// {"notes"?, "status"? ("cancelled" or "finished"), "reason"?}.
+func (s *Server) adminPatchBooking(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var in struct {
+		Notes  *string `json:"notes"`
+		Status string  `json:"status"`
+		Reason string  `json:"reason"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	before, _ := s.Store.BookingByID(r.Context(), id)
+	oldNote, _ := s.Store.BookingNote(r.Context(), id)
+	note := oldNote
+	if in.Notes != nil {
+		note = *in.Notes
+	}
+	b, err := s.Booking.AdminEdit(r.Context(), u.ID, id, in.Status, note, strings.TrimSpace(in.Reason))
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.Log.Info("booking edited by admin", "booking_id", id, "status", b.Status, "by", u.ID)
+	s.record(r, audit.By(u, audit.BookingEditAction(before, b), audit.Booking(id), audit.BookingEdited(before, b, oldNote, strings.TrimSpace(note), s.Settings.Location(r.Context()))))
+	s.Jobs.Notify()
+	o := s.bookingJSON(r, b)
+	o.UserID, o.Notes = b.UserID, strings.TrimSpace(note)
+	writeJSON(w, http.StatusOK, o)
+}
+
+// adminDeleteBooking removes a booking; an active one is cancelled first
+// with the student told, as by POST …/cancel. {"reason"} is optional.
+func (s *Server) adminDeleteBooking(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if r.ContentLength != 0 && !decode(w, r, &in) {
+		return
+	}
+	reason := strings.TrimSpace(in.Reason)
+	if reason == "" {
+		reason = strings.TrimSpace(r.URL.Query().Get("reason"))
+	}
+	b, notified, err := s.Booking.AdminDelete(r.Context(), u.ID, id, reason)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
+	s.Log.Info("booking deleted by admin", "booking_id", id, "notified", notified, "by", u.ID)
+	s.record(r, audit.By(u, audit.BookingDelete, audit.Booking(id), audit.BookingDeleted(b, notified, reason, s.Settings.Location(r.Context()))))
+	s.Jobs.Notify()
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "deleted": true, "student_notified": notified})
 }

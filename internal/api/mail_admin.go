@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"booksmeta/internal/accounts"
+	"booksmeta/internal/audit"
 	"booksmeta/internal/outbox"
 	"booksmeta/internal/store"
 )
@@ -72,6 +73,7 @@ func (s *Server) resendMail(w http.ResponseWriter, r *http.Request, u *booksmeta
 		return
 	}
 	s.Log.Info("mail resend requested", "mail_id", id, "by", u.ID)
+	s.record(r, audit.By(u, audit.MailResend, audit.Mail(id), "Письмо поставлено на повторную отправку."))
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "status": store.MailQueued})
 }
 

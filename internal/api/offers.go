@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"booksmeta"
+	"booksmeta/internal/audit"
 )
 
 // offerRuleJSON is a tariff rule as SPEC §8 names its fields: exactly one of
@@ -109,6 +110,7 @@ func (s *Server) createOffer(w http.ResponseWriter, r *http.Request, u *booksmet
 		return
 	}
 	s.Log.Info("offer rule created", "id", rule.ID, "by", u.ID)
+	s.record(r, audit.By(u, audit.OfferCreate, audit.Offer(rule.ID), "Создан тариф "+audit.OfferRule(rule)+"."))
 	writeJSON(w, http.StatusCreated, ruleJSON(rule))
 }
 
@@ -131,6 +133,7 @@ func (s *Server) patchOffer(w http.ResponseWriter, r *http.Request, u *booksmeta
 		return
 	}
 	s.Log.Info("offer rule changed", "id", rule.ID, "by", u.ID)
+	s.record(r, audit.By(u, audit.OfferUpdate, audit.Offer(rule.ID), "Изменён тариф, теперь: "+audit.OfferRule(rule)+"."))
 	writeJSON(w, http.StatusOK, ruleJSON(rule))
 }
 
@@ -152,6 +155,7 @@ func (s *Server) deleteOffer(w http.ResponseWriter, r *http.Request, u *booksmet
 		return
 	}
 	s.Log.Info("offer rule deleted", "id", id, "by", u.ID)
+	s.record(r, audit.By(u, audit.OfferDelete, audit.Offer(id), "Удалён тариф №"+itoa(id)+"."))
 	writeJSON(w, http.StatusOK, map[string]bool{"deleted": true})
 }
 
@@ -208,6 +212,7 @@ func (s *Server) recomputeOffers(w http.ResponseWriter, r *http.Request, u *book
 	}
 	if in.Apply {
 		s.Log.Info("tariffs recomputed", "students", len(changes), "by", u.ID)
+		s.record(r, audit.By(u, audit.OfferRecompute, "offers", "Доступ пересчитан по тарифам; изменился у учеников: "+itoa(int64(len(changes)))+"."))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

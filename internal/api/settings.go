@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/dashboard"
 	"booksmeta/internal/getcourse"
 	"booksmeta/internal/settings"
@@ -61,6 +62,7 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request, u *booksm
 		keys = append(keys, k)
 	}
 	s.Log.Info("settings saved", "keys", keys, "by", u.ID)
+	s.record(r, audit.By(u, audit.SettingUpdate, audit.Settings, s.settingsSummary(values)))
 	s.getSettings(w, r, u)
 }
 

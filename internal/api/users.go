@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"booksmeta/internal/accounts"
+	"booksmeta/internal/audit"
 	"booksmeta/internal/auth"
 	"booksmeta/internal/store"
 )
@@ -109,6 +110,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, actor *books
 		return
 	}
 	s.Log.Info("user created by admin", "user_id", u.ID, "by", actor.ID)
+	s.record(r, audit.By(actor, audit.UserCreate, audit.User(u.ID), audit.UserCreated(u)))
 	out, _ := s.userWithCounts(r, u)
 	writeJSON(w, http.StatusCreated, out)
 }
@@ -143,12 +145,14 @@ func (s *Server) patchUser(w http.ResponseWriter, r *http.Request, actor *booksm
 	upd := in.input()
 	_, sess := auth.FromContext(r.Context())
 	upd.KeepSession = sess.ID
+	before, _ := s.Store.UserByID(r.Context(), id)
 	u, err := s.Accounts.AdminUpdate(r.Context(), actor, id, upd)
 	if err != nil {
 		s.failErr(w, err)
 		return
 	}
 	s.Log.Info("user updated by admin", "user_id", u.ID, "by", actor.ID)
+	s.recordUser(r, actor, before, u)
 	out, _ := s.userWithCounts(r, u)
 	writeJSON(w, http.StatusOK, out)
 }
@@ -158,10 +162,14 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request, actor *books
 	if !ok {
 		return
 	}
+	before, _ := s.Store.UserByID(r.Context(), id)
 	if err := s.Accounts.AdminDelete(r.Context(), actor, id); err != nil {
 		s.failErr(w, err)
 		return
 	}
 	s.Log.Info("user deleted by admin", "user_id", id, "by", actor.ID)
+	if before != nil {
+		s.record(r, audit.By(actor, audit.UserDelete, audit.User(id), audit.UserDeleted(before)))
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/store"
 	"booksmeta/internal/webhook"
 )
@@ -105,6 +106,7 @@ func (s *Server) rerunWebhook(w http.ResponseWriter, r *http.Request, u *booksme
 	}
 	s.Jobs.Notify()
 	s.Log.Info("webhook rerun requested", "event_id", id, "by", u.ID)
+	s.record(r, audit.By(u, audit.WebhookRerun, audit.Webhook(id), "Событие №"+itoa(id)+" поставлено на повторную обработку."))
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "state": booksmeta.StatePending})
 }
 
@@ -130,5 +132,6 @@ func (s *Server) pruneWebhooks(w http.ResponseWriter, r *http.Request, u *booksm
 		return
 	}
 	s.Log.Info("webhook log pruned", "deleted", n, "older_than_days", in.OlderThanDays, "by", u.ID)
+	s.record(r, audit.By(u, audit.WebhookPrune, "webhooks", "Из журнала webhook удалены записи старше "+strconv.Itoa(in.OlderThanDays)+" дн.: "+itoa(n)+"."))
 	writeJSON(w, http.StatusOK, map[string]any{"deleted": n})
 }

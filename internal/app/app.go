@@ -16,6 +16,7 @@ import (
 
 	"booksmeta/internal/accounts"
 	"booksmeta/internal/api"
+	"booksmeta/internal/audit"
 	"booksmeta/internal/auth"
 	"booksmeta/internal/backup"
 	"booksmeta/internal/booking"
@@ -63,6 +64,7 @@ type App struct {
 	Outbox    *outbox.Service
 	Backups   *backup.Service
 	Grants    *grants.Service
+	Audit     *audit.Log
 
 	// KeyCreated is set when this start generated the encryption key file.
 	KeyCreated bool
@@ -187,6 +189,7 @@ func (a *App) buildServices() {
 	// One gate for all password hashing: sign-in, password changes and
 	// links share the memory it bounds.
 	gate := password.NewGate(password.DefaultSlots(), 3*time.Second)
+	a.Audit = &audit.Log{Store: a.Store, Log: a.Log}
 	a.Accounts = accounts.New(a.Store)
 	a.Accounts.Gate = gate
 	a.Auth = auth.New(a.Store, password.Hash)
@@ -212,10 +215,10 @@ func (a *App) buildServers() {
 	secure := strings.HasPrefix(a.Config.BaseURL, "https://")
 	a.Web = &web.Server{Store: a.Store, Settings: a.Settings, Accounts: a.Accounts, Booking: a.Booking, Box: a.Box,
 		Schedule: a.Schedule, GetCourse: a.GetCourse, Outbox: a.Outbox, Backups: a.Backups, Auth: a.Auth, Jobs: a.Jobs,
-		Log: a.Log, BaseURL: a.Config.BaseURL, Version: Version, SecureCookies: secure, GetCourseTest: a.testGetCourse, Enrol: a.Enrol}
+		Log: a.Log, BaseURL: a.Config.BaseURL, Version: Version, SecureCookies: secure, GetCourseTest: a.testGetCourse, Enrol: a.Enrol, Audit: a.Audit}
 	a.API = &api.Server{Store: a.Store, Accounts: a.Accounts, Auth: a.Auth, Booking: a.Booking, Outbox: a.Outbox,
 		Settings: a.Settings, Jobs: a.Jobs, Box: a.Box, Schedule: a.Schedule, Log: a.Log,
-		SecureCookies: secure, GetCourseTest: a.testGetCourse, Enrol: a.Enrol}
+		SecureCookies: secure, GetCourseTest: a.testGetCourse, Enrol: a.Enrol, Audit: a.Audit}
 }
 
 // keyCheck is a stored value encrypted under the instance key, so that a

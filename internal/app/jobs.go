@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/backup"
 	"booksmeta/internal/enrol"
 	"booksmeta/internal/grants"
@@ -73,4 +74,9 @@ func (a *App) registerJobs() {
 	})
 	j.Every("prune_access_attempts", 24*time.Hour)
 	a.GetCourse.Register(j)
+	// The audit trail keeps a year (issue 17); backups and syncs record
+	// what they did through wrappers around their jobs.
+	j.Handle(audit.PruneJob, a.Audit.HandlePruneJob)
+	j.Every(audit.PruneJob, 24*time.Hour)
+	a.registerAuditJobs(j)
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/backup"
 	"booksmeta/internal/settings"
 )
@@ -90,10 +91,12 @@ func (s *Server) backupsNow(w http.ResponseWriter, r *http.Request, u *booksmeta
 	c, err := s.Backups.TakeNow(r.Context())
 	if err != nil {
 		s.Log.Error("manual backup failed", "err", err, "by", u.ID)
+		s.record(r, audit.By(u, audit.BackupFailed, "backup", "Резервная копия из панели не сделана (подробности в журнале сервера)."))
 		http.Redirect(w, r, "/admin/backups?err=made", http.StatusSeeOther)
 		return
 	}
 	s.Log.Info("manual backup", "file", c.Name, "by", u.ID)
+	s.record(r, audit.By(u, audit.BackupRun, "backup:"+c.Name, "Сделана резервная копия из панели: "+c.Name+" ("+humanSize(c.Size)+")."))
 	http.Redirect(w, r, "/admin/backups?ok=made", http.StatusSeeOther)
 }
 
@@ -115,5 +118,6 @@ func (s *Server) backupsSettings(w http.ResponseWriter, r *http.Request, u *book
 		return
 	}
 	s.Log.Info("backup schedule saved", "by", u.ID, "enabled", vals[backup.Enabled])
+	s.record(r, audit.By(u, audit.SettingUpdate, audit.Settings, s.settingsSummary(vals)))
 	http.Redirect(w, r, "/admin/backups?ok=saved", http.StatusSeeOther)
 }

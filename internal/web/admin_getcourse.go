@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/gcsync"
 	"booksmeta/internal/store"
 )
@@ -53,6 +54,7 @@ func (s *Server) gcSyncNow(w http.ResponseWriter, r *http.Request, u *booksmeta.
 		return
 	}
 	s.Log.Info("manual getcourse sync requested", "by", u.ID)
+	s.record(r, audit.By(u, audit.SyncRequest, "getcourse", "Запущена синхронизация с GetCourse из панели."))
 	http.Redirect(w, r, "/admin/getcourse?ok=sync", http.StatusSeeOther)
 }
 

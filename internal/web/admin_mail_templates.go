@@ -5,6 +5,7 @@ import (
 
 	"net/http"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/mail"
 	"booksmeta/internal/store"
 )
@@ -97,6 +98,7 @@ func (s *Server) templateSave(w http.ResponseWriter, r *http.Request, u *booksme
 			s.internalError(w, r, "reset mail template", err)
 			return
 		}
+		s.record(r, audit.By(u, audit.MailTemplateUpdate, audit.MailTemplate(kind), "Шаблон письма «"+mailKindLabel(kind)+"» возвращён к исходному."))
 		http.Redirect(w, r, "/admin/mail-templates?ok=reset", http.StatusSeeOther)
 		return
 	}
@@ -123,5 +125,6 @@ func (s *Server) templateSave(w http.ResponseWriter, r *http.Request, u *booksme
 		return
 	}
 	s.Log.Info("mail template saved", "kind", kind, "by", u.ID)
+	s.record(r, audit.By(u, audit.MailTemplateUpdate, audit.MailTemplate(kind), "Изменён шаблон письма «"+mailKindLabel(kind)+"», тема: «"+t.Subject+"»."))
 	http.Redirect(w, r, "/admin/mail-templates?ok=saved", http.StatusSeeOther)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/store"
 	"booksmeta/internal/tariff"
 )
@@ -204,6 +205,7 @@ func (s *Server) offerCreate(w http.ResponseWriter, r *http.Request, u *booksmet
 		return
 	}
 	s.Log.Info("offer rule created", "id", rule.ID, "by", u.ID)
+	s.record(r, audit.By(u, audit.OfferCreate, audit.Offer(rule.ID), "Создан тариф "+audit.OfferRule(rule)+"."))
 	http.Redirect(w, r, "/admin/offers?ok=offer_created", http.StatusSeeOther)
 }
 
@@ -256,6 +258,7 @@ func (s *Server) offerUpdate(w http.ResponseWriter, r *http.Request, u *booksmet
 		return
 	}
 	s.Log.Info("offer rule changed", "id", rule.ID, "by", u.ID)
+	s.record(r, audit.By(u, audit.OfferUpdate, audit.Offer(rule.ID), "Изменён тариф, теперь: "+audit.OfferRule(rule)+"."))
 	http.Redirect(w, r, "/admin/offers?ok=offer_saved", http.StatusSeeOther)
 }
 
@@ -271,6 +274,7 @@ func (s *Server) offerDelete(w http.ResponseWriter, r *http.Request, u *booksmet
 		return
 	}
 	s.Log.Info("offer rule deleted", "id", id, "by", u.ID)
+	s.record(r, audit.By(u, audit.OfferDelete, audit.Offer(id), "Удалён тариф №"+strconv.FormatInt(id, 10)+"."))
 	http.Redirect(w, r, "/admin/offers?ok=offer_deleted", http.StatusSeeOther)
 }
 
@@ -337,5 +341,6 @@ func (s *Server) offersApply(w http.ResponseWriter, r *http.Request, u *booksmet
 		return
 	}
 	s.Log.Info("tariffs recomputed", "students", len(changes), "by", u.ID)
+	s.record(r, audit.By(u, audit.OfferRecompute, "offers", "Доступ пересчитан по тарифам; изменился у учеников: "+strconv.Itoa(len(changes))+"."))
 	http.Redirect(w, r, "/admin/offers?ok=recomputed&n="+strconv.Itoa(len(changes)), http.StatusSeeOther)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/outbox"
 	"booksmeta/internal/store"
 )
@@ -56,6 +57,7 @@ func (s *Server) outboxResend(w http.ResponseWriter, r *http.Request, u *booksme
 		return
 	}
 	s.Log.Info("mail resend requested", "mail_id", id, "by", u.ID)
+	s.record(r, audit.By(u, audit.MailResend, audit.Mail(id), "Письмо поставлено на повторную отправку."))
 	http.Redirect(w, r, "/admin/mail?ok=resent", http.StatusSeeOther)
 }
 

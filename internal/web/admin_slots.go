@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/schedule"
 	"booksmeta/internal/store"
 )
@@ -134,7 +135,7 @@ func slotTimes(r *http.Request, loc *time.Location) (start, end time.Time, err e
 	return start, end, nil
 }
 
-func (s *Server) slotCreate(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
+func (s *Server) slotCreate(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	loc, err := s.Settings.Zone(r.Context())
 	if err != nil {
 		s.internalError(w, r, "read time zone", err)
@@ -155,10 +156,12 @@ func (s *Server) slotCreate(w http.ResponseWriter, r *http.Request, _ *booksmeta
 	if login != "" || pass != "" {
 		in.ServerLogin, in.ServerPassword = &login, &pass
 	}
-	if _, err := s.Schedule.CreateSlot(r.Context(), in); err != nil {
+	sl, err := s.Schedule.CreateSlot(r.Context(), in)
+	if err != nil {
 		s.scheduleError(w, r, err)
 		return
 	}
+	s.recordSlot(r, u, audit.SlotCreate, sl.ID, nil, 0)
 	http.Redirect(w, r, "/admin/slots?week="+start.In(loc).Format("2006-01-02")+"&done=created", http.StatusSeeOther)
 }
 
@@ -262,6 +265,7 @@ func (s *Server) slotUpdate(w http.ResponseWriter, r *http.Request, u *booksmeta
 		s.internalError(w, r, "update slot", err)
 		return
 	}
+	s.recordSlot(r, u, audit.SlotUpdate, id, &cur.Slot, n)
 	if n > 0 {
 		s.Jobs.Notify()
 	}
@@ -302,6 +306,7 @@ func (s *Server) slotActive(w http.ResponseWriter, r *http.Request, u *booksmeta
 		s.slotActionError(w, r, id, err)
 		return
 	}
+	s.recordSlot(r, u, audit.SlotUpdate, id, nil, n)
 	if n > 0 {
 		s.Jobs.Notify()
 	}
@@ -319,6 +324,7 @@ func (s *Server) slotDelete(w http.ResponseWriter, r *http.Request, u *booksmeta
 		s.slotActionError(w, r, id, err)
 		return
 	}
+	s.recordSlot(r, u, audit.SlotDelete, id, nil, n)
 	if n > 0 {
 		s.Jobs.Notify()
 	}
@@ -329,7 +335,7 @@ func (s *Server) slotDelete(w http.ResponseWriter, r *http.Request, u *booksmeta
 	http.Redirect(w, r, "/admin/slots?week="+week+"&done=deleted:"+strconv.Itoa(n), http.StatusSeeOther)
 }
 
-func (s *Server) slotGenerate(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
+func (s *Server) slotGenerate(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
 	loc, err := s.Settings.Zone(r.Context())
 	if err != nil {
 		s.internalError(w, r, "read time zone", err)
@@ -350,6 +356,7 @@ func (s *Server) slotGenerate(w http.ResponseWriter, r *http.Request, _ *booksme
 		s.scheduleError(w, r, err)
 		return
 	}
+	s.record(r, audit.By(u, audit.SlotGenerate, "slots", "Созданы слоты по расписанию: "+strconv.Itoa(n)+", с "+from.Format("02.01.2006")+" на недель: "+strconv.Itoa(weeks)+"."))
 	http.Redirect(w, r, "/admin/slots?week="+from.Format("2006-01-02")+"&done=generated:"+strconv.Itoa(n), http.StatusSeeOther)
 }
 
@@ -382,5 +389,6 @@ func (s *Server) slotClose(w http.ResponseWriter, r *http.Request, u *booksmeta.
 		s.Jobs.Notify()
 	}
 	s.Log.Info("slots closed by admin", "from", from, "to", to, "slots", res.Deactivated, "bookings_cancelled", res.Cancelled, "by", u.ID)
+	s.record(r, audit.By(u, audit.SlotClose, "slots", "Закрыты слоты с "+from.Format("02.01.2006")+" по "+to.Format("02.01.2006")+": "+strconv.Itoa(res.Deactivated)+"; отменено бронирований: "+strconv.Itoa(res.Cancelled)+"."+reasonText(reason)))
 	http.Redirect(w, r, "/admin/slots?week="+from.Format("2006-01-02")+"&done=closed:"+strconv.Itoa(res.Deactivated), http.StatusSeeOther)
 }

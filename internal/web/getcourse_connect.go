@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/enrol"
 	"booksmeta/internal/gcsync"
 	"booksmeta/internal/settings"
@@ -194,6 +195,7 @@ func (s *Server) connectReveal(w http.ResponseWriter, r *http.Request, u *booksm
 	}
 	// Which address was revealed, never the address itself.
 	s.Log.Info("webhook address revealed", "what", r.PostFormValue("what"), "by", u.ID)
+	s.record(r, audit.By(u, audit.SecretReveal, audit.Settings, "Показан адрес webhook с секретом (подключение GetCourse)."))
 	if r.Header.Get("X-Requested-With") == "fetch" {
 		addr := webhook.ProcessURL(s.endpoint(), secret)
 		if r.PostFormValue("what") == "techapi" {
@@ -226,6 +228,7 @@ func (s *Server) connectSaveDeveloperKey(w http.ResponseWriter, r *http.Request,
 			return
 		}
 		s.Log.Info("getcourse developer key cleared", "by", u.ID)
+		s.record(r, audit.By(u, audit.SettingUpdate, audit.Settings, s.settingsSummary(map[string]string{gcsync.SettingDeveloperKey: ""})))
 		http.Redirect(w, r, connectPath+"?ok=devkey_cleared#techapi", http.StatusSeeOther)
 		return
 	}
@@ -243,6 +246,7 @@ func (s *Server) connectSaveDeveloperKey(w http.ResponseWriter, r *http.Request,
 		return
 	}
 	s.Log.Info("getcourse developer key saved", "by", u.ID)
+	s.record(r, audit.By(u, audit.SettingUpdate, audit.Settings, s.settingsSummary(map[string]string{gcsync.SettingDeveloperKey: key})))
 	http.Redirect(w, r, connectPath+"?ok=devkey_saved#techapi", http.StatusSeeOther)
 }
 
@@ -263,6 +267,7 @@ func (s *Server) connectSubscribe(w http.ResponseWriter, r *http.Request, u *boo
 			return
 		}
 		s.Log.Info("getcourse developer key saved", "by", u.ID)
+		s.record(r, audit.By(u, audit.SettingUpdate, audit.Settings, s.settingsSummary(map[string]string{gcsync.SettingDeveloperKey: key})))
 	}
 	secret, err := s.Settings.WebhookSecret(ctx)
 	if err != nil {

@@ -94,6 +94,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess, u, err := s.Auth.Login(r.Context(), s.Auth.AttemptFrom(r, email, pw))
+	s.recordSignIn(r, email, u, err)
 	var th *auth.ThrottledError
 	switch {
 	case errors.Is(err, password.ErrBusy):

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/getcourse"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/webhook"
@@ -129,6 +130,7 @@ func (s *Server) settingsSave(w http.ResponseWriter, r *http.Request, u *booksme
 		keys = append(keys, k)
 	}
 	s.Log.Info("settings saved", "keys", keys, "by", u.ID)
+	s.record(r, audit.By(u, audit.SettingUpdate, audit.Settings, s.settingsSummary(values)))
 	http.Redirect(w, r, "/admin/settings?ok=settings_saved", http.StatusSeeOther)
 }
 
@@ -192,6 +194,7 @@ func (s *Server) settingsGenerateSecret(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	s.Log.Info("webhook secret generated", "by", u.ID)
+	s.record(r, audit.By(u, audit.SettingUpdate, audit.Settings, s.settingsSummary(map[string]string{settings.GetCourseWebhookSecret: secret})))
 	if r.PostFormValue("return") == "connect" {
 		s.connectPage(w, r, http.StatusOK, connectView{OneTime: secret})
 		return
@@ -212,6 +215,7 @@ func (s *Server) settingsReveal(w http.ResponseWriter, r *http.Request, u *books
 		return
 	}
 	s.Log.Info("webhook process URL revealed", "by", u.ID)
+	s.record(r, audit.By(u, audit.SecretReveal, audit.Settings, "Показан адрес webhook с секретом (страница настроек)."))
 	s.settingsPage(w, r, http.StatusOK, settingsView{RevealedURL: webhook.ProcessURL(s.endpoint(), secret)})
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"net/http"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/booking"
 	"booksmeta/internal/mail"
 	"booksmeta/internal/settings"
@@ -156,6 +157,7 @@ func (s *Server) generalSave(w http.ResponseWriter, r *http.Request, u *booksmet
 			return
 		}
 		s.Log.Info("settings saved", "count", len(values), "by", u.ID)
+		s.record(r, audit.By(u, audit.SettingUpdate, audit.Settings, s.settingsSummary(values)))
 	}
 	http.Redirect(w, r, "/admin/settings/general?ok=saved", http.StatusSeeOther)
 }
@@ -170,5 +172,6 @@ func (s *Server) mailTest(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 	if err := s.Outbox.SendTestBy(r.Context(), to, u.Email); err != nil {
 		msg = err.Error()
 	}
+	s.record(r, audit.By(u, audit.MailTest, "mail:test", "Проверочное письмо на "+to+": "+msg))
 	s.generalPage(w, r, http.StatusOK, nil, nil, "", msg)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"booksmeta/internal/accounts"
+	"booksmeta/internal/audit"
 	"booksmeta/internal/auth"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
@@ -161,6 +162,7 @@ func (s *Server) userCreate(w http.ResponseWriter, r *http.Request, actor *books
 		return
 	}
 	s.Log.Info("user created by admin", "user_id", u.ID, "by", actor.ID)
+	s.record(r, audit.By(actor, audit.UserCreate, audit.User(u.ID), audit.UserCreated(u)))
 	v := editView{Flash: "Пользователь создан."}
 	if r.PostFormValue("push_getcourse") == "1" && s.GetCourse != nil {
 		res := s.GetCourse.PushUser(r.Context(), u)
@@ -330,6 +332,7 @@ func (s *Server) userUpdate(w http.ResponseWriter, r *http.Request, actor *books
 		return
 	}
 	s.Log.Info("user updated by admin", "user_id", target.ID, "by", actor.ID)
+	s.recordUser(r, actor, target, audit.UserUpdate)
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(target.ID, 10)+"?ok=user_saved", http.StatusSeeOther)
 }
 
@@ -353,6 +356,7 @@ func (s *Server) userSetPassword(w http.ResponseWriter, r *http.Request, actor *
 		return
 	}
 	s.Log.Info("password set by admin", "user_id", target.ID, "by", actor.ID)
+	s.record(r, audit.By(actor, audit.UserPassword, audit.User(target.ID), "Администратор задал пароль пользователю "+target.Email+"; его сеансы завершены."))
 	http.Redirect(w, r, "/admin/users/"+strconv.FormatInt(target.ID, 10)+"?ok=password_set", http.StatusSeeOther)
 }
 
@@ -371,6 +375,7 @@ func (s *Server) userIssueLink(w http.ResponseWriter, r *http.Request, actor *bo
 		return
 	}
 	s.Log.Info("set-password link issued by admin", "user_id", target.ID, "by", actor.ID)
+	s.record(r, audit.By(actor, audit.UserLink, audit.User(target.ID), "Выдана ссылка для установки пароля пользователю "+target.Email+"."))
 	s.userEditPage(w, r, http.StatusOK, target, editView{OneTimeLink: link})
 }
 
@@ -385,6 +390,7 @@ func (s *Server) userSetActive(w http.ResponseWriter, r *http.Request, actor *bo
 		return
 	}
 	s.Log.Info("user active changed by admin", "user_id", target.ID, "active", active, "by", actor.ID)
+	s.recordUser(r, actor, target, audit.UserUpdate)
 	code := "deactivated"
 	if active {
 		code = "activated"
@@ -410,5 +416,6 @@ func (s *Server) userDelete(w http.ResponseWriter, r *http.Request, actor *books
 		return
 	}
 	s.Log.Info("user deleted by admin", "user_id", target.ID, "by", actor.ID)
+	s.record(r, audit.By(actor, audit.UserDelete, audit.User(target.ID), audit.UserDeleted(target)))
 	http.Redirect(w, r, "/admin/users?ok=deleted", http.StatusSeeOther)
 }

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"booksmeta/internal/accounts"
+	"booksmeta/internal/audit"
 	"booksmeta/internal/auth"
 	"booksmeta/internal/backup"
 	"booksmeta/internal/booking"
@@ -60,6 +61,7 @@ type Server struct {
 	Enrol     *enrol.Service
 	Auth      *auth.Service
 	Jobs      *jobs.Runner
+	Audit     audit.Recorder
 	Log       *slog.Logger
 	BaseURL   string
 	Version   string
@@ -70,6 +72,8 @@ type Server struct {
 	GetCourseTest func(ctx context.Context, override *getcourse.Config) getcourse.Verdict
 
 	pages map[string]*template.Template
+	// started is when Routes ran: the "about the system" page's uptime.
+	started time.Time
 }
 
 // maxForm bounds a page form's body; the largest is the settings form.
@@ -115,6 +119,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/getcourse", s.admin(s.gcPage))
 	s.connectRoutes(mux)
 	s.offerRoutes(mux)
+	s.auditSystemRoutes(mux)
 	mux.HandleFunc("GET /admin/backups", s.admin(s.backupsPage))
 	mux.HandleFunc("POST /admin/backups", s.admin(s.backupsNow))
 	mux.HandleFunc("POST /admin/backups/settings", s.admin(s.backupsSettings))

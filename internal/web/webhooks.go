@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/store"
 	"booksmeta/internal/webhook"
 )
@@ -150,6 +151,7 @@ func (s *Server) webhookRerun(w http.ResponseWriter, r *http.Request, u *booksme
 		s.Jobs.Notify()
 	}
 	s.Log.Info("webhook rerun requested", "event_id", e.ID, "by", u.ID)
+	s.record(r, audit.By(u, audit.WebhookRerun, audit.Webhook(e.ID), "Событие №"+strconv.FormatInt(e.ID, 10)+" ("+e.Event+", "+e.Email+") поставлено на повторную обработку."))
 	http.Redirect(w, r, "/admin/webhooks/"+e.PublicID()+"?ok=rerun", http.StatusSeeOther)
 }
 
@@ -174,5 +176,6 @@ func (s *Server) webhookPrune(w http.ResponseWriter, r *http.Request, u *booksme
 		return
 	}
 	s.Log.Info("webhook log pruned", "deleted", n, "older_than_days", days, "by", u.ID)
+	s.record(r, audit.By(u, audit.WebhookPrune, "webhooks", "Из журнала webhook удалены записи старше "+strconv.Itoa(days)+" дн.: "+strconv.FormatInt(n, 10)+"."))
 	http.Redirect(w, r, "/admin/webhooks?ok=pruned&n="+strconv.FormatInt(n, 10), http.StatusSeeOther)
 }
