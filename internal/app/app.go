@@ -207,7 +207,7 @@ func (a *App) buildServices() {
 	a.Processor = &webhook.Processor{Store: a.Store, Enrol: a.Enrol, Metrics: a.Metrics, Log: a.Log, Yield: a.Jobs.Yield,
 		OnFailed: a.alertFailedEvent}
 	a.GetCourse = a.newGetCourse()
-	a.Grants = &grants.Service{Store: a.Store, Settings: a.Settings, Box: a.Box, Booking: a.Booking, Log: a.Log}
+	a.Grants = &grants.Service{Store: a.Store, Settings: a.Settings, Box: a.Box, Booking: a.Booking, Log: a.Log, Audit: a.Audit}
 }
 
 // buildServers builds the transports; they only call the services.

@@ -19,11 +19,14 @@ package grants
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"booksmeta"
 	"booksmeta/internal/access"
+	"booksmeta/internal/audit"
 	"booksmeta/internal/booking"
 	"booksmeta/internal/secretbox"
 	"booksmeta/internal/settings"
@@ -51,6 +54,11 @@ type Service struct {
 	// Alert tells the admins that a grant's action keeps failing; it is
 	// called once per grant, in the transaction that records the failure.
 	Alert func(ctx context.Context, tx *store.Tx, a Alert) error
+	// Audit records each grant, revoke and alert in the audit trail, in
+	// the transaction that records the outcome; nil records nothing.
+	Audit interface {
+		RecordTx(ctx context.Context, tx *store.Tx, e audit.Entry) error
+	}
 	// Lease bounds one provider call's hold on its grant; after it another
 	// worker may take the grant up (the first one died).
 	Lease time.Duration
@@ -297,6 +305,9 @@ func (s *Service) grant(ctx context.Context, p access.Provider, g *booksmeta.Acc
 			msg += "; бронирование тем временем перестало действовать, доступ будет сразу закрыт"
 		}
 		s.Log.Info("access granted", "booking", g.BookingID, "grant", g.ID, "login", g.Login, "provider", g.Provider, "ms", took.Milliseconds())
+		if err := s.record(ctx, tx, audit.AccessGrant, g, msg+"."); err != nil {
+			return err
+		}
 		return tx.AddGrantAttempt(ctx, &booksmeta.AccessAttempt{GrantID: g.ID, BookingID: g.BookingID, Action: "grant", OK: true,
 			Message: msg + ".", Duration: took})
 	})
@@ -314,6 +325,9 @@ func (s *Service) revoke(ctx context.Context, p access.Provider, g *booksmeta.Ac
 			return err
 		}
 		s.Log.Info("access revoked", "booking", g.BookingID, "grant", g.ID, "login", g.Login, "provider", g.Provider, "ms", took.Milliseconds())
+		if err := s.record(ctx, tx, audit.AccessRevoke, g, strings.TrimSpace("Доступ закрыт. "+g.RevokeReason)); err != nil {
+			return err
+		}
 		return tx.AddGrantAttempt(ctx, &booksmeta.AccessAttempt{GrantID: g.ID, BookingID: g.BookingID, Action: "revoke", OK: true,
 			Message: "Доступ закрыт. " + g.RevokeReason, Duration: took})
 	})
@@ -356,8 +370,22 @@ func (s *Service) failed(ctx context.Context, g *booksmeta.AccessGrant, action s
 		if u, err := tx.UserByID(ctx, g.UserID); err == nil {
 			email = u.Email
 		}
+		what := "Выдать доступ"
+		if action == "revoke" {
+			what = "Закрыть доступ"
+		}
+		if err := s.record(ctx, tx, audit.AccessFailed, g, fmt.Sprintf("%s не удаётся (попыток: %d), администраторы предупреждены: %s", what, attempts, msg)); err != nil {
+			return err
+		}
 		return s.Alert(ctx, tx, Alert{Grant: g, Action: action, Email: email, Message: msg})
 	})
+}
+
+func (s *Service) record(ctx context.Context, tx *store.Tx, action string, g *booksmeta.AccessGrant, summary string) error {
+	if s.Audit == nil {
+		return nil
+	}
+	return s.Audit.RecordTx(ctx, tx, audit.System(action, audit.Booking(g.BookingID), summary))
 }
 
 func (s *Service) release(ctx context.Context, g *booksmeta.AccessGrant) error {

@@ -13,6 +13,7 @@ import (
 	"booksmeta/internal/access"
 	"booksmeta/internal/access/accesstest"
 	"booksmeta/internal/apptest"
+	"booksmeta/internal/store"
 )
 
 // A school day with the http provider against a receiver that verifies
@@ -129,6 +130,12 @@ func TestHTTPEveryGrantHasItsRevoke(t *testing.T) {
 	}
 	if len(granted) != 3 {
 		t.Errorf("grants for %d bookings, want 3 (anna, boris, vera)", len(granted))
+	}
+	// The audit trail tells the same: three grants, three revokes.
+	for action, want := range map[string]int{"access.grant": 3, "access.revoke": 3} {
+		if _, n, err := s.Audit.List(ctx, store.AuditFilter{Action: action, Limit: 50}); err != nil || n != want {
+			t.Errorf("audit %s: %d entries (%v), want %d", action, n, err, want)
+		}
 	}
 	for _, id := range []int64{annaA, borisA, veraA} {
 		h := attemptsText(t, s, id)
