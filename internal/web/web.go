@@ -144,6 +144,7 @@ var funcs = template.FuncMap{
 	"hm":         func(t time.Time, loc *time.Location) string { return t.In(loc).Format("15:04") },
 	"day":        dayLabel,
 	"date":       func(t time.Time) string { return t.Format("2006-01-02") },
+	"dmy":        dateForPeople,
 	"mailkind":   mailKindLabel,
 	"mailstatus": mailStatusLabel,
 }
@@ -231,11 +232,37 @@ func (s *Server) data(r *http.Request, title string) map[string]any {
 		if !u.IsAdmin() {
 			d["Unread"] = s.unreadNotices(r, u)
 		}
+		s.maintenanceBanner(r, u, d)
 	}
 	if msg := flashMessage(r.URL.Query()); msg != "" {
 		d["Flash"] = msg
 	}
 	return d
+}
+
+// maintenanceBanner marks every page of a signed-in user while maintenance
+// mode is on: admins are reminded that students cannot book (and where to
+// switch it off), students read the school's message on every page.
+func (s *Server) maintenanceBanner(r *http.Request, u *booksmeta.User, d map[string]any) {
+	if s.Booking == nil {
+		return
+	}
+	on, err := s.Booking.Maintenance(r.Context())
+	if err != nil {
+		s.Log.Error("read maintenance mode", "err", err)
+		return
+	}
+	if !on {
+		return
+	}
+	d["MaintenanceOn"] = true
+	if !u.IsAdmin() {
+		msg, err := s.Booking.Message(r.Context(), u, booking.OpBook, booksmeta.CodeMaintenance)
+		if err != nil {
+			s.Log.Error("read maintenance message", "err", err)
+		}
+		d["MaintenanceText"] = msg
+	}
 }
 
 // adminData adds the admin menu and the red banner shown on every admin page
@@ -384,7 +411,7 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// formatTime shows t in the school's zone.
+// formatTime shows t in the school's zone as people read it: "02.12.2026 14:05".
 func formatTime(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return "—"
@@ -392,7 +419,26 @@ func formatTime(t time.Time, loc *time.Location) string {
 	if loc == nil {
 		loc = time.UTC
 	}
-	return t.In(loc).Format("02.01.2006 15:04:05")
+	return t.In(loc).Format("02.01.2006 15:04")
+}
+
+// dateForPeople is "02.12.2026" for a time already in the school zone or a
+// "2026-12-02" value (the form of <input type=date> and of the API), the one
+// date format people read in the panel.
+func dateForPeople(v any) string {
+	switch v := v.(type) {
+	case time.Time:
+		if v.IsZero() {
+			return "—"
+		}
+		return v.Format("02.01.2006")
+	case string:
+		if t, err := time.Parse(time.DateOnly, v); err == nil {
+			return t.Format("02.01.2006")
+		}
+		return v
+	}
+	return ""
 }
 
 func outcomeLabel(o string) string {
