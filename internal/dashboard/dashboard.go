@@ -25,8 +25,8 @@ type Data struct {
 	// BookingsPerDay covers the last 14 and the next 14 school days.
 	BookingsPerDay []DayCount `json:"bookings_per_day"`
 	// Utilisation is taken places over capacity of open slots, in percent.
-	UtilisationPast30 int         `json:"utilisation_past_30_days"`
-	UtilisationNext14 int         `json:"utilisation_next_14_days"`
+	UtilisationPast30 int `json:"utilisation_past_30_days"`
+	UtilisationNext14 int `json:"utilisation_next_14_days"`
 	// UtilisationByHour is the last 30 days by hour of day (school zone):
 	// when the server is busy and when it stands idle.
 	UtilisationByHour [24]HourUse `json:"utilisation_by_hour_30_days"`
