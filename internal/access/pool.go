@@ -58,7 +58,7 @@ func ParsePool(s string) (Pool, error) {
 			return poolError(fmt.Sprintf("Имя учётной записи «%s» не подходит: только латинские буквы, цифры, точка, дефис и подчёркивание, до 20 знаков.", name))
 		}
 		if isReserved(name) {
-			return poolError(fmt.Sprintf("Учётную запись «%s» нельзя отдавать студентам: создайте для них отдельные, например stud01-stud05.", name))
+			return poolError(fmt.Sprintf("Учётную запись «%s» нельзя отдавать ученикам: создайте для них отдельные, например stud01-stud05.", name))
 		}
 		if seen[strings.ToLower(name)] {
 			return poolError(fmt.Sprintf("Учётная запись «%s» указана дважды.", name))
@@ -165,7 +165,7 @@ func (p Pool) Seats(n int, held []string) ([]string, error) {
 		}
 	}
 	if len(out) < n {
-		return nil, retryable("grant", fmt.Sprintf("Все учётные записи для студентов заняты (%d из %d): доступ будет выдан, когда освободится учётная запись предыдущего слота. Если так повторяется, добавьте учётные записи в access_accounts.", len(p)-len(out), len(p)),
+		return nil, retryable("grant", fmt.Sprintf("Все учётные записи для учеников заняты (%d из %d): доступ будет выдан, когда освободится учётная запись предыдущего слота. Если так повторяется, добавьте учётные записи в access_accounts.", len(p)-len(out), len(p)),
 			fmt.Errorf("pool exhausted: need %d, free %d of %d", n, len(out), len(p)))
 	}
 	return out, nil
@@ -177,6 +177,6 @@ func (p Pool) CheckCapacity(largest int) error {
 	if len(p) >= largest {
 		return nil
 	}
-	return permanent("config", fmt.Sprintf("В access_accounts %d учётных записей, а в самом большом слоте %d мест: каждому студенту нужна своя учётная запись. Добавьте учётные записи или уменьшите вместимость слотов.", len(p), largest),
+	return permanent("config", fmt.Sprintf("В access_accounts %d учётных записей, а в самом большом слоте %d мест: каждому ученику нужна своя учётная запись. Добавьте учётные записи или уменьшите вместимость слотов.", len(p), largest),
 		fmt.Errorf("pool of %d smaller than capacity %d", len(p), largest))
 }

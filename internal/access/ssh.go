@@ -81,14 +81,14 @@ func NewSSH(c SSHConfig, pool Pool) (Provider, error) {
 		return nil, permanent("config", "Выберите тип сервера (access_ssh_preset): windows или linux.", fmt.Errorf("bad %s %q", KeySSHPreset, c.Preset))
 	}
 	if len(pool) == 0 {
-		return nil, permanent("config", "Укажите учётные записи для студентов (access_accounts), например stud01-stud05: их создают на сервере заранее.", fmt.Errorf("empty %s", KeyAccounts))
+		return nil, permanent("config", "Укажите учётные записи для учеников (access_accounts), например stud01-stud05: их создают на сервере заранее.", fmt.Errorf("empty %s", KeyAccounts))
 	}
 	for _, a := range pool {
 		if !validName(a) || isReserved(a) {
-			return nil, poolError(fmt.Sprintf("Учётную запись «%s» Book Smeta студентам не выдаёт.", a))
+			return nil, poolError(fmt.Sprintf("Учётную запись «%s» Book Smeta ученикам не выдаёт.", a))
 		}
 		if strings.EqualFold(a, c.User) {
-			return nil, permanent("config", fmt.Sprintf("Учётная запись «%s» — это пользователь SSH, через которого работает Book Smeta; студентам её отдавать нельзя. Уберите её из access_accounts.", a),
+			return nil, permanent("config", fmt.Sprintf("Учётная запись «%s» — это пользователь SSH, через которого работает Book Smeta; ученикам её отдавать нельзя. Уберите её из access_accounts.", a),
 				errors.New("pool contains the ssh user"))
 		}
 	}
@@ -314,7 +314,7 @@ func (s *sshProvider) Check(ctx context.Context) Verdict {
 		return Verdict{Message: fmt.Sprintf("Подключение и ключ сервера в порядке, но на сервере нет %d учётных записей из access_accounts: создайте их (ничего не изменено).", len(missing)),
 			Details: missing}
 	}
-	return Verdict{OK: true, Message: fmt.Sprintf("Подключение в порядке: ключ сервера совпал, вход по ключу принят, все %d учётных записей для студентов на месте. Ничего не изменено.", len(s.pool))}
+	return Verdict{OK: true, Message: fmt.Sprintf("Подключение в порядке: ключ сервера совпал, вход по ключу принят, все %d учётных записей для учеников на месте. Ничего не изменено.", len(s.pool))}
 }
 
 func (s *sshProvider) inPool(login string) bool {

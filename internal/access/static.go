@@ -28,7 +28,7 @@ func (staticProvider) Revoke(context.Context, RevokeRequest) error { return nil 
 
 func (s staticProvider) Check(context.Context) Verdict {
 	if s.c.Host == "" && s.c.Login == "" {
-		return Verdict{OK: true, Message: "Выбран общий доступ: студентам показываются адрес, логин и пароль из настроек или слота. Адрес сервера и общий логин пока не заданы."}
+		return Verdict{OK: true, Message: "Выбран общий доступ: ученикам показываются адрес, логин и пароль из настроек или слота. Адрес сервера и общий логин пока не заданы."}
 	}
-	return Verdict{OK: true, Message: "Выбран общий доступ: студентам показываются адрес, логин и пароль из настроек или слота. Проверять подключение не нужно — Book Smeta к серверу не подключается."}
+	return Verdict{OK: true, Message: "Выбран общий доступ: ученикам показываются адрес, логин и пароль из настроек или слота. Проверять подключение не нужно — Book Smeta к серверу не подключается."}
 }

@@ -5,6 +5,7 @@ import (
 
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,10 +58,16 @@ func TestDashboardBookingNumbers(t *testing.T) {
 	}
 	p := f.as(t, f.admin).get("/admin")
 	// 3 places of 4 taken in the next 14 days: 75 %.
-	expect(t, p, 200, "Бронирований по дням", "<progress", "<span class=\"num\">75%</span>", "Ученики у предела лимита",
-		"student@example.com", "предстоящих 2 из 3", "<caption>")
-	expectNot(t, p, "calm@example.com", "zero@example.com")
-	// The table fallback: tomorrow's row holds its 3 bookings.
-	expect(t, p, 200, `<td>3</td><td><progress max="3" value="3"`)
+	expect(t, p, 200, "Бронирований по дням", "<span class=\"num\">75%</span>", "Ученики у предела лимита",
+		"student@example.com", "предстоящих 2 из 3")
+	expectNot(t, p, "calm@example.com", "zero@example.com", "<progress")
+	// The chart: an SVG image named by its title, one bar per day, tomorrow's
+	// bar as tall as the plot (3 of 3); and the table behind it holds the same.
+	expect(t, p, 200, `<svg xmlns="http://www.w3.org/2000/svg" class="bar-chart" id="chart-days" viewBox="0 0 480 200" role="img" aria-labelledby="chart-days-title chart-days-desc"`,
+		`<title>`+base.Format("02.01.2006")+`: 3 бронирования</title>`, "<summary>Таблица</summary>",
+		`<td>`+base.Format("02.01.2006")+`</td><td>3</td>`, `id="chart-hours"`)
+	if n := strings.Count(p.Body, `<rect class="bar`); n != 28+24 {
+		t.Fatalf("%d bars, want 28 days and 24 hours", n)
+	}
 	expect(t, f.as(t, f.student).get("/admin"), http.StatusForbidden)
 }
