@@ -34,6 +34,7 @@ import (
 	"booksmeta/internal/getcourse"
 	"booksmeta/internal/jobs"
 	"booksmeta/internal/outbox"
+	"booksmeta/internal/ru"
 	"booksmeta/internal/schedule"
 	"booksmeta/internal/secretbox"
 	"booksmeta/internal/settings"
@@ -145,6 +146,9 @@ var funcs = template.FuncMap{
 	"day":        dayLabel,
 	"date":       func(t time.Time) string { return t.Format("2006-01-02") },
 	"dmy":        dateForPeople,
+	"dur":        ru.Duration,
+	"email":      breakableEmail,
+	"code":       breakableCode,
 	"mailkind":   mailKindLabel,
 	"mailstatus": mailStatusLabel,
 }
@@ -420,6 +424,31 @@ func formatTime(t time.Time, loc *time.Location) string {
 		loc = time.UTC
 	}
 	return t.In(loc).Format("02.01.2006 15:04")
+}
+
+// breakableEmail lets a long address wrap only at its "@" (and the dots of
+// its domain), never letter by letter: the parts are escaped, the break
+// points are <wbr>.
+func breakableEmail(addr string) template.HTML {
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok {
+		return template.HTML(template.HTMLEscapeString(addr))
+	}
+	parts := strings.Split(domain, ".")
+	for i, p := range parts {
+		parts[i] = template.HTMLEscapeString(p)
+	}
+	return template.HTML(template.HTMLEscapeString(local) + "<wbr>@" + strings.Join(parts, "<wbr>."))
+}
+
+// breakableCode lets an event name such as getcourse/dealStatusChanged wrap
+// after its "/" instead of widening its column.
+func breakableCode(v string) template.HTML {
+	parts := strings.Split(v, "/")
+	for i, p := range parts {
+		parts[i] = template.HTMLEscapeString(p)
+	}
+	return template.HTML(strings.Join(parts, "/<wbr>"))
 }
 
 // dateForPeople is "02.12.2026" for a time already in the school zone or a
