@@ -59,6 +59,7 @@ func TestMaintenanceBannerOnEveryPage(t *testing.T) {
 
 var (
 	isoDate    = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}\b`)
+	goDuration = regexp.MustCompile(`\b\d+(\.\d+)?(ns|µs|ms|s|m|h)\b`)
 	tags       = regexp.MustCompile(`(?s)<[^>]*>`)
 	rawContent = regexp.MustCompile(`(?s)<(pre|textarea|script|style)\b.*?</(pre|textarea|script|style)>`)
 )
@@ -103,6 +104,9 @@ func TestAdminPagesShowDatesForPeople(t *testing.T) {
 		}
 		if m := isoDate.FindString(visibleText(page.Body)); m != "" {
 			t.Errorf("%s shows the date %s; people read DD.MM.YYYY", p, m)
+		}
+		if m := goDuration.FindString(visibleText(page.Body)); m != "" {
+			t.Errorf("%s shows the duration %s; people read «2,5 с», «1 мс»", p, m)
 		}
 	}
 	// The ranged slot list names its days as people write them.
