@@ -8,7 +8,7 @@ import (
 
 // DayChart draws the bookings per day; the marked bar is today.
 func DayChart(days []DayCount) BarChart {
-	c := BarChart{ID: "chart-days", Title: "Бронирований по дням", LabelEvery: 7, Max: 1}
+	c := BarChart{ID: "chart-days", Title: "Бронирований по дням", LabelEvery: 7}
 	total, peak, peakDay := 0, 0, ""
 	for _, d := range days {
 		label := d.Day.Format("02.01")
@@ -22,6 +22,8 @@ func DayChart(days []DayCount) BarChart {
 			peak, peakDay = d.Count, d.Day.Format("02.01.2006")
 		}
 	}
+	// An even top keeps the scale's middle line a whole number of bookings.
+	c.Max = float64(max(2, peak+peak%2))
 	if len(days) > 0 {
 		c.Title = "Бронирований по дням, " + days[0].Day.Format("02.01.2006") + " — " + days[len(days)-1].Day.Format("02.01.2006")
 	}

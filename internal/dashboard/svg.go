@@ -81,6 +81,10 @@ func (c BarChart) SVG() string {
 		class, fill := "bar", "#1f5fbf"
 		if b.Mark {
 			class, fill = "bar mark", "#c77c00"
+			// A band behind the marked bar shows where today is even
+			// when its bar has no height.
+			fmt.Fprintf(&sb, `<rect class="band" x="%s" y="%d" width="%s" height="%s" fill="#fff4de" aria-hidden="true"/>`,
+				num(float64(chartLeft)+float64(i)*slot), chartTop, num(slot), num(plotH))
 		}
 		fmt.Fprintf(&sb, `<rect class="%s" x="%s" y="%s" width="%s" height="%s" fill="%s"><title>%s</title></rect>`,
 			class, num(x), num(base-h), num(barW), num(h), fill, esc(b.Title))

@@ -40,6 +40,17 @@ func (n svgNode) all(local string) []svgNode {
 	return out
 }
 
+// bars are the chart's data rectangles (not the band behind today).
+func bars(root svgNode) []svgNode {
+	var out []svgNode
+	for _, r := range root.all("rect") {
+		if strings.HasPrefix(r.attr("class"), "bar") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // parseSVG checks the chart is well-formed XML with one root and returns it.
 func parseSVG(t *testing.T, s string) svgNode {
 	t.Helper()
@@ -71,7 +82,7 @@ func TestBarChartIsAccessibleWellFormedSVG(t *testing.T) {
 	if d := root.Nodes[1]; d.XMLName.Local != "desc" || d.attr("id") != "c1-desc" || d.Text != "Описание" {
 		t.Fatalf("second child must be the desc: %+v", d)
 	}
-	rects := root.all("rect")
+	rects := bars(root)
 	if len(rects) != 3 {
 		t.Fatalf("%d bars, want 3", len(rects))
 	}
@@ -87,6 +98,10 @@ func TestBarChartIsAccessibleWellFormedSVG(t *testing.T) {
 	if rects[1].Nodes[0].Text != "<b>" || !strings.Contains(rects[2].attr("class"), "mark") {
 		t.Errorf("bar titles or mark: %+v", rects)
 	}
+	// The marked (third) bar has a band behind it, the plot's full height.
+	if all := root.all("rect"); len(all) != 4 || all[2].attr("class") != "band" || all[2].attr("height") != "162" || all[2].attr("y") != "10" {
+		t.Errorf("band behind the marked bar: %+v", all)
+	}
 	// Labels: every second, plus the marked one; the scale shows 0 %, 50 %, 100 %.
 	var texts []string
 	for _, tx := range root.all("text") {
@@ -99,7 +114,7 @@ func TestBarChartIsAccessibleWellFormedSVG(t *testing.T) {
 
 func TestBarChartScalesToTheLargestValue(t *testing.T) {
 	c := dashboard.BarChart{ID: "c", Max: 1, Bars: []dashboard.Bar{{Value: 3}, {Value: 1}}}
-	rects := parseSVG(t, c.SVG()).all("rect")
+	rects := bars(parseSVG(t, c.SVG()))
 	if rects[0].attr("height") != "162" || rects[1].attr("height") != "54" {
 		t.Fatalf("heights %s %s", rects[0].attr("height"), rects[1].attr("height"))
 	}
@@ -114,6 +129,13 @@ func TestDayAndHourChartTexts(t *testing.T) {
 	if c.Title != "Бронирований по дням, 30.11.2026 — 02.12.2026" ||
 		c.Desc != "Всего 3 бронирования за 3 дня. Больше всего — 2 (01.12.2026). Сегодняшний день выделен цветом." {
 		t.Fatalf("title %q desc %q", c.Title, c.Desc)
+	}
+	// Peak 2: the scale's top is 2, its middle 1 — whole bookings.
+	if c.Max != 2 {
+		t.Fatalf("scale top %v", c.Max)
+	}
+	if c3 := dashboard.DayChart([]dashboard.DayCount{{Count: 3, Day: from}}); c3.Max != 4 {
+		t.Fatalf("scale top for 3 bookings: %v, want 4", c3.Max)
 	}
 	if c.Bars[1].Title != "01.12.2026: 2 бронирования (сегодня)" || !c.Bars[1].Mark || c.Bars[0].Title != "30.11.2026: 1 бронирование" || c.Bars[0].Label != "30.11" {
 		t.Fatalf("bars %+v", c.Bars)
@@ -132,7 +154,7 @@ func TestDayAndHourChartTexts(t *testing.T) {
 		t.Fatalf("desc %q", hc.Desc)
 	}
 	root := parseSVG(t, hc.SVG())
-	if root.Nodes[0].Text != "Загрузка сервера по часам суток за 30 дней" || len(root.all("rect")) != 24 {
-		t.Fatalf("hour chart: %q, %d bars", root.Nodes[0].Text, len(root.all("rect")))
+	if root.Nodes[0].Text != "Загрузка сервера по часам суток за 30 дней" || len(bars(root)) != 24 {
+		t.Fatalf("hour chart: %q, %d bars", root.Nodes[0].Text, len(bars(root)))
 	}
 }

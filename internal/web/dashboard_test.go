@@ -61,8 +61,8 @@ func TestDashboardBookingNumbers(t *testing.T) {
 	expect(t, p, 200, "Бронирований по дням", "<span class=\"num\">75%</span>", "Ученики у предела лимита",
 		"student@example.com", "предстоящих 2 из 3")
 	expectNot(t, p, "calm@example.com", "zero@example.com", "<progress")
-	// The chart: an SVG image named by its title, one bar per day, tomorrow's
-	// bar as tall as the plot (3 of 3); and the table behind it holds the same.
+	// The chart: an SVG image named by its title and description, one bar per
+	// day, tomorrow's named with its 3 bookings; the table behind it holds the same.
 	expect(t, p, 200, `<svg xmlns="http://www.w3.org/2000/svg" class="bar-chart" id="chart-days" viewBox="0 0 480 200" role="img" aria-labelledby="chart-days-title chart-days-desc"`,
 		`<title>`+base.Format("02.01.2006")+`: 3 бронирования</title>`, "<summary>Таблица</summary>",
 		`<td>`+base.Format("02.01.2006")+`</td><td>3</td>`, `id="chart-hours"`)
