@@ -38,7 +38,7 @@ type BarChart struct {
 const (
 	chartW      = 480
 	chartH      = 200
-	chartLeft   = 44 // room for the scale's numbers
+	chartLeft   = 50 // room for the scale's numbers
 	chartRight  = 6
 	chartTop    = 10
 	chartBottom = 28 // room for the labels

@@ -65,7 +65,7 @@ func TestDashboardBookingNumbers(t *testing.T) {
 	// day, tomorrow's named with its 3 bookings; the table behind it holds the same.
 	expect(t, p, 200, `<svg xmlns="http://www.w3.org/2000/svg" class="bar-chart" id="chart-days" viewBox="0 0 480 200" role="img" aria-labelledby="chart-days-title chart-days-desc"`,
 		`<title>`+base.Format("02.01.2006")+`: 3 бронирования</title>`, "<summary>Таблица</summary>",
-		`<td>`+base.Format("02.01.2006")+`</td><td>3</td>`, `id="chart-hours"`)
+		`<td class="nowrap">`+base.Format("02.01.2006")+`</td><td>3</td>`, `id="chart-hours"`)
 	if n := strings.Count(p.Body, `<rect class="bar`); n != 28+24 {
 		t.Fatalf("%d bars, want 28 days and 24 hours", n)
 	}
