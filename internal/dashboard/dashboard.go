@@ -25,8 +25,11 @@ type Data struct {
 	// BookingsPerDay covers the last 14 and the next 14 school days.
 	BookingsPerDay []DayCount `json:"bookings_per_day"`
 	// Utilisation is taken places over capacity of open slots, in percent.
-	UtilisationPast30 int         `json:"utilisation_past_30_days"`
-	UtilisationNext14 int         `json:"utilisation_next_14_days"`
+	UtilisationPast30 int `json:"utilisation_past_30_days"`
+	UtilisationNext14 int `json:"utilisation_next_14_days"`
+	// UtilisationByHour is the last 30 days by hour of day (school zone):
+	// when the server is busy and when it stands idle.
+	UtilisationByHour [24]HourUse `json:"utilisation_by_hour_30_days"`
 	NearLimit         []NearLimit `json:"near_limit"`
 }
 
@@ -35,6 +38,8 @@ type DayCount struct {
 	Date  string `json:"date"`
 	Count int    `json:"count"`
 	Today bool   `json:"today,omitempty"`
+	// Day is the school-zone midnight of Date, for the page's labels.
+	Day time.Time `json:"-"`
 }
 
 // NearLimit is a student who has (almost) used their booking allowance.
@@ -73,14 +78,7 @@ func Build(ctx context.Context, st *store.Store, set *settings.Service) (Data, e
 	if err != nil {
 		return d, err
 	}
-	perDay := map[string]int{}
-	for _, t := range starts {
-		perDay[t.In(now.Location()).Format("2006-01-02")]++
-	}
-	for day := from; day.Before(to); day = day.AddDate(0, 0, 1) {
-		k := day.Format("2006-01-02")
-		d.BookingsPerDay = append(d.BookingsPerDay, DayCount{Date: k, Count: perDay[k], Today: day.Equal(midnight)})
-	}
+	d.BookingsPerDay = PerDay(starts, from, 28, midnight)
 	pct := func(a, b int) int {
 		if b == 0 {
 			return 0
@@ -92,6 +90,11 @@ func Build(ctx context.Context, st *store.Store, set *settings.Service) (Data, e
 		return d, err
 	}
 	d.UtilisationPast30 = pct(b, c)
+	loads, err := st.SlotLoads(ctx, midnight.AddDate(0, 0, -30), st.Now())
+	if err != nil {
+		return d, err
+	}
+	d.UtilisationByHour = ByHour(loads, now.Location())
 	if b, c, err = st.Utilisation(ctx, st.Now(), midnight.AddDate(0, 0, 14)); err != nil {
 		return d, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"booksmeta/internal/enrol"
 	"booksmeta/internal/getcourse"
+	"booksmeta/internal/ru"
 	"booksmeta/internal/store"
 	"booksmeta/internal/webhook"
 )
@@ -329,12 +330,7 @@ func (s *Service) poll(ctx context.Context, cl *getcourse.Client, owner string, 
 	return s.consume(ctx, owner, st, ex, exp, o)
 }
 
-func seconds(d time.Duration) string {
-	if d < time.Second {
-		return strconv.FormatInt(d.Milliseconds(), 10) + " мс"
-	}
-	return strconv.Itoa(int(d.Round(time.Second).Seconds())) + " с"
-}
+func seconds(d time.Duration) string { return ru.Duration(d) }
 
 // consume turns the export's paid deals into events, then moves the cursor.
 // Batches commit on their own: a crash midway leaves the export pending, and

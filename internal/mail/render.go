@@ -42,9 +42,9 @@ type KindInfo struct {
 // Kinds lists every kind in the order the admin panel shows them.
 func Kinds() []KindInfo {
 	return []KindInfo{
-		{KindWelcome, "Приветствие нового студента", "После оплаты в GetCourse: ссылка, чтобы задать пароль (действует 7 дней). Пароль в письме не отправляется."},
-		{KindBookingConfirmation, "Подтверждение бронирования", "Когда студент бронирует время: дата и время в часовом поясе школы и когда откроется доступ."},
-		{KindBookingCancelled, "Отмена бронирования", "Когда бронь отменяет студент, администратор (с причиной) или когда оплата возвращена."},
+		{KindWelcome, "Приветствие нового ученика", "После оплаты в GetCourse: ссылка, чтобы задать пароль (действует 7 дней). Пароль в письме не отправляется."},
+		{KindBookingConfirmation, "Подтверждение бронирования", "Когда ученик бронирует время: дата и время в часовом поясе школы и когда откроется доступ."},
+		{KindBookingCancelled, "Отмена бронирования", "Когда бронь отменяет ученик, администратор (с причиной) или когда оплата возвращена."},
 		{KindReminder, "Напоминание о занятии", "За настроенное время до начала (по умолчанию за час): ссылка на панель доступа."},
 		{KindPasswordReset, "Смена пароля", "По запросу «Забыли пароль?»: одноразовая ссылка."},
 		{KindPaymentRevoked, "Оплата отменена", "Когда GetCourse сообщает об отмене или возврате оплаты: доступ к бронированию закрыт, будущие брони отменены."},
@@ -91,7 +91,7 @@ func SampleData(kind Kind) any {
 	case KindAccessEnded:
 		return AccessEndedData{Name: "Анна", Reason: "Срок доступа к серверу по вашей покупке закончился."}
 	case KindAdminAlert:
-		return AdminAlertData{EventID: "gc-7f3a9c", Event: "user_payment", Email: "anna@example.ru", Error: "в событии нет адреса почты студента", Attempts: 5, LastTry: start.Add(-time.Hour), Zone: zone}
+		return AdminAlertData{EventID: "gc-7f3a9c", Event: "user_payment", Email: "anna@example.ru", Error: "в событии нет адреса почты ученика", Attempts: 5, LastTry: start.Add(-time.Hour), Zone: zone}
 	case KindTest:
 		return TestData{Server: "smtp.yandex.ru:465, SSL", RequestedBy: "admin@example.ru", SentAt: start, Zone: zone}
 	}

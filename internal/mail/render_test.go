@@ -102,7 +102,7 @@ func TestKindContents(t *testing.T) {
 	both(m, "password_reset", "https://book.example.ru/reset-password?token=primer", "1 час", "anna@example.ru")
 
 	m = render(KindAdminAlert, SampleData(KindAdminAlert))
-	both(m, "admin_alert", "gc-7f3a9c", "user_payment", "5 раз", "в событии нет адреса почты студента", "https://book.example.ru/admin/webhooks")
+	both(m, "admin_alert", "gc-7f3a9c", "user_payment", "5 раз", "в событии нет адреса почты ученика", "https://book.example.ru/admin/webhooks")
 	if !strings.Contains(m.Subject, "5 попыток") {
 		t.Errorf("alert subject %q", m.Subject)
 	}

@@ -243,7 +243,7 @@ func TestAdminSlotsCloseRangeGenerateAndFilter(t *testing.T) {
 	// The range filter lists them; a bad range says so and shows the week.
 	wed := monday.AddDate(0, 0, 2).Format("2006-01-02")
 	p = a.get("/admin/slots?from=" + monday.Format("2006-01-02") + "&to=" + wed)
-	expect(t, p, 200, "Слоты с "+monday.Format("2006-01-02")+" по "+wed)
+	expect(t, p, 200, "Слоты с "+monday.Format("02.01.2006")+" по "+monday.AddDate(0, 0, 2).Format("02.01.2006"))
 	if n := strings.Count(p.Body, "<span class=\"badge ok\">доступен</span>"); n != 4 {
 		t.Fatalf("range shows %d free slots, want 4", n)
 	}

@@ -3,10 +3,18 @@ package web
 import (
 	"booksmeta"
 
+	"html/template"
 	"net/http"
 
 	"booksmeta/internal/dashboard"
 )
+
+// hourRow is one line of the table behind the hour-of-day chart.
+type hourRow struct {
+	Range, Offered, Booked string
+	Percent                int
+	None                   bool
+}
 
 type outcomeCount struct {
 	Outcome string
@@ -32,10 +40,14 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ *booksmeta.
 		}
 	}
 	d["Today"], d["TodayTotal"] = today, total
-	maxDay := 1
-	for _, c := range dd.BookingsPerDay {
-		maxDay = max(maxDay, c.Count)
+	// The charts are built from escaped text only (BarChart.SVG), so they
+	// may go into the page as markup.
+	d["DayChart"] = template.HTML(dashboard.DayChart(dd.BookingsPerDay).SVG())
+	d["HourChart"] = template.HTML(dashboard.HourChart(dd.UtilisationByHour).SVG())
+	var hours []hourRow
+	for _, h := range dd.UtilisationByHour {
+		hours = append(hours, hourRow{dashboard.HourRange(h.Hour), dashboard.SeatHours(h.OfferedSeatMn), dashboard.SeatHours(h.BookedSeatMn), h.Percent, h.OfferedSeatMn == 0})
 	}
-	d["MaxDay"] = maxDay
+	d["HourRows"] = hours
 	s.render(w, http.StatusOK, "dashboard", d)
 }

@@ -5,10 +5,12 @@ import (
 
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"booksmeta/internal/accounts"
+	"booksmeta/internal/store"
 )
 
 func TestDashboardNumbers(t *testing.T) {
@@ -57,10 +59,48 @@ func TestDashboardBookingNumbers(t *testing.T) {
 	}
 	p := f.as(t, f.admin).get("/admin")
 	// 3 places of 4 taken in the next 14 days: 75 %.
-	expect(t, p, 200, "Бронирований по дням", "<progress", "<span class=\"num\">75%</span>", "Ученики у предела лимита",
-		"student@example.com", "предстоящих 2 из 3", "<caption>")
-	expectNot(t, p, "calm@example.com", "zero@example.com")
-	// The table fallback: tomorrow's row holds its 3 bookings.
-	expect(t, p, 200, `<td>3</td><td><progress max="3" value="3"`)
+	expect(t, p, 200, "Бронирований по дням", "<span class=\"num\">75%</span>", "Ученики у предела лимита",
+		"student@example.com", "предстоящих 2 из 3")
+	expectNot(t, p, "calm@example.com", "zero@example.com", "<progress")
+	// The chart: an SVG image named by its title and description, one bar per
+	// day, tomorrow's named with its 3 bookings; the table behind it holds the same.
+	expect(t, p, 200, `<svg xmlns="http://www.w3.org/2000/svg" class="bar-chart" id="chart-days" viewBox="0 0 480 200" role="img" aria-labelledby="chart-days-title chart-days-desc"`,
+		`<title>`+base.Format("02.01.2006")+`: 3 бронирования</title>`, "<summary>Таблица</summary>",
+		`<td class="nowrap">`+base.Format("02.01.2006")+`</td><td>3</td>`, `id="chart-hours"`)
+	if n := strings.Count(p.Body, `<rect class="bar`); n != 28+24 {
+		t.Fatalf("%d bars, want 28 days and 24 hours", n)
+	}
 	expect(t, f.as(t, f.student).get("/admin"), http.StatusForbidden)
+}
+
+// TestDashboardUtilisationByHour: yesterday's 09:00–10:00 slot with 2 places,
+// 1 taken, shows as 50 % for that hour in the chart and in its table; an
+// hour without slots says so.
+func TestDashboardUtilisationByHour(t *testing.T) {
+	f := start(t, nil)
+	ctx := context.Background()
+	loc, _ := time.LoadLocation("Europe/Moscow")
+	y := time.Now().In(loc).AddDate(0, 0, -1)
+	start := time.Date(y.Year(), y.Month(), y.Day(), 9, 0, 0, 0, loc)
+	// A past slot cannot be created through the rules; the store can.
+	err := f.srv.Store.InTx(ctx, func(tx *store.Tx) error {
+		sl := &booksmeta.Slot{StartsAt: start, EndsAt: start.Add(time.Hour), Capacity: 2, Active: true}
+		if _, err := tx.InsertSlot(ctx, sl); err != nil {
+			return err
+		}
+		if ok, err := tx.TakePlace(ctx, sl.ID); err != nil || !ok {
+			t.Fatalf("take a place: %v %v", ok, err)
+		}
+		_, err := tx.InsertBooking(ctx, sl.ID, f.student.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.as(t, f.admin).get("/admin")
+	expect(t, p, 200, `<tr><td class="nowrap">09:00–10:00</td><td>2</td><td>1</td><td>50 %</td></tr>`,
+		`<tr><td class="nowrap">14:00–15:00</td><td colspan="3">слотов не было</td></tr>`,
+		`<title>09:00–10:00: 50 % (занято 1 из 2 место-часов)</title>`,
+		`<title id="chart-hours-title">Загрузка сервера по часам суток за 30 дней</title>`,
+		"<span class=\"num\">50%</span> <span class=\"label\">загрузка сервера за 30 дней")
 }

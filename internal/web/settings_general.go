@@ -54,7 +54,7 @@ var generalSections = []struct {
 		{booking.CancelCutoffMinutes, "Отмена не позднее чем за, минут", "", "number"},
 		{settings.DefaultBookingLimit, "Лимит бронирований для новых учеников", "", "number"},
 	}},
-	{"mail", "Почта", "Без почты всё работает, письма ждут в очереди.", []fieldDef{
+	{"mail", "Почта", "SMTP-сервер, через который уходят письма ученикам и администраторам. Готовые значения для популярных сервисов — в «Подсказках для почты» внизу страницы.", []fieldDef{
 		{settings.MailHost, "SMTP-сервер", "Например smtp.yandex.ru или smtp.go1.unisender.ru.", "text"},
 		{settings.MailPort, "Порт", "465 (SSL) или 587 (STARTTLS).", "number"},
 		{settings.MailEncryption, "Шифрование", "ssl, tls, starttls или none.", "text"},
@@ -83,7 +83,14 @@ func generalKeys() []string {
 	return keys
 }
 
-func (s *Server) generalPage(w http.ResponseWriter, r *http.Request, status int, entered, errs map[string]string, formErr, mailVerdict string) {
+// mailVerdict is the answer to «Отправить тестовое письмо», shown at the
+// top of the page: the form is at its foot, 4,700 px down.
+type mailVerdict struct {
+	OK   bool
+	Text string
+}
+
+func (s *Server) generalPage(w http.ResponseWriter, r *http.Request, status int, entered, errs map[string]string, formErr string, verdict *mailVerdict) {
 	ctx := r.Context()
 	var sections []generalSection
 	for _, sec := range generalSections {
@@ -122,7 +129,7 @@ func (s *Server) generalPage(w http.ResponseWriter, r *http.Request, status int,
 		sections = append(sections, gs)
 	}
 	d := s.adminData(r, "Настройки → Расписание, доступ, почта", "settings")
-	d["Sections"], d["FormError"], d["Presets"], d["MailVerdict"] = sections, formErr, mail.Presets(), mailVerdict
+	d["Sections"], d["FormError"], d["Presets"], d["MailVerdict"] = sections, formErr, mail.Presets(), verdict
 	if s.Outbox != nil {
 		on, err := s.Outbox.Configured(ctx)
 		if err != nil {
@@ -138,7 +145,7 @@ func (s *Server) generalPage(w http.ResponseWriter, r *http.Request, status int,
 }
 
 func (s *Server) generalForm(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
-	s.generalPage(w, r, http.StatusOK, nil, nil, "", "")
+	s.generalPage(w, r, http.StatusOK, nil, nil, "", nil)
 }
 
 func (s *Server) generalSave(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
@@ -150,7 +157,7 @@ func (s *Server) generalSave(w http.ResponseWriter, r *http.Request, u *booksmet
 	if len(values) > 0 {
 		if err := s.Settings.Put(r.Context(), values, u.ID); err != nil {
 			if errs := settings.Refusals(err); errs != nil {
-				s.generalPage(w, r, http.StatusUnprocessableEntity, entered, errs, "Настройки не сохранены: исправьте отмеченные поля.", "")
+				s.generalPage(w, r, http.StatusUnprocessableEntity, entered, errs, "Настройки не сохранены: исправьте отмеченные поля.", nil)
 				return
 			}
 			s.internalError(w, r, "save settings", err)
@@ -168,10 +175,10 @@ func (s *Server) mailTest(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 	if to == "" {
 		to = u.Email
 	}
-	msg := "Тестовое письмо отправлено на " + to + ". Проверьте почту (и папку «Спам»)."
+	v := &mailVerdict{OK: true, Text: "Тестовое письмо отправлено на " + to + ". Проверьте почту (и папку «Спам»)."}
 	if err := s.Outbox.SendTestBy(r.Context(), to, u.Email); err != nil {
-		msg = err.Error()
+		v = &mailVerdict{Text: "Тестовое письмо не отправлено. " + err.Error()}
 	}
-	s.record(r, audit.By(u, audit.MailTest, "mail:test", "Проверочное письмо на "+to+": "+msg))
-	s.generalPage(w, r, http.StatusOK, nil, nil, "", msg)
+	s.record(r, audit.By(u, audit.MailTest, "mail:test", "Проверочное письмо на "+to+": "+v.Text))
+	s.generalPage(w, r, http.StatusOK, nil, nil, "", v)
 }

@@ -73,7 +73,7 @@ func TestOutboxPage(t *testing.T) {
 func TestMailTemplateEditing(t *testing.T) {
 	f := start(t, nil)
 	a := f.as(t, f.admin)
-	expect(t, a.get("/admin/mail-templates"), 200, "Приветствие нового студента", "стандартный")
+	expect(t, a.get("/admin/mail-templates"), 200, "Приветствие нового ученика", "стандартный")
 	p := a.get("/admin/mail-templates/welcome")
 	expect(t, p, 200, "Предпросмотр", "Вернуть стандартный текст")
 	// A template that does not parse is refused with a Russian reason.

@@ -35,6 +35,7 @@ import (
 	"booksmeta/internal/getcourse"
 	"booksmeta/internal/jobs"
 	"booksmeta/internal/outbox"
+	"booksmeta/internal/ru"
 	"booksmeta/internal/schedule"
 	"booksmeta/internal/secretbox"
 	"booksmeta/internal/settings"
@@ -149,6 +150,10 @@ var funcs = template.FuncMap{
 	"hm":         func(t time.Time, loc *time.Location) string { return t.In(loc).Format("15:04") },
 	"day":        dayLabel,
 	"date":       func(t time.Time) string { return t.Format("2006-01-02") },
+	"dmy":        dateForPeople,
+	"dur":        ru.Duration,
+	"email":      breakableEmail,
+	"code":       breakableCode,
 	"mailkind":   mailKindLabel,
 	"mailstatus": mailStatusLabel,
 }
@@ -236,11 +241,37 @@ func (s *Server) data(r *http.Request, title string) map[string]any {
 		if !u.IsAdmin() {
 			d["Unread"] = s.unreadNotices(r, u)
 		}
+		s.maintenanceBanner(r, u, d)
 	}
 	if msg := flashMessage(r.URL.Query()); msg != "" {
 		d["Flash"] = msg
 	}
 	return d
+}
+
+// maintenanceBanner marks every page of a signed-in user while maintenance
+// mode is on: admins are reminded that students cannot book (and where to
+// switch it off), students read the school's message on every page.
+func (s *Server) maintenanceBanner(r *http.Request, u *booksmeta.User, d map[string]any) {
+	if s.Booking == nil {
+		return
+	}
+	on, err := s.Booking.Maintenance(r.Context())
+	if err != nil {
+		s.Log.Error("read maintenance mode", "err", err)
+		return
+	}
+	if !on {
+		return
+	}
+	d["MaintenanceOn"] = true
+	if !u.IsAdmin() {
+		msg, err := s.Booking.Message(r.Context(), u, booking.OpBook, booksmeta.CodeMaintenance)
+		if err != nil {
+			s.Log.Error("read maintenance message", "err", err)
+		}
+		d["MaintenanceText"] = msg
+	}
 }
 
 // adminData adds the admin menu and the red banner shown on every admin page
@@ -389,7 +420,7 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// formatTime shows t in the school's zone.
+// formatTime shows t in the school's zone as people read it: "02.12.2026 14:05".
 func formatTime(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return "—"
@@ -397,7 +428,51 @@ func formatTime(t time.Time, loc *time.Location) string {
 	if loc == nil {
 		loc = time.UTC
 	}
-	return t.In(loc).Format("02.01.2006 15:04:05")
+	return t.In(loc).Format("02.01.2006 15:04")
+}
+
+// breakableEmail lets a long address wrap only at its "@" (and the dots of
+// its domain), never letter by letter: the parts are escaped, the break
+// points are <wbr>.
+func breakableEmail(addr string) template.HTML {
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok {
+		return template.HTML(template.HTMLEscapeString(addr))
+	}
+	parts := strings.Split(domain, ".")
+	for i, p := range parts {
+		parts[i] = template.HTMLEscapeString(p)
+	}
+	return template.HTML(template.HTMLEscapeString(local) + "<wbr>@" + strings.Join(parts, "<wbr>."))
+}
+
+// breakableCode lets an event name such as getcourse/dealStatusChanged wrap
+// after its "/" instead of widening its column.
+func breakableCode(v string) template.HTML {
+	parts := strings.Split(v, "/")
+	for i, p := range parts {
+		parts[i] = template.HTMLEscapeString(p)
+	}
+	return template.HTML(strings.Join(parts, "/<wbr>"))
+}
+
+// dateForPeople is "02.12.2026" for a time already in the school zone or a
+// "2026-12-02" value (the form of <input type=date> and of the API), the one
+// date format people read in the panel.
+func dateForPeople(v any) string {
+	switch v := v.(type) {
+	case time.Time:
+		if v.IsZero() {
+			return "—"
+		}
+		return v.Format("02.01.2006")
+	case string:
+		if t, err := time.Parse(time.DateOnly, v); err == nil {
+			return t.Format("02.01.2006")
+		}
+		return v
+	}
+	return ""
 }
 
 func outcomeLabel(o string) string {
