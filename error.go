@@ -68,6 +68,7 @@ const (
 	CodeMaintenance   = "maintenance"
 	CodeHoursUsedUp   = "hours_used_up" // SPEC §8: the purchases' hours are spent or held
 	CodeAccessEnded   = "access_ended"  // SPEC §8: the slot ends after the purchases' access
+	CodeTooFarAhead   = "too_far_ahead" // the slot is beyond max_advance_days
 
 	// Slot changes.
 	CodeSlotExists    = "slot_exists"           // a live slot already starts then
@@ -102,6 +103,7 @@ var httpStatus = map[string]int{
 	CodeMaintenance:   http.StatusConflict,
 	CodeHoursUsedUp:   http.StatusConflict,
 	CodeAccessEnded:   http.StatusConflict,
+	CodeTooFarAhead:   http.StatusConflict,
 
 	CodeSlotExists:    http.StatusConflict,
 	CodeSlotDeleted:   http.StatusConflict,

@@ -128,6 +128,7 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 	backup.DefineSettings(a.Settings)
 	gcsync.DefineSettings(a.Settings)
 	enrol.DefineSettings(a.Settings)
+	outbox.DefineSettings(a.Settings)
 
 	// The webhook committer answers GetCourse; the job runner gives way to
 	// it while it holds deliveries.

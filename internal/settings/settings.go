@@ -43,7 +43,13 @@ const (
 	// WebhookLogKeepDays is how long refused and duplicate requests stay in
 	// the webhook log; accepted events stay at least store.AcceptedKept.
 	WebhookLogKeepDays = "webhook_log_keep_days"
+	// SchoolName is the school's name in page titles, the header and every
+	// mail; empty means the product's name (ProductName).
+	SchoolName = "school_name"
 )
+
+// ProductName stands in for an unset SchoolName.
+const ProductName = "Book Smeta"
 
 // Value is a resolved setting.
 type Value struct {

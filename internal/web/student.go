@@ -68,6 +68,13 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 		s.internalError(w, r, "list slots", err)
 		return
 	}
+	// Slots beyond max_advance_days are not offered; one the student
+	// already booked stays in view.
+	until, err := s.Booking.BookableUntil(ctx, now)
+	if err != nil {
+		s.internalError(w, r, "read max advance days", err)
+		return
+	}
 	days := make([]dayView, 7)
 	for i := range days {
 		days[i].Date = from.AddDate(0, 0, i)
@@ -75,6 +82,9 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 	for _, sl := range slots {
 		i := int(sl.StartsAt.In(loc).Sub(from).Hours() / 24)
 		if i < 0 || i > 6 {
+			continue
+		}
+		if !sl.BookedByMe && !sl.StartsAt.Before(until) {
 			continue
 		}
 		days[i].Slots = append(days[i].Slots, slotView{ID: sl.ID, Start: sl.StartsAt, End: sl.EndsAt, Capacity: sl.Capacity,
