@@ -65,6 +65,9 @@ func TestEverySettingRefusesABadValue(t *testing.T) {
 		"getcourse_sync_first_days":     {"0", "60", ""},
 		"getcourse_developer_key":       {"dev key", "dev-key-1", ""},
 		"access_end_reminder_days":      {"-1", "3", ""},
+		"school_name":                   {strings.Repeat("я", 101), "Школа сметчика", ""},
+		"max_advance_days":              {"366", "30", ""},
+		"mail_enabled":                  {"maybe", "да", "1"},
 	}
 	keys := s.Settings.Keys()
 	for _, k := range keys {
