@@ -125,6 +125,22 @@ func (s *Service) BookableUntil(ctx context.Context, now time.Time) (time.Time, 
 	return bookableUntil(now, days, s.Settings.Location(ctx)), nil
 }
 
+// AdvanceLimit is BookableUntil with the rule in words for the calendar:
+// the last day students may book.
+func (s *Service) AdvanceLimit(ctx context.Context, now time.Time) (time.Time, string, error) {
+	days, err := s.Settings.Int(ctx, MaxAdvanceDays)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	loc := s.Settings.Location(ctx)
+	until := bookableUntil(now, days, loc)
+	if days == 0 {
+		return until, "Бронировать можно только на сегодня.", nil
+	}
+	last := until.AddDate(0, 0, -1).Format("02.01.2006")
+	return until, fmt.Sprintf("Бронировать можно не дальше чем на %d %s вперёд: последний день — %s.", days, pluralDays(days), last), nil
+}
+
 func bookableUntil(now time.Time, days int, loc *time.Location) time.Time {
 	d := now.In(loc)
 	return time.Date(d.Year(), d.Month(), d.Day()+days+1, 0, 0, 0, 0, loc)

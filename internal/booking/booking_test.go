@@ -369,6 +369,10 @@ func TestMaxAdvanceDays(t *testing.T) {
 		t.Errorf("BookableUntil %v %v", until, err)
 	}
 
+	if _, note, err := b.AdvanceLimit(ctx, now); err != nil || note != "Бронировать можно не дальше чем на 10 дней вперёд: последний день — 12.12.2026." {
+		t.Errorf("AdvanceLimit note %q %v", note, err)
+	}
+
 	// 0 is today only; the setting refuses what is out of 0..365.
 	if err := s.Settings.Put(ctx, map[string]string{booking.MaxAdvanceDays: "0"}, 0); err != nil {
 		t.Fatal(err)

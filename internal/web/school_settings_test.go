@@ -43,7 +43,9 @@ func TestSchoolSection(t *testing.T) {
 	near, far := addSlot(t, f, tomorrow, 3), addSlot(t, f, later, 3)
 	b := f.as(t, f.student)
 	expect(t, b.get("/?week="+tomorrow.Format("2006-01-02")), 200, tomorrow.Format("15:04")+"–", `value="`+itoa(near)+`"`)
-	expectNot(t, b.get("/?week="+later.Format("2006-01-02")), `value="`+itoa(far)+`"`)
+	p = b.get("/?week=" + later.Format("2006-01-02"))
+	expectNot(t, p, `value="`+itoa(far)+`"`)
+	expect(t, p, 200, `id="advance-limit"`, "Бронировать можно не дальше чем на 1 день вперёд: последний день — "+tomorrow.Format("02.01.2006")+".")
 	expect(t, bookVia(t, b, later.Format("2006-01-02"), itoa(far)), 200, "Бронировать можно не дальше чем на 1 день вперёд")
 	expect(t, bookVia(t, b, tomorrow.Format("2006-01-02"), itoa(near)), 200, "Время забронировано")
 

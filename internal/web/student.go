@@ -70,7 +70,7 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 	}
 	// Slots beyond max_advance_days are not offered; one the student
 	// already booked stays in view.
-	until, err := s.Booking.BookableUntil(ctx, now)
+	until, advanceNote, err := s.Booking.AdvanceLimit(ctx, now)
 	if err != nil {
 		s.internalError(w, r, "read max advance days", err)
 		return
@@ -110,6 +110,9 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 	d["Me"], d["Days"], d["Loc"], d["Zone"] = u, days, loc, loc.String()
 	d["Prev"], d["Next"] = from.AddDate(0, 0, -7).Format("2006-01-02"), to.Format("2006-01-02")
 	d["Upcoming"], d["Left"] = upcoming, u.BookingsLeft(upcoming)
+	if to.After(until) {
+		d["AdvanceNote"] = advanceNote
+	}
 	d["Notices"], d["Allowance"] = notices, s.allowance(r, u)
 	maintenance, err := s.Booking.Maintenance(ctx)
 	if err != nil {
