@@ -57,7 +57,7 @@ func greeting(name string) string {
 
 func common() []Placeholder {
 	return []Placeholder{
-		{Name: "Школа", Description: "название школы из «Настройки → Общие» (или Book Smeta)", legacy: "appName",
+		{Name: "Школа", Description: "название школы из настроек, раздел «Школа» (если не задано — Book Smeta)", legacy: "appName",
 			value: func(r *Renderer, _ any) string { return r.appName }},
 		{Name: "Сайт", Description: "адрес сайта бронирования", Link: true, legacy: "baseURL",
 			value: func(r *Renderer, _ any) string { return r.baseURL }},
