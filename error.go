@@ -69,6 +69,7 @@ const (
 	CodeHoursUsedUp   = "hours_used_up"  // SPEC §8: the purchases' hours are spent or held
 	CodeAccessEnded   = "access_ended"   // SPEC §8: the slot ends after the purchases' access
 	CodeAccessPending = "access_pending" // SPEC §7: the window is open, the grant has not succeeded yet
+	CodeTooFarAhead   = "too_far_ahead"  // the slot is beyond max_advance_days
 
 	// Slot changes.
 	CodeSlotExists    = "slot_exists"           // a live slot already starts then
@@ -104,6 +105,7 @@ var httpStatus = map[string]int{
 	CodeHoursUsedUp:   http.StatusConflict,
 	CodeAccessEnded:   http.StatusConflict,
 	CodeAccessPending: http.StatusConflict,
+	CodeTooFarAhead:   http.StatusConflict,
 
 	CodeSlotExists:    http.StatusConflict,
 	CodeSlotDeleted:   http.StatusConflict,

@@ -81,6 +81,9 @@ func TestEverySettingRefusesABadValue(t *testing.T) {
 		"access_ssh_host_key":           {"ssh-ed25519 garbage", hostLine, ""},
 		"access_ssh_preset":             {"macos", "linux", ""},
 		"access_accounts":               {"Administrator", "stud01-stud05", ""},
+		"school_name":                   {strings.Repeat("я", 101), "Школа сметчика", ""},
+		"max_advance_days":              {"366", "30", ""},
+		"mail_enabled":                  {"maybe", "да", "1"},
 	}
 	keys := s.Settings.Keys()
 	for _, k := range keys {

@@ -133,6 +133,7 @@ func (a *App) init(ctx context.Context, migrate bool) error {
 	gcsync.DefineSettings(a.Settings)
 	enrol.DefineSettings(a.Settings)
 	grants.DefineSettings(a.Settings)
+	outbox.DefineSettings(a.Settings)
 
 	// The webhook committer answers GetCourse; the job runner gives way to
 	// it while it holds deliveries.
@@ -298,11 +299,13 @@ func (a *App) Run(ctx context.Context, ln net.Listener, grace time.Duration) err
 	}
 	// Access is reconciled at every start, not only at the next periodic
 	// run: a slot that ended while the process was down is revoked now.
-	if err := a.Store.InTx(ctx, func(tx *store.Tx) error {
-		_, err := tx.EnqueueJob(ctx, &store.Job{Kind: grants.JobKind, MaxAttempts: 3})
+	// A failure here is only logged: the periodic run covers it.
+	startCtx := context.WithoutCancel(ctx)
+	if err := a.Store.InTx(startCtx, func(tx *store.Tx) error {
+		_, err := tx.EnqueueJob(startCtx, &store.Job{Kind: grants.JobKind, MaxAttempts: 3})
 		return err
 	}); err != nil {
-		return err
+		a.Log.Error("queue the access sync at start", "err", err)
 	}
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	jobsDone := make(chan struct{})

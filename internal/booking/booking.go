@@ -37,6 +37,9 @@ const (
 	ReminderMinutesBefore    = "reminder_minutes_before"
 	MaintenanceMode          = "maintenance_mode"
 	MaintenanceMessage       = "maintenance_message"
+	// MaxAdvanceDays is how many days ahead students may book: 0 is today
+	// only, N is up to the end of the school's day N days from today.
+	MaxAdvanceDays = "max_advance_days"
 )
 
 // DefineSettings declares the booking settings.
@@ -59,6 +62,8 @@ func DefineSettings(s *settings.Service) {
 	s.Define(settings.Def{Key: MaintenanceMode, Type: settings.Bool, Default: "0",
 		Reason: "Режим обслуживания: «да» — включён, «нет» — выключен (подходят также 1/0, вкл/выкл, on/off, true/false)"})
 	s.Define(settings.Def{Key: MaintenanceMessage, Multiline: true, MaxLen: 2000})
+	s.Define(settings.Def{Key: MaxAdvanceDays, Type: settings.Number, Default: "60", Min: 0, Max: 365,
+		Reason: "На сколько дней вперёд можно бронировать — целое число от 0 до 365 (0 — только на сегодня), обычно 60"})
 }
 
 func refuse(code, msg string) error { return booksmeta.Refuse(code, "", msg) }
@@ -91,6 +96,55 @@ func limitMessage(upcoming, limit int) string {
 
 func tooLateMessage(cutoff time.Duration) string {
 	return fmt.Sprintf("Отменить можно не позднее чем за %s до начала. Если не сможете прийти, напишите в школу.", human(cutoff))
+}
+
+func tooFarMessage(days int) string {
+	if days == 0 {
+		return "Бронировать можно только на сегодня: выберите время сегодня."
+	}
+	return fmt.Sprintf("Бронировать можно не дальше чем на %d %s вперёд: выберите время пораньше.", days, pluralDays(days))
+}
+
+func pluralDays(n int) string {
+	switch {
+	case n%10 == 1 && n%100 != 11:
+		return "день"
+	case n%10 >= 2 && n%10 <= 4 && (n%100 < 10 || n%100 >= 20):
+		return "дня"
+	}
+	return "дней"
+}
+
+// BookableUntil is the first instant students may no longer book at, seen
+// at now: midnight, in the school's zone, after the last day of
+// MaxAdvanceDays. The calendar hides free slots from it on; Book refuses them.
+func (s *Service) BookableUntil(ctx context.Context, now time.Time) (time.Time, error) {
+	days, err := s.Settings.Int(ctx, MaxAdvanceDays)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return bookableUntil(now, days, s.Settings.Location(ctx)), nil
+}
+
+// AdvanceLimit is BookableUntil with the rule in words for the calendar:
+// the last day students may book.
+func (s *Service) AdvanceLimit(ctx context.Context, now time.Time) (time.Time, string, error) {
+	days, err := s.Settings.Int(ctx, MaxAdvanceDays)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	loc := s.Settings.Location(ctx)
+	until := bookableUntil(now, days, loc)
+	if days == 0 {
+		return until, "Бронировать можно только на сегодня.", nil
+	}
+	last := until.AddDate(0, 0, -1).Format("02.01.2006")
+	return until, fmt.Sprintf("Бронировать можно не дальше чем на %d %s вперёд: последний день — %s.", days, pluralDays(days), last), nil
+}
+
+func bookableUntil(now time.Time, days int, loc *time.Location) time.Time {
+	d := now.In(loc)
+	return time.Date(d.Year(), d.Month(), d.Day()+days+1, 0, 0, 0, 0, loc)
 }
 
 func (s *Service) maintenanceMessage(ctx context.Context) (string, error) {
@@ -132,6 +186,9 @@ func (s *Service) Message(ctx context.Context, u *booksmeta.User, op Op, code st
 		return tooLateMessage(cutoff), err
 	case code == booksmeta.CodeMaintenance:
 		return s.maintenanceMessage(ctx)
+	case code == booksmeta.CodeTooFarAhead:
+		days, err := s.Settings.Int(ctx, MaxAdvanceDays)
+		return tooFarMessage(days), err
 	case code == booksmeta.CodeHoursUsedUp:
 		a, err := s.Allowance(ctx, u.ID)
 		return hoursUsedUpMessage(a), err
@@ -160,8 +217,13 @@ func (s *Service) Book(ctx context.Context, userID, slotID int64) (*booksmeta.Bo
 		}
 		return nil, refuse(booksmeta.CodeMaintenance, msg)
 	}
+	days, err := s.Settings.Int(ctx, MaxAdvanceDays)
+	if err != nil {
+		return nil, err
+	}
+	loc := s.Settings.Location(ctx)
 	var b *booksmeta.Booking
-	err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+	err = s.Store.InTx(ctx, func(tx *store.Tx) error {
 		u, err := tx.LockUser(ctx, userID)
 		if err != nil {
 			return err
@@ -181,6 +243,9 @@ func (s *Service) Book(ctx context.Context, userID, slotID int64) (*booksmeta.Bo
 		}
 		if sl.Started(tx.Now()) {
 			return plain(booksmeta.CodeSlotInPast)
+		}
+		if !sl.StartsAt.Before(bookableUntil(tx.Now(), days, loc)) {
+			return refuse(booksmeta.CodeTooFarAhead, tooFarMessage(days))
 		}
 		if dup, err := tx.HasActiveBooking(ctx, userID, slotID); err != nil {
 			return err

@@ -13,6 +13,8 @@ import (
 
 	"booksmeta/internal/apptest"
 	"booksmeta/internal/booking"
+	"booksmeta/internal/clocktest"
+	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
 )
 
@@ -324,5 +326,67 @@ func TestMaintenanceBlocksBookingNotWebhooks(t *testing.T) {
 	s.Settings.Put(ctx, map[string]string{booking.MaintenanceMode: "0"}, 0)
 	if _, err := s.Booking.Book(ctx, u.ID, id); err != nil {
 		t.Fatalf("after maintenance: %v", err)
+	}
+}
+
+// max_advance_days: with N days, a slot on the N-th day from today (in the
+// school's zone) can be booked, one on day N+1 cannot, with its own code and
+// words, and the calendar's limit (BookableUntil) is midnight after day N.
+func TestMaxAdvanceDays(t *testing.T) {
+	moscow, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		t.Skip("no tzdata")
+	}
+	// 23:30 in Moscow is 20:30 UTC: the rule counts the school's days.
+	now := time.Date(2026, 12, 2, 23, 30, 0, 0, moscow)
+	s := apptest.Start(t, apptest.Options{NoJobs: true, Clock: clocktest.At(now)})
+	b := s.Booking
+	if err := s.Settings.Put(ctx, map[string]string{settings.Timezone: "Europe/Moscow", booking.MaxAdvanceDays: "10"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	u := student(t, s, "ahead@example.ru", true, true, 5)
+	dayN := slot(t, s, time.Date(2026, 12, 12, 22, 0, 0, 0, moscow), 3)
+	dayN1 := slot(t, s, time.Date(2026, 12, 13, 0, 0, 0, 0, moscow), 3)
+
+	_, err = b.Book(ctx, u.ID, dayN1)
+	if code(err) != booksmeta.CodeTooFarAhead {
+		t.Fatalf("day N+1: %v", err)
+	}
+	if want := "Бронировать можно не дальше чем на 10 дней вперёд"; !strings.Contains(err.Error(), want) {
+		t.Errorf("refusal %q lacks %q", err, want)
+	}
+	if msg, _ := b.Message(ctx, u, booking.OpBook, booksmeta.CodeTooFarAhead); !strings.Contains(msg, "на 10 дней вперёд") {
+		t.Errorf("Message %q", msg)
+	}
+	if booksmeta.AsError(err).HTTPStatus() != 409 {
+		t.Errorf("status %d", booksmeta.AsError(err).HTTPStatus())
+	}
+	if _, err := b.Book(ctx, u.ID, dayN); err != nil {
+		t.Fatalf("day N refused: %v", err)
+	}
+	until, err := b.BookableUntil(ctx, now)
+	if err != nil || !until.Equal(time.Date(2026, 12, 13, 0, 0, 0, 0, moscow)) {
+		t.Errorf("BookableUntil %v %v", until, err)
+	}
+
+	if _, note, err := b.AdvanceLimit(ctx, now); err != nil || note != "Бронировать можно не дальше чем на 10 дней вперёд: последний день — 12.12.2026." {
+		t.Errorf("AdvanceLimit note %q %v", note, err)
+	}
+
+	// 0 is today only; the setting refuses what is out of 0..365.
+	if err := s.Settings.Put(ctx, map[string]string{booking.MaxAdvanceDays: "0"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	tomorrow := slot(t, s, time.Date(2026, 12, 3, 9, 0, 0, 0, moscow), 3)
+	if _, err := b.Book(ctx, u.ID, tomorrow); code(err) != booksmeta.CodeTooFarAhead || !strings.Contains(err.Error(), "только на сегодня") {
+		t.Errorf("tomorrow with 0 days: %v", err)
+	}
+	for _, bad := range []string{"366", "-1", "много"} {
+		if err := s.Settings.Put(ctx, map[string]string{booking.MaxAdvanceDays: bad}, 0); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if v, _ := s.Settings.Int(ctx, booking.MaxAdvanceDays); v != 0 {
+		t.Errorf("value after refusals %d", v)
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -15,26 +16,26 @@ func appVersion() string { return app.Version }
 
 func runAdmin(ctx context.Context, e *Env, args []string) error {
 	if len(args) == 0 || args[0] != "create" {
-		return usageError{"usage: booksmeta admin create --email E [--password-stdin]"}
+		return usageError{"как вызвать: booksmeta admin create --email АДРЕС [--password-stdin]"}
 	}
 	fs := newFlags("admin create", e)
-	email := fs.String("email", "", "administrator email (required)")
-	stdin := fs.Bool("password-stdin", false, "read the password from standard input instead of printing a one-time link")
+	email := fs.String("email", "", "адрес почты администратора (обязательно)")
+	stdin := fs.Bool("password-stdin", false, "прочитать пароль со стандартного ввода вместо одноразовой ссылки")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
 	if strings.TrimSpace(*email) == "" {
-		return usageError{"--email is required"}
+		return usageError{"укажите --email: адрес почты администратора"}
 	}
 	var pw string
 	if *stdin {
 		line, err := bufio.NewReader(e.Stdin).ReadString('\n')
 		if err != nil && line == "" {
-			return fmt.Errorf("no password on standard input")
+			return errors.New("на стандартном вводе нет пароля: передайте его, например echo 'пароль' | booksmeta admin create --email АДРЕС --password-stdin")
 		}
 		pw = strings.TrimRight(line, "\r\n")
 		if pw == "" {
-			return fmt.Errorf("the password on standard input is empty")
+			return errors.New("пароль на стандартном вводе пустой")
 		}
 	}
 	a, err := e.open(ctx, true)
@@ -48,13 +49,13 @@ func runAdmin(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	if *stdin {
-		fmt.Fprintf(e.Stdout, "super-admin %s is ready; sign in at %s/login\n", u.Email, a.Config.BaseURL)
+		fmt.Fprintf(e.Stdout, "суперадминистратор %s готов; войдите на %s/login\n", u.Email, a.Config.BaseURL)
 		return nil
 	}
 	tok, err := acc.IssueLink(ctx, u.ID, store.TokenSetPassword, accounts.AdminLinkTTL)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.Stdout, "super-admin %s is ready. Open this one-time link (valid 24 hours) to set the password:\n%s/set-password?token=%s\n", u.Email, a.Config.BaseURL, tok)
+	fmt.Fprintf(e.Stdout, "суперадминистратор %s готов. Откройте одноразовую ссылку (действует 24 часа), чтобы задать пароль:\n%s/set-password?token=%s\n", u.Email, a.Config.BaseURL, tok)
 	return nil
 }

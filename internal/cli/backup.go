@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -11,12 +12,12 @@ import (
 
 func runBackup(ctx context.Context, e *Env, args []string) error {
 	fs := newFlags("backup", e)
-	to := fs.String("to", "", "file to write the copy to (must not exist)")
+	to := fs.String("to", "", "файл для копии (его ещё не должно быть)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *to == "" {
-		return usageError{"--to FILE is required, e.g. booksmeta backup --to data/backups/booksmeta-manual.db"}
+		return usageError{"укажите --to ФАЙЛ, например booksmeta backup --to data/backups/booksmeta-manual.db"}
 	}
 	cfg, err := e.config()
 	if err != nil {
@@ -28,7 +29,7 @@ func runBackup(ctx context.Context, e *Env, args []string) error {
 	}
 	defer d.Close()
 	if d.Dialect != db.SQLite {
-		return fmt.Errorf("backups of PostgreSQL are made with pg_dump: %s", backup.PgDumpCommand(cfg.DatabaseURL))
+		return fmt.Errorf("копию PostgreSQL делает pg_dump: %s", backup.PgDumpCommand(cfg.DatabaseURL))
 	}
 	if err := backup.Backup(ctx, d, *to); err != nil {
 		return err
@@ -37,23 +38,23 @@ func runBackup(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.Stdout, "backup written to %s (schema version %d, integrity ok)\n", *to, v)
+	fmt.Fprintf(e.Stdout, "копия записана в %s (версия схемы %d, целостность в порядке)\n", *to, v)
 	key := "BOOKSMETA_SECRET_KEY"
 	if cfg.SecretKey == "" {
 		key = filepath.Join(filepath.Dir(d.Path), "secret.key")
 	}
-	fmt.Fprintf(e.Stdout, "keep %s with it: without that key stored API keys and server passwords cannot be read\n", key)
+	fmt.Fprintf(e.Stdout, "храните вместе с ней %s: без этого ключа сохранённые API-ключи и пароли сервера не прочитать\n", key)
 	return nil
 }
 
 func runRestore(ctx context.Context, e *Env, args []string) error {
 	fs := newFlags("restore", e)
-	from := fs.String("from", "", "backup file to restore")
+	from := fs.String("from", "", "файл копии, которую вернуть")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *from == "" {
-		return usageError{"--from FILE is required"}
+		return usageError{"укажите --from ФАЙЛ — копию, которую вернуть"}
 	}
 	cfg, err := e.config()
 	if err != nil {
@@ -61,12 +62,12 @@ func runRestore(ctx context.Context, e *Env, args []string) error {
 	}
 	path := cfg.SQLitePath()
 	if path == "" {
-		return fmt.Errorf("restore works for the embedded SQLite database; for PostgreSQL use pg_restore")
+		return errors.New("restore возвращает копию встроенной базы SQLite; для PostgreSQL используйте pg_restore")
 	}
 	if err := backup.Restore(ctx, *from, path); err != nil {
 		return err
 	}
 	v, _ := backup.Check(ctx, path)
-	fmt.Fprintf(e.Stdout, "restored %s from %s (schema version %d); start booksmeta serve again\n", path, *from, v)
+	fmt.Fprintf(e.Stdout, "база %s восстановлена из %s (версия схемы %d); запустите %s serve снова\n", path, *from, v, e.command())
 	return nil
 }

@@ -32,7 +32,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 		}
 		oneLine(t, r.stderr, "newer", "9999", "booksmeta "+cmd)
 	}
-	if r := w.mustRun("", "version"); !strings.Contains(r.stdout, "database 9999") {
+	if r := w.mustRun("", "version"); !strings.Contains(r.stdout, "в базе 9999") {
 		t.Fatalf("version: %q", r.stdout)
 	}
 	var n int
@@ -69,7 +69,7 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 	st.DB().Close()
 	dir := t.TempDir()
 	good := filepath.Join(dir, "copy.db")
-	if r := w.mustRun("", "backup", "--to", good); !strings.Contains(r.stdout, "integrity ok") || !strings.Contains(r.stdout, "BOOKSMETA_SECRET_KEY") {
+	if r := w.mustRun("", "backup", "--to", good); !strings.Contains(r.stdout, "целостность в порядке") || !strings.Contains(r.stdout, "BOOKSMETA_SECRET_KEY") {
 		t.Fatalf("backup printed %q", r.stdout)
 	}
 	if r := w.run("", "backup"); r.code != 2 {

@@ -27,7 +27,7 @@ import (
 	"booksmeta/internal/store"
 )
 
-const benchUsage = "usage: booksmeta bench webhook|booking [--url U --secret S] [--concurrency N] [--duration D] [--baseline] [--database URL] [--flood N]" +
+const benchUsage = "как вызвать: booksmeta bench webhook|booking [--url U --secret S] [--concurrency N] [--duration D] [--baseline] [--database URL] [--flood N]" +
 	" | booksmeta bench enrol [--rate 10] [--duration 30s] [--database URL] [--secret-in-query]"
 
 func runBench(ctx context.Context, e *Env, args []string) error {
@@ -38,20 +38,20 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 		return usageError{benchUsage}
 	}
 	fs := newFlags("bench "+args[0], e)
-	url := fs.String("url", "", "server base URL, e.g. http://127.0.0.1:8080 (default: start a temporary in-process server)")
-	secret := fs.String("secret", "", "webhook secret of that server")
-	conc := fs.Int("concurrency", 32, "concurrent senders")
-	dur := fs.Duration("duration", 10*time.Second, "how long each run lasts")
-	baseline := fs.Bool("baseline", false, "also measure a trivial in-process handler in the same run and print the ratio")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (load generator and temporary server) to this file")
-	noProc := fs.Bool("no-processing", false, "temporary server: accept and store events but run no background processing (isolates the intake)")
-	dbURL := fs.String("database", "", "for the temporary server: database URL (default: a fresh SQLite file in a temp folder)")
-	flood := fs.Int("flood", 0, "webhook, temporary server: also measure the intake while N connections flood it with unsigned requests, and how much the database grows")
+	url := fs.String("url", "", "адрес сервера, например http://127.0.0.1:8080 (по умолчанию запускается временный сервер в этом процессе)")
+	secret := fs.String("secret", "", "секрет webhook этого сервера")
+	conc := fs.Int("concurrency", 32, "сколько отправителей одновременно")
+	dur := fs.Duration("duration", 10*time.Second, "сколько длится каждый прогон")
+	baseline := fs.Bool("baseline", false, "измерить ещё и простейший обработчик в том же прогоне и напечатать отношение")
+	cpuProfile := fs.String("cpuprofile", "", "записать в этот файл профиль CPU всего прогона (генератор нагрузки и временный сервер)")
+	noProc := fs.Bool("no-processing", false, "временный сервер: принимать и сохранять события без фоновой обработки (только приём)")
+	dbURL := fs.String("database", "", "база временного сервера (по умолчанию новый файл SQLite во временной папке)")
+	flood := fs.Int("flood", 0, "webhook, временный сервер: измерить ещё и приём, пока N соединений заваливают его неподписанными запросами, и рост базы")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
 	if *conc < 1 || *dur <= 0 {
-		return usageError{"--concurrency must be ≥ 1 and --duration > 0"}
+		return usageError{"--concurrency должно быть не меньше 1, а --duration больше 0"}
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -71,7 +71,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 		}
 		defer srv.close()
 		*url, *secret = srv.url, srv.secret
-		fmt.Fprintf(e.Stdout, "temporary server on %s (%s)\n", srv.url, srv.app.DB.Dialect)
+		fmt.Fprintf(e.Stdout, "временный сервер: %s (%s)\n", srv.url, srv.app.DB.Dialect)
 		if args[0] == "booking" {
 			return benchBooking(ctx, e, srv, *conc, *dur)
 		}
@@ -79,9 +79,9 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 			return benchFlood(ctx, e, srv, *conc, *flood, *dur)
 		}
 	} else if args[0] == "booking" {
-		return usageError{"bench booking runs against a temporary in-process server (it creates its own students and slots); omit --url"}
+		return usageError{"bench booking работает только с временным сервером в этом процессе (он сам создаёт учеников и слоты): уберите --url"}
 	} else if *flood > 0 {
-		return usageError{"--flood measures the database of a temporary in-process server; omit --url"}
+		return usageError{"--flood измеряет базу временного сервера в этом процессе: уберите --url"}
 	}
 	return benchWebhook(ctx, e, strings.TrimRight(*url, "/"), *secret, *conc, *dur, *baseline)
 }
@@ -89,7 +89,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 func benchWebhook(ctx context.Context, e *Env, url, secret string, conc int, dur time.Duration, baseline bool) error {
 	client := bench.Client(conc)
 	runID := randomID()
-	fmt.Fprintf(e.Stdout, "webhook intake: %d senders, %s per run, signed unique user_payment events\n", conc, dur)
+	fmt.Fprintf(e.Stdout, "приём webhook: отправителей %d, прогон %s, подписанные неповторяющиеся события user_payment\n", conc, dur)
 	var base bench.Result
 	if baseline {
 		bs := bench.BaselineServer(secret)
@@ -100,10 +100,10 @@ func benchWebhook(ctx context.Context, e *Env, url, secret string, conc int, dur
 	r := bench.Run(ctx, "intake", client, conc, dur, bench.WebhookRequests(url+"/api/getcourse/webhook", secret, runID), bench.Accepted200)
 	fmt.Fprintln(e.Stdout, r)
 	if baseline && base.PerSecond() > 0 {
-		fmt.Fprintf(e.Stdout, "ratio intake/baseline: %.0f%%\n", 100*r.PerSecond()/base.PerSecond())
+		fmt.Fprintf(e.Stdout, "приём / простейший обработчик: %.0f%%\n", 100*r.PerSecond()/base.PerSecond())
 	}
 	if r.OK == 0 {
-		return fmt.Errorf("no request was accepted: %s", r.FirstError)
+		return fmt.Errorf("ни один запрос не принят: %s", r.FirstError)
 	}
 	return nil
 }
@@ -216,7 +216,7 @@ func benchBooking(ctx context.Context, e *Env, srv *benchServer, conc int, dur t
 		resp.Body.Close()
 		tokens[i] = body.CSRF
 	}
-	fmt.Fprintf(e.Stdout, "booking: %d students booking concurrently, 4 senders per slot of capacity 3\n", conc)
+	fmt.Fprintf(e.Stdout, "бронирование: учеников одновременно %d, по 4 на слот вместимостью 3\n", conc)
 	// Each group of 4 senders walks the slots together, so every slot sees contention.
 	build := func(w, i int) (*http.Request, error) {
 		slot := firstID + int64((w/4)*slots/max(conc/4, 1)+i)%slots
@@ -238,9 +238,9 @@ func benchBooking(ctx context.Context, e *Env, srv *benchServer, conc int, dur t
 	var over int
 	a.DB.Read.QueryRowContext(ctx, "SELECT COUNT(*) FROM slots WHERE booked > capacity").Scan(&over)
 	fmt.Fprintln(e.Stdout, r)
-	fmt.Fprintf(e.Stdout, "bookings made: %d (%.0f/s); slots over capacity: %d\n", booked, float64(booked)/r.Elapsed.Seconds(), over)
+	fmt.Fprintf(e.Stdout, "бронирований: %d (%.0f/с); слотов сверх вместимости: %d\n", booked, float64(booked)/r.Elapsed.Seconds(), over)
 	if over > 0 {
-		return fmt.Errorf("%d slots are over capacity", over)
+		return fmt.Errorf("слотов сверх вместимости: %d", over)
 	}
 	return nil
 }
@@ -252,7 +252,7 @@ func benchFlood(ctx context.Context, e *Env, srv *benchServer, conc, flood int, 
 	client, fclient := bench.Client(conc), bench.Client(flood)
 	url := srv.url + "/api/getcourse/webhook"
 	size := func() int64 { n, _ := srv.app.Store.DatabaseSize(ctx); return n }
-	fmt.Fprintf(e.Stdout, "webhook intake under flood: %d signed senders, %d flooding connections (unsigned, 16 KiB bodies), %s per run\n", conc, flood, dur)
+	fmt.Fprintf(e.Stdout, "приём webhook под потоком мусора: подписанных отправителей %d, заваливающих соединений %d (без подписи, тела по 16 КиБ), прогон %s\n", conc, flood, dur)
 	// The flood alone first, on the fresh database with nothing else being
 	// written, for what it costs the disk.
 	s0 := size()
@@ -263,7 +263,7 @@ func benchFlood(ctx context.Context, e *Env, srv *benchServer, conc, flood int, 
 	alone := bench.Run(ctx, "alone", client, conc, dur, bench.WebhookRequests(url, srv.secret, randomID()), bench.Accepted200)
 	fmt.Fprintln(e.Stdout, alone)
 	if alone.OK == 0 {
-		return fmt.Errorf("no valid event was accepted: %s", alone.FirstError)
+		return fmt.Errorf("ни одно верное событие не принято: %s", alone.FirstError)
 	}
 
 	// Let the background processing of the run alone finish, so that the
@@ -283,11 +283,11 @@ func benchFlood(ctx context.Context, e *Env, srv *benchServer, conc, flood int, 
 	<-done
 	fmt.Fprintln(e.Stdout, during)
 	fmt.Fprintln(e.Stdout, flooded)
-	fmt.Fprintf(e.Stdout, "valid intake kept under flood: %.0f%% (%.0f/s of %.0f/s alone)\n", 100*during.PerSecond()/alone.PerSecond(), during.PerSecond(), alone.PerSecond())
-	fmt.Fprintf(e.Stdout, "database growth from %d refused requests in %s: %.3f MB (%.3f MB per minute of flood)\n",
+	fmt.Fprintf(e.Stdout, "приём верных событий под потоком: %.0f%% (%.0f/с из %.0f/с без потока)\n", 100*during.PerSecond()/alone.PerSecond(), during.PerSecond(), alone.PerSecond())
+	fmt.Fprintf(e.Stdout, "рост базы от %d отклонённых запросов за %s: %.3f МБ (%.3f МБ в минуту потока)\n",
 		only.OK, dur, float64(s1-s0)/1e6, float64(s1-s0)/1e6/dur.Minutes())
 	if during.OK == 0 {
-		return fmt.Errorf("no valid event was accepted under flood: %s", during.FirstError)
+		return fmt.Errorf("под потоком не принято ни одного верного события: %s", during.FirstError)
 	}
 	return nil
 }

@@ -22,16 +22,16 @@ const enrolTarget = 2 * time.Second
 // arriving at a steady rate.
 func runBenchEnrol(ctx context.Context, e *Env, args []string) error {
 	fs := newFlags("bench enrol", e)
-	rate := fs.Float64("rate", 10, "payments per second")
-	dur := fs.Duration("duration", 30*time.Second, "how long payments arrive")
-	dbURL := fs.String("database", "", "database URL of the temporary server (default: a fresh SQLite file in a temp folder)")
-	inQuery := fs.Bool("secret-in-query", false, "pass the webhook secret as ?secret= (a GetCourse process) instead of signing each delivery")
-	wait := fs.Duration("wait", 30*time.Second, "how long to wait for the last welcome mails after the last payment")
+	rate := fs.Float64("rate", 10, "платежей в секунду")
+	dur := fs.Duration("duration", 30*time.Second, "сколько времени идут платежи")
+	dbURL := fs.String("database", "", "база временного сервера (по умолчанию новый файл SQLite во временной папке)")
+	inQuery := fs.Bool("secret-in-query", false, "передавать секрет webhook в ?secret= (как процесс GetCourse) вместо подписи каждой отправки")
+	wait := fs.Duration("wait", 30*time.Second, "сколько ждать последних приветственных писем после последнего платежа")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *rate <= 0 || *dur <= 0 {
-		return usageError{"--rate and --duration must be > 0"}
+		return usageError{"--rate и --duration должны быть больше 0"}
 	}
 	const smtpUser, smtpPass = "bench", "bench-smtp-password"
 	smtp, err := mailtest.New(mailtest.WithAuth(smtpUser, smtpPass))
@@ -49,12 +49,12 @@ func runBenchEnrol(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	defer srv.close()
-	how := "signed"
+	how := "подписанные"
 	if *inQuery {
 		how = "?secret="
 	}
-	fmt.Fprintf(e.Stdout, "temporary server on %s (%s), SMTP server on %s\n", srv.url, srv.app.DB.Dialect, smtp.Addr())
-	fmt.Fprintf(e.Stdout, "enrol: %g payments/s for %s, %s user_payment of new students; measured from the webhook's 200 to the SMTP server accepting the welcome mail\n",
+	fmt.Fprintf(e.Stdout, "временный сервер: %s (%s), SMTP-сервер: %s\n", srv.url, srv.app.DB.Dialect, smtp.Addr())
+	fmt.Fprintf(e.Stdout, "зачисление: %g платежей/с в течение %s, %s user_payment новых учеников; время от ответа 200 на webhook до приёма приветственного письма SMTP-сервером\n",
 		*rate, *dur, how)
 
 	runID := randomID()
@@ -71,7 +71,7 @@ func runBenchEnrol(ctx context.Context, e *Env, args []string) error {
 			if resp, err = client.Do(req); err == nil {
 				resp.Body.Close()
 				if resp.StatusCode != http.StatusOK {
-					err = fmt.Errorf("status %d", resp.StatusCode)
+					err = fmt.Errorf("ответ HTTP %d", resp.StatusCode)
 				}
 			}
 		}
@@ -109,23 +109,23 @@ func runBenchEnrol(ctx context.Context, e *Env, args []string) error {
 		lat = append(lat, d)
 	}
 	l := bench.Summarize(lat)
-	fmt.Fprintf(e.Stdout, "payments %d  acknowledged %d  refused %d  welcome mails %d\n", sent, len(acked), refused, l.Count)
-	fmt.Fprintf(e.Stdout, "enrol     %s\n", l)
+	fmt.Fprintf(e.Stdout, "платежей %d  подтверждено %d  отклонено %d  приветственных писем %d\n", sent, len(acked), refused, l.Count)
+	fmt.Fprintf(e.Stdout, "зачисление  %s\n", l)
 	if early > 0 {
-		fmt.Fprintf(e.Stdout, "(%d mails were accepted before their 200 reached the sender; counted as 0)\n", early)
+		fmt.Fprintf(e.Stdout, "(писем, принятых раньше, чем ответ 200 дошёл до отправителя: %d; считаются за 0)\n", early)
 	}
-	verdict := "met"
+	verdict := "выполнена"
 	if l.P99 >= enrolTarget {
-		verdict = "NOT met"
+		verdict = "НЕ выполнена"
 	}
-	fmt.Fprintf(e.Stdout, "target p99 < %s at 10 payments/s (this run: %g/s): %s\n", enrolTarget, *rate, verdict)
+	fmt.Fprintf(e.Stdout, "цель p99 < %s при 10 платежах/с (в этом прогоне %g/с): %s\n", enrolTarget, *rate, verdict)
 	switch {
 	case len(acked) == 0:
-		return fmt.Errorf("no payment was acknowledged: %s", firstErr)
+		return fmt.Errorf("ни один платёж не подтверждён: %s", firstErr)
 	case l.Count < len(acked):
-		return fmt.Errorf("%d acknowledged payments got no welcome mail within %s of the last", len(acked)-l.Count, *wait)
+		return fmt.Errorf("подтверждённых платежей без приветственного письма за %s после последнего: %d", *wait, len(acked)-l.Count)
 	case refused > 0:
-		return fmt.Errorf("%d payments were refused: %s", refused, firstErr)
+		return fmt.Errorf("отклонено платежей: %d: %s", refused, firstErr)
 	}
 	return nil
 }

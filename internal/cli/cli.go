@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 
 	"booksmeta/internal/app"
@@ -27,6 +29,10 @@ type Env struct {
 	Dotenv string
 	// Ready, when set, receives the listen address once serve accepts connections (tests).
 	Ready func(addr string)
+	// Program is how the program was started (os.Args[0]), so that the
+	// commands it suggests work when pasted: "go run ./cmd/booksmeta" under
+	// go run, else this path. "" means "booksmeta" (on the PATH).
+	Program string
 }
 
 type command struct {
@@ -84,7 +90,7 @@ func Run(ctx context.Context, e *Env) int {
 			return 1
 		}
 	}
-	fmt.Fprintf(e.Stderr, "booksmeta: unknown command %q; run booksmeta help\n", e.Args[0])
+	fmt.Fprintf(e.Stderr, "booksmeta: неизвестная команда «%s»; список команд: %s help\n", e.Args[0], e.command())
 	return 2
 }
 
@@ -124,23 +130,83 @@ func (e *Env) open(ctx context.Context, migrate bool) (*app.App, error) {
 	return app.Open(ctx, cfg, e.logger(), migrate)
 }
 
+// command is how to start this program again, for the commands it suggests:
+// "go run ./cmd/booksmeta" when it was started by go run (the binary then
+// lives in a go-build temporary folder and is gone afterwards), else the
+// path it was started by.
+func (e *Env) command() string {
+	p := filepath.ToSlash(e.Program)
+	switch {
+	case p == "" || !strings.Contains(p, "/"):
+		return "booksmeta"
+	case strings.Contains(p, "/go-build") && strings.Contains(p, "/exe/"):
+		return "go run ./cmd/booksmeta"
+	}
+	return e.Program
+}
+
+// newFlags makes a command's flags. The flag package writes its own English
+// error before calling Usage, so its output goes nowhere; Usage points it at
+// stderr, and parse prints the Russian help there when -h was asked for and
+// turns errors into Russian one-line reasons.
 func newFlags(name string, e *Env) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() { fs.SetOutput(e.Stderr) }
 	return fs
 }
 
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printFlags(fs.Output(), fs)
 			return err
 		}
-		return usageError{err.Error()}
+		return usageError{flagError(fs, err)}
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+		return usageError{fmt.Sprintf("лишний аргумент «%s»; флаги команды: booksmeta %s -h", fs.Arg(0), fs.Name())}
 	}
 	return nil
+}
+
+var (
+	reFlagUndefined = regexp.MustCompile(`^flag provided but not defined: -+(.+)$`)
+	reFlagNoValue   = regexp.MustCompile(`^flag needs an argument: -+(.+)$`)
+	reFlagBadValue  = regexp.MustCompile(`^invalid (?:boolean )?value "(.*)" for flag -+([^:]+)`)
+)
+
+// flagError words the flag package's English errors in Russian.
+func flagError(fs *flag.FlagSet, err error) string {
+	help := "; флаги команды: booksmeta " + fs.Name() + " -h"
+	msg := err.Error()
+	if m := reFlagUndefined.FindStringSubmatch(msg); m != nil {
+		return "нет флага --" + m[1] + help
+	}
+	if m := reFlagNoValue.FindStringSubmatch(msg); m != nil {
+		return "после --" + m[1] + " нужно значение" + help
+	}
+	if m := reFlagBadValue.FindStringSubmatch(msg); m != nil {
+		return "--" + m[2] + " «" + m[1] + "»: такое значение не подходит" + help
+	}
+	return msg + help
+}
+
+// printFlags is the Russian help of a command's flags.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Использование: booksmeta %s [флаги]\n\nФлаги:\n", fs.Name())
+	fs.VisitAll(func(f *flag.Flag) {
+		kind, usage := flag.UnquoteUsage(f)
+		arg := map[string]string{"string": " ТЕКСТ", "int": " ЧИСЛО", "uint": " ЧИСЛО", "float": " ЧИСЛО", "duration": " ВРЕМЯ", "value": " ЗНАЧЕНИЕ"}[kind]
+		if arg == "" && kind != "" {
+			arg = " " + kind
+		}
+		fmt.Fprintf(w, "  --%s%s\n      %s", f.Name, arg, usage)
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && f.DefValue != "0s" {
+			fmt.Fprintf(w, " (по умолчанию %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -46,6 +46,8 @@ type world struct {
 	t   *testing.T
 	env map[string]string
 	url string
+	// program is os.Args[0] as the commands see it; "" means on the PATH.
+	program string
 }
 
 func newWorld(t *testing.T, extra ...string) *world {
@@ -67,11 +69,12 @@ func (w *world) cliEnv(stdin string, args ...string) (*cli.Env, *buf, *buf) {
 	var out, errb buf
 	env := w.env
 	return &cli.Env{
-		Args:   args,
-		Getenv: func(k string) string { return env[k] },
-		Stdin:  strings.NewReader(stdin),
-		Stdout: &out,
-		Stderr: &errb,
+		Args:    args,
+		Program: w.program,
+		Getenv:  func(k string) string { return env[k] },
+		Stdin:   strings.NewReader(stdin),
+		Stdout:  &out,
+		Stderr:  &errb,
 		// Never the .env of whatever folder the tests run in.
 		Dotenv: filepath.Join(w.t.TempDir(), "absent.env"),
 	}, &out, &errb
@@ -207,19 +210,19 @@ func TestMigrateThenVersion(t *testing.T) {
 		t.Fatal("no migrations embedded")
 	}
 	r := w.mustRun("", "version")
-	if !strings.Contains(r.stdout, fmt.Sprintf("database 0, program %d", n)) {
+	if !strings.Contains(r.stdout, fmt.Sprintf("в базе 0, в программе %d", n)) {
 		t.Fatalf("version before migrate: %q", r.stdout)
 	}
 	r = w.mustRun("", "migrate")
-	if !strings.Contains(r.stdout, fmt.Sprintf("schema version %d", n)) {
+	if !strings.Contains(r.stdout, fmt.Sprintf("версии схемы %d", n)) {
 		t.Fatalf("migrate printed %q", r.stdout)
 	}
 	r = w.mustRun("", "version")
-	if !strings.Contains(r.stdout, fmt.Sprintf("database %d, program %d", n, n)) || !strings.Contains(r.stdout, "booksmeta ") {
+	if !strings.Contains(r.stdout, fmt.Sprintf("в базе %d, в программе %d", n, n)) || !strings.Contains(r.stdout, "booksmeta ") {
 		t.Fatalf("version printed %q", r.stdout)
 	}
 	// Migrating again is a no-op.
-	if r := w.mustRun("", "migrate"); !strings.Contains(r.stdout, fmt.Sprintf("schema version %d", n)) {
+	if r := w.mustRun("", "migrate"); !strings.Contains(r.stdout, fmt.Sprintf("версии схемы %d", n)) {
 		t.Fatalf("second migrate printed %q", r.stdout)
 	}
 }
@@ -270,7 +273,7 @@ func TestAdminCreateWithPasswordStdin(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("empty stdin: %+v", r)
 	}
-	oneLine(t, r.stderr, "standard input")
+	oneLine(t, r.stderr, "на стандартном вводе нет пароля")
 	r = w.run("long enough pw\n", "admin", "create", "--email", "not-an-email", "--password-stdin")
 	if r.code != 1 {
 		t.Fatalf("bad email: %+v", r)
@@ -470,7 +473,7 @@ func TestServeAndWebhookSend(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("send to a stopped server: %+v", r)
 	}
-	oneLine(t, r.stderr, "cannot reach")
+	oneLine(t, r.stderr, "нет связи с")
 }
 
 func TestServeStopsPromptlyWithAnOpenConnection(t *testing.T) {

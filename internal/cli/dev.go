@@ -18,7 +18,7 @@ import (
 	"booksmeta/internal/webhook"
 )
 
-const devUsage = `usage: booksmeta dev fake-getcourse [--addr 127.0.0.1:8091] [--key K] [--read-only-key K] [--developer-key K] [--ready-after N] [--rate-limit N] [--process-url URL] [--process-method GET|POST] [--subscribe URL]
+const devUsage = `как вызвать: booksmeta dev fake-getcourse [--addr 127.0.0.1:8091] [--key K] [--read-only-key K] [--developer-key K] [--ready-after N] [--rate-limit N] [--process-url URL] [--process-method GET|POST] [--subscribe URL]
        booksmeta dev deliver [--url URL] --email E [--shape techapi|process-get|process-post] [--status payed] [--pair] [--deal-id N] [--offer-id N] [--cost 12000] [--currency RUB]`
 
 func runDev(ctx context.Context, e *Env, args []string) error {
@@ -36,22 +36,22 @@ func runDev(ctx context.Context, e *Env, args []string) error {
 
 func runFakeGetCourse(ctx context.Context, e *Env, args []string) error {
 	fs := newFlags("dev fake-getcourse", e)
-	addr := fs.String("addr", "127.0.0.1:8091", "listen address")
-	account := fs.String("account", "school", "account name")
-	key := fs.String("key", "demo-secret-key", "API key with full rights")
-	roKey := fs.String("read-only-key", "demo-read-only-key", "API key created «Только для чтения» (exports only)")
-	devKey := fs.String("developer-key", "demo-developer-key", "developer key the Tech API set-uri accepts (bearer <developer key>_<API key>)")
-	readyAfter := fs.Int("ready-after", 1, "status polls an export answers «not ready» (909) before it is ready")
-	rateLimit := fs.Int("rate-limit", 0, "Export API requests allowed per 2 hours before error 903 (0: no limit)")
+	addr := fs.String("addr", "127.0.0.1:8091", "адрес, на котором принимать соединения")
+	account := fs.String("account", "school", "имя аккаунта")
+	key := fs.String("key", "demo-secret-key", "API-ключ с полными правами")
+	roKey := fs.String("read-only-key", "demo-read-only-key", "API-ключ «Только для чтения» (только выгрузки)")
+	devKey := fs.String("developer-key", "demo-developer-key", "ключ разработчика, который принимает set-uri Tech API (bearer <ключ разработчика>_<API-ключ>)")
+	readyAfter := fs.Int("ready-after", 1, "сколько проверок выгрузка отвечает «не готова» (909), прежде чем будет готова")
+	rateLimit := fs.Int("rate-limit", 0, "сколько запросов Export API за 2 часа разрешено до ошибки 903 (0 — без предела)")
 	var processURLs []string
-	fs.Func("process-url", "address a process «Вызвать URL» calls on every order status change (repeatable); a plain intake address gets Book Smeta's parameters", func(s string) error {
+	fs.Func("process-url", "адрес, который процесс «Вызвать URL» вызывает при каждой смене статуса заказа (можно несколько раз); к простому адресу приёма добавляются параметры Book Smeta", func(s string) error {
 		processURLs = append(processURLs, s)
 		return nil
 	})
-	processMethod := fs.String("process-method", "GET", "how the process calls: GET (all in the query) or POST (form body, secret in the query)")
-	statusLabel := fs.Bool("process-status-label", false, "processes print {object.status} in Russian («Завершен») instead of the code (payed)")
-	subscribe := fs.String("subscribe", "", "subscribe this address to the three Tech API order events at start, as set-uri would")
-	timeout := fs.Duration("delivery-timeout", getcoursetest.DefaultDeliveryTimeout, "how long a delivery waits for an answer (one attempt)")
+	processMethod := fs.String("process-method", "GET", "как вызывает процесс: GET (всё в адресе) или POST (поля формой, секрет в адресе)")
+	statusLabel := fs.Bool("process-status-label", false, "процессы подставляют {object.status} по-русски («Завершен») вместо кода (payed)")
+	subscribe := fs.String("subscribe", "", "при запуске подписать этот адрес на три события заказов Tech API, как сделал бы set-uri")
+	timeout := fs.Duration("delivery-timeout", getcoursetest.DefaultDeliveryTimeout, "сколько отправка ждёт ответа (одна попытка)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func runFakeGetCourse(ctx context.Context, e *Env, args []string) error {
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %w (is another program using this port? pass --addr)", *addr, err)
+		return fmt.Errorf("не удаётся занять адрес %s: %w (этот порт занят другой программой? укажите другой в --addr)", *addr, err)
 	}
 	host := "http://" + ln.Addr().String()
 	api := host + getcoursetest.APIPath
@@ -103,11 +103,11 @@ func runFakeGetCourse(ctx context.Context, e *Env, args []string) error {
   GETCOURSE_API_KEY=%s
 
 Ключ только для чтения (импорт отклоняется): %s
-Неверный ключ — любой другой. Проверка: booksmeta getcourse test; синхронизация: booksmeta getcourse sync.
+Неверный ключ — любой другой. Проверка: %s getcourse test; синхронизация: %s getcourse sync.
 
 Страница заказов: %s/ — создайте заказ, оплатите или верните его и посмотрите, что ушло в Book Smeta и что она ответила.
 Подписка Tech API: POST %s/v1/set-uri, заголовок Authorization: Bearer %s_%s
-`, *account, ln.Addr().String(), api, *key, *roKey, host, api, *devKey, *key)
+`, *account, ln.Addr().String(), api, *key, *roKey, e.command(), e.command(), host, api, *devKey, *key)
 	for _, t := range templates {
 		fmt.Fprintf(e.Stdout, "Процесс «Вызвать URL» (%s) при каждой смене статуса: %s\n", method, t)
 	}
@@ -140,13 +140,13 @@ func processMethodFlag(m string) (string, error) {
 	case http.MethodPost:
 		return http.MethodPost, nil
 	}
-	return "", usageError{fmt.Sprintf("--process-method %q: want GET or POST", m)}
+	return "", usageError{fmt.Sprintf("--process-method «%s»: нужно GET или POST", m)}
 }
 
 func absoluteURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http(s) URL", raw)
+		return fmt.Errorf("«%s» — не полный адрес http(s)://…", raw)
 	}
 	return nil
 }
@@ -156,7 +156,7 @@ func absoluteURL(raw string) error {
 // address, secret in its query, becomes the address the panel would give.
 func processTemplate(raw string) (string, error) {
 	if err := absoluteURL(raw); err != nil {
-		return "", usageError{"process URL: " + err.Error()}
+		return "", usageError{"адрес процесса: " + err.Error()}
 	}
 	if strings.Contains(raw, "{object.") {
 		return raw, nil
@@ -182,36 +182,36 @@ type deliverFlags struct {
 func runDeliver(ctx context.Context, e *Env, args []string) error {
 	fs := newFlags("dev deliver", e)
 	var f deliverFlags
-	fs.StringVar(&f.target, "url", "", "where to deliver (default BOOKSMETA_BASE_URL + /api/getcourse/webhook with the configured secret); for process shapes also a process address with {object.…} variables")
-	fs.StringVar(&f.secret, "secret", "", "webhook secret to put into the URL's query (default: the configured one when --url is not given)")
-	fs.StringVar(&f.shape, "shape", getcoursetest.ShapeTechAPI, "techapi (JSON POST like a set-uri subscription), process-get or process-post (a process «Вызвать URL»)")
-	fs.StringVar(&f.email, "email", "", "student email (required)")
-	fs.StringVar(&f.first, "first-name", "", "student first name")
-	fs.StringVar(&f.last, "last-name", "", "student last name")
-	fs.StringVar(&f.phone, "phone", "", "student phone (empty: {object.user.phone} stays literal, as GetCourse leaves it)")
-	fs.StringVar(&f.status, "status", "payed", "deal status code: new, payed, part_payed, waiting_for_return, cancelled, false, …")
-	fs.StringVar(&f.event, "event", "", "techapi event without --pair: created, status or paid (default paid for payed, else status)")
-	fs.BoolVar(&f.pair, "pair", false, "techapi: send what GetCourse sends for the status change — for payed both dealPaid and dealStatusChanged")
-	fs.BoolVar(&f.statusChangedFirst, "status-changed-first", false, "with --pair, dealStatusChanged before dealPaid")
-	fs.BoolVar(&f.isPayedBool, "is-payed-bool", false, "techapi: deal.isPayed as true/false instead of 1/0")
-	fs.BoolVar(&f.statusLabel, "status-label", false, "process: {object.status} in Russian («Завершен») instead of the code")
-	fs.Int64Var(&f.dealID, "deal-id", 0, "deal id (default: a new one each run)")
-	fs.Int64Var(&f.number, "number", 0, "deal number (default: derived from the deal id)")
-	fs.Int64Var(&f.userID, "user-id", 0, "GetCourse user id (default: derived from the email, the same each run)")
-	fs.StringVar(&f.offers, "offer-id", "", "offer id(s), comma-separated")
-	fs.StringVar(&f.titles, "offer-title", "", "offer title(s), comma-separated ({object.positions})")
-	fs.Float64Var(&f.cost, "cost", 12000, "deal cost")
-	fs.Float64Var(&f.payed, "payed", -1, "amount paid (default: the cost for payed, waiting_for_return, cancelled and false; else 0)")
-	fs.StringVar(&f.currency, "currency", "RUB", "currency")
-	fs.DurationVar(&f.timeout, "timeout", getcoursetest.DefaultDeliveryTimeout, "how long to wait for the answer (one attempt, as GetCourse)")
+	fs.StringVar(&f.target, "url", "", "куда отправить (по умолчанию BOOKSMETA_BASE_URL + /api/getcourse/webhook с настроенным секретом); для процессов — и адрес процесса с переменными {object.…}")
+	fs.StringVar(&f.secret, "secret", "", "секрет webhook для адреса (по умолчанию настроенный, если --url не указан)")
+	fs.StringVar(&f.shape, "shape", getcoursetest.ShapeTechAPI, "techapi (JSON POST, как подписка set-uri), process-get или process-post (процесс «Вызвать URL»)")
+	fs.StringVar(&f.email, "email", "", "почта ученика (обязательно)")
+	fs.StringVar(&f.first, "first-name", "", "имя ученика")
+	fs.StringVar(&f.last, "last-name", "", "фамилия ученика")
+	fs.StringVar(&f.phone, "phone", "", "телефон ученика (пусто — {object.user.phone} остаётся как есть, как оставляет GetCourse)")
+	fs.StringVar(&f.status, "status", "payed", "код статуса заказа: new, payed, part_payed, waiting_for_return, cancelled, false, …")
+	fs.StringVar(&f.event, "event", "", "событие techapi без --pair: created, status или paid (по умолчанию paid для payed, иначе status)")
+	fs.BoolVar(&f.pair, "pair", false, "techapi: отправить то, что GetCourse шлёт при смене статуса, — для payed и dealPaid, и dealStatusChanged")
+	fs.BoolVar(&f.statusChangedFirst, "status-changed-first", false, "с --pair: dealStatusChanged раньше dealPaid")
+	fs.BoolVar(&f.isPayedBool, "is-payed-bool", false, "techapi: deal.isPayed как true/false вместо 1/0")
+	fs.BoolVar(&f.statusLabel, "status-label", false, "процесс: {object.status} по-русски («Завершен») вместо кода")
+	fs.Int64Var(&f.dealID, "deal-id", 0, "номер заказа (по умолчанию новый при каждом запуске)")
+	fs.Int64Var(&f.number, "number", 0, "номер заказа для людей (по умолчанию из номера заказа)")
+	fs.Int64Var(&f.userID, "user-id", 0, "id пользователя в GetCourse (по умолчанию из почты, один и тот же при каждом запуске)")
+	fs.StringVar(&f.offers, "offer-id", "", "id предложений через запятую")
+	fs.StringVar(&f.titles, "offer-title", "", "названия предложений через запятую ({object.positions})")
+	fs.Float64Var(&f.cost, "cost", 12000, "стоимость заказа")
+	fs.Float64Var(&f.payed, "payed", -1, "оплачено (по умолчанию стоимость для payed, waiting_for_return, cancelled и false, иначе 0)")
+	fs.StringVar(&f.currency, "currency", "RUB", "валюта")
+	fs.DurationVar(&f.timeout, "timeout", getcoursetest.DefaultDeliveryTimeout, "сколько ждать ответа (одна попытка, как у GetCourse)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if strings.TrimSpace(f.email) == "" {
-		return usageError{"--email is required"}
+		return usageError{"укажите --email: почту ученика"}
 	}
 	if getcourse.DealStatusLabel(f.status) == "" {
-		return usageError{fmt.Sprintf("--status %q: not a GetCourse deal status code", f.status)}
+		return usageError{fmt.Sprintf("--status «%s»: такого кода статуса заказа в GetCourse нет", f.status)}
 	}
 	o, err := f.order(time.Now())
 	if err != nil {
@@ -257,14 +257,14 @@ func runDeliver(ctx context.Context, e *Env, args []string) error {
 		printDelivery(e.Stdout, out)
 		sent = append(sent, out)
 	default:
-		return usageError{fmt.Sprintf("--shape %q: want techapi, process-get or process-post", f.shape)}
+		return usageError{fmt.Sprintf("--shape «%s»: нужно techapi, process-get или process-post", f.shape)}
 	}
 	for _, s := range sent {
 		switch {
 		case s.Error != "":
-			return fmt.Errorf("no answer from %s: %s (is booksmeta serve running, and is --url right?)", getcoursetest.MaskSecret(s.URL), s.Error)
+			return fmt.Errorf("нет ответа от %s: %s (запущен ли booksmeta serve и верен ли --url?)", getcoursetest.MaskSecret(s.URL), s.Error)
 		case !s.OK():
-			return fmt.Errorf("%s %s answered HTTP %d", s.Method, getcoursetest.MaskSecret(s.URL), s.HTTPStatus)
+			return fmt.Errorf("%s %s: ответ HTTP %d", s.Method, getcoursetest.MaskSecret(s.URL), s.HTTPStatus)
 		}
 	}
 	return nil
@@ -281,7 +281,7 @@ func (f deliverFlags) order(now time.Time) (getcoursetest.Order, error) {
 	for _, p := range splitComma(f.offers) {
 		id, err := strconv.ParseInt(p, 10, 64)
 		if err != nil || id <= 0 {
-			return o, usageError{fmt.Sprintf("--offer-id %q: want positive integers, comma-separated", p)}
+			return o, usageError{fmt.Sprintf("--offer-id «%s»: нужны целые положительные числа через запятую", p)}
 		}
 		o.OfferIDs = append(o.OfferIDs, id)
 	}
@@ -335,7 +335,7 @@ func (f deliverFlags) techMessages(o getcoursetest.Order) ([]getcoursetest.TechM
 	case "paid":
 		id, ev = getcoursetest.TechEventDealPaid, getcoursetest.EventDealPaid
 	default:
-		return nil, usageError{fmt.Sprintf("--event %q: want created, status or paid", event)}
+		return nil, usageError{fmt.Sprintf("--event «%s»: нужно created, status или paid", event)}
 	}
 	return []getcoursetest.TechMessage{{EventID: id, EventType: ev, Body: getcoursetest.TechBody(ev, o, q)}}, nil
 }
@@ -376,7 +376,7 @@ func printDelivery(w io.Writer, d getcoursetest.Delivery) {
 	if d.Shape != getcoursetest.ShapeTechAPI {
 		label = "process «Вызвать URL»"
 	}
-	fmt.Fprintf(w, "→ %s %s  [%s, deal %d, %s]\n", d.Method, getcoursetest.MaskSecret(d.URL), label, d.DealID, d.Status)
+	fmt.Fprintf(w, "→ %s %s  [%s, заказ %d, %s]\n", d.Method, getcoursetest.MaskSecret(d.URL), label, d.DealID, d.Status)
 	if d.ContentType != "" {
 		fmt.Fprintf(w, "  Content-Type: %s\n", d.ContentType)
 	}
@@ -384,8 +384,8 @@ func printDelivery(w io.Writer, d getcoursetest.Delivery) {
 		fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(text, "\n", "\n  "))
 	}
 	if d.Error != "" {
-		fmt.Fprintf(w, "← no answer after %d ms: %s\n\n", d.Duration.Milliseconds(), d.Error)
+		fmt.Fprintf(w, "← нет ответа за %d мс: %s\n\n", d.Duration.Milliseconds(), d.Error)
 		return
 	}
-	fmt.Fprintf(w, "← HTTP %d (%d ms)\n  %s\n\n", d.HTTPStatus, d.Duration.Milliseconds(), strings.TrimSpace(string(d.Answer)))
+	fmt.Fprintf(w, "← HTTP %d (%d мс)\n  %s\n\n", d.HTTPStatus, d.Duration.Milliseconds(), strings.TrimSpace(string(d.Answer)))
 }

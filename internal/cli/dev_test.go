@@ -100,7 +100,7 @@ func TestDevDeliverTechAPIPair(t *testing.T) {
 		t.Fatal("the pair differs beyond eventType")
 	}
 	// Each request and its answer are printed; the secret is not.
-	for _, want := range []string{"→ POST " + in.URL + "/api/getcourse/webhook?secret=•••", "[getcourse/dealPaid, deal 5123, payed]", "← HTTP 200", `"event_id":"ev-2"`, `"eventType": "getcourse/dealStatusChanged"`, `"offerIds": [`} {
+	for _, want := range []string{"→ POST " + in.URL + "/api/getcourse/webhook?secret=•••", "[getcourse/dealPaid, заказ 5123, payed]", "← HTTP 200", `"event_id":"ev-2"`, `"eventType": "getcourse/dealStatusChanged"`, `"offerIds": [`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}
@@ -183,7 +183,7 @@ func TestDevDeliverFailures(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("unreachable: exit %d", code)
 	}
-	oneLineReason(t, errOut, "no answer")
+	oneLineReason(t, errOut, "нет ответа")
 
 	for _, args := range [][]string{
 		{"--url", in.URL},

@@ -10,7 +10,7 @@ import (
 	"booksmeta/internal/gcsync"
 )
 
-const getcourseUsage = "usage: booksmeta getcourse test | booksmeta getcourse sync [--poll 45s]"
+const getcourseUsage = "как вызвать: booksmeta getcourse test | booksmeta getcourse sync [--poll 45s]"
 
 func runGetCourse(ctx context.Context, e *Env, args []string) error {
 	if len(args) == 0 {
@@ -58,7 +58,7 @@ func runGetCourseTest(ctx context.Context, e *Env, args []string) error {
 
 func runGetCourseSync(ctx context.Context, e *Env, args []string) error {
 	fs := newFlags("getcourse sync", e)
-	poll := fs.Duration("poll", 0, "wait between export status checks (default 45s; every check costs one of the 100 requests per 2 hours, so shorter is for the fake server only)")
+	poll := fs.Duration("poll", 0, "пауза между проверками готовности выгрузки (по умолчанию 45s; каждая проверка — один из 100 запросов за 2 часа, поэтому короче — только для фейкового сервера)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -9,13 +9,13 @@ import (
 
 func runImportLegacy(ctx context.Context, e *Env, args []string) error {
 	fs := newFlags("import-legacy", e)
-	dsn := fs.String("mysql", "", "PHP version's MySQL database: 'user:pass@tcp(host:3306)/book_smeta'")
-	dry := fs.Bool("dry-run", false, "show what would be imported and write nothing")
+	dsn := fs.String("mysql", "", "база MySQL PHP-версии: 'user:pass@tcp(host:3306)/book_smeta'")
+	dry := fs.Bool("dry-run", false, "показать, что будет перенесено, ничего не записывая")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *dsn == "" {
-		return usageError{"--mysql is required, e.g. --mysql 'user:pass@tcp(127.0.0.1:3306)/book_smeta'"}
+		return usageError{"укажите --mysql, например --mysql 'user:pass@tcp(127.0.0.1:3306)/book_smeta'"}
 	}
 	src, err := legacy.OpenMySQL(ctx, *dsn)
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 
 func runServe(ctx context.Context, e *Env, args []string) error {
 	fs := newFlags("serve", e)
-	addr := fs.String("addr", "", "listen address (default BOOKSMETA_ADDR or :8080)")
+	addr := fs.String("addr", "", "адрес, на котором принимать соединения (по умолчанию BOOKSMETA_ADDR или :8080)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -26,7 +26,7 @@ func runServe(ctx context.Context, e *Env, args []string) error {
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %w (is another program using this port? set BOOKSMETA_ADDR)", *addr, err)
+		return fmt.Errorf("не удаётся занять адрес %s: %w (этот порт занят другой программой? задайте другой в BOOKSMETA_ADDR или --addr)", *addr, err)
 	}
 	a.Log.Info("Book Smeta started", "addr", ln.Addr().String(), "database", string(a.DB.Dialect),
 		"schema", db.LatestVersion(a.DB.Dialect), "base_url", a.Config.BaseURL)
@@ -48,12 +48,21 @@ func runServe(ctx context.Context, e *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.Stdout, "\nАдминистратора ещё нет. Откройте эту одноразовую ссылку (действует 24 часа), чтобы создать его:\n\n  %s/setup?token=%s\n\nили выполните: booksmeta admin create --email ВАШ_EMAIL\n\n", a.Config.BaseURL, tok)
+		fmt.Fprintf(e.Stdout, "\nАдминистратора ещё нет. Откройте эту одноразовую ссылку (действует 24 часа), чтобы создать его:\n\n  %s/setup?token=%s\n\nили выполните: %s admin create --email ВАШ_EMAIL\n\n", a.Config.BaseURL, tok, e.command())
 	}
+	fmt.Fprintf(e.Stdout, "Book Smeta запущен: %s (принимает соединения на %s). Остановить: Ctrl+C.\n", a.Config.BaseURL, ln.Addr())
 	if e.Ready != nil {
 		e.Ready(ln.Addr().String())
 	}
-	return a.Run(ctx, ln, 10*time.Second)
+	err = a.Run(ctx, ln, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	// The log line is for the log collector, the Russian one for the person
+	// who pressed Ctrl+C.
+	a.Log.Info("shutdown complete")
+	fmt.Fprintln(e.Stderr, "Book Smeta остановлен.")
+	return nil
 }
 
 func runMigrate(ctx context.Context, e *Env, args []string) error {
@@ -69,7 +78,7 @@ func runMigrate(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.Stdout, "database is at schema version %d\n", v)
+	fmt.Fprintf(e.Stdout, "база данных на версии схемы %d\n", v)
 	return nil
 }
 
@@ -90,6 +99,6 @@ func runVersion(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.Stdout, "booksmeta %s\nschema: database %d, program %d (%s)\n", appVersion(), v, db.LatestVersion(d.Dialect), d.Dialect)
+	fmt.Fprintf(e.Stdout, "booksmeta %s\nсхема: в базе %d, в программе %d (%s)\n", appVersion(), v, db.LatestVersion(d.Dialect), d.Dialect)
 	return nil
 }

@@ -9,20 +9,20 @@ import (
 	"booksmeta/internal/schedule"
 )
 
-const slotsUsage = "usage: booksmeta slots generate [--from YYYY-MM-DD] [--weeks N]"
+const slotsUsage = "как вызвать: booksmeta slots generate [--from ГГГГ-ММ-ДД] [--weeks N]"
 
 func runSlots(ctx context.Context, e *Env, args []string) error {
 	if len(args) == 0 || args[0] != "generate" {
 		return usageError{slotsUsage}
 	}
 	fs := newFlags("slots generate", e)
-	from := fs.String("from", "", "first day, YYYY-MM-DD in the school time zone (default: today)")
-	weeks := fs.Int("weeks", 0, "how many weeks to fill, 1–52 (default: the schedule_weeks_ahead setting)")
+	from := fs.String("from", "", "первый день, ГГГГ-ММ-ДД в часовом поясе школы (по умолчанию сегодня)")
+	weeks := fs.Int("weeks", 0, "сколько недель заполнить, 1–52 (по умолчанию настройка schedule_weeks_ahead)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
 	if *weeks < 0 || *weeks > schedule.MaxWeeks {
-		return usageError{fmt.Sprintf("--weeks must be between 1 and %d", schedule.MaxWeeks)}
+		return usageError{fmt.Sprintf("--weeks — от 1 до %d", schedule.MaxWeeks)}
 	}
 	a, err := e.open(ctx, true)
 	if err != nil {
@@ -36,7 +36,7 @@ func runSlots(ctx context.Context, e *Env, args []string) error {
 	day := a.Schedule.Today(ctx)
 	if *from != "" {
 		if day, err = schedule.ParseDate(*from, loc); err != nil {
-			return usageError{fmt.Sprintf("--from %q: expected a date as YYYY-MM-DD", *from)}
+			return usageError{fmt.Sprintf("--from «%s»: нужна дата вида ГГГГ-ММ-ДД, например 2026-12-07", *from)}
 		}
 	}
 	cfg, err := a.Schedule.Config(ctx)
@@ -46,23 +46,23 @@ func runSlots(ctx context.Context, e *Env, args []string) error {
 	n := *weeks
 	if n == 0 {
 		if n = cfg.WeeksAhead; n == 0 {
-			return usageError{"schedule_weeks_ahead is 0: pass --weeks N"}
+			return usageError{"настройка schedule_weeks_ahead равна 0: укажите --weeks N"}
 		}
 	}
 	created, err := a.Schedule.Generate(ctx, day, n)
 	if err != nil {
 		return scheduleErr(err)
 	}
-	fmt.Fprintf(e.Stdout, "created %d slots\n", created)
+	fmt.Fprintf(e.Stdout, "создано слотов: %d\n", created)
 	last := day.AddDate(0, 0, 7*n-1)
-	fmt.Fprintf(e.Stdout, "schedule: %s; days %s to %s (%s)\n", cfg.Describe(), day.Format("2006-01-02"), last.Format("2006-01-02"), loc)
+	fmt.Fprintf(e.Stdout, "расписание: %s; дни с %s по %s (%s)\n", cfg.Describe(), day.Format("02.01.2006"), last.Format("02.01.2006"), loc)
 	return nil
 }
 
 // scheduleErr keeps the schedule's own words (what to fix in the settings).
 func scheduleErr(err error) error {
 	if e := booksmeta.AsError(err); e != nil {
-		return fmt.Errorf("the weekly schedule cannot be used: %s", e.Message)
+		return fmt.Errorf("недельное расписание не подходит: %s", e.Message)
 	}
 	return err
 }

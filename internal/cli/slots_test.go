@@ -32,11 +32,11 @@ func TestSlotsGenerate(t *testing.T) {
 	}
 	from := mon.Format("2006-01-02")
 	code, out, errs := run("slots", "generate", "--from", from, "--weeks", "2")
-	if code != 0 || !strings.HasPrefix(out, "created 80 slots\n") {
+	if code != 0 || !strings.HasPrefix(out, "создано слотов: 80\n") {
 		t.Fatalf("first run: %d %q %q", code, out, errs)
 	}
 	code, out, _ = run("slots", "generate", "--from", from, "--weeks", "2")
-	if code != 0 || !strings.HasPrefix(out, "created 0 slots\n") {
+	if code != 0 || !strings.HasPrefix(out, "создано слотов: 0\n") {
 		t.Fatalf("re-run: %d %q", code, out)
 	}
 	for _, bad := range [][]string{

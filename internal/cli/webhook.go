@@ -18,19 +18,19 @@ import (
 
 func runWebhook(ctx context.Context, e *Env, args []string) error {
 	if len(args) == 0 || args[0] != "send" {
-		return usageError{"usage: booksmeta webhook send [--url U] [--secret S] [--event E] [--email M] [--file body.json] [--get]"}
+		return usageError{"как вызвать: booksmeta webhook send [--url АДРЕС] [--secret СЕКРЕТ] [--event СОБЫТИЕ] [--email ПОЧТА] [--file body.json] [--get]"}
 	}
 	fs := newFlags("webhook send", e)
-	target := fs.String("url", "", "webhook URL (default BOOKSMETA_BASE_URL + /api/getcourse/webhook)")
-	secret := fs.String("secret", "", "webhook secret (default: the configured one)")
-	event := fs.String("event", "test", "event name: test, user_payment, user_registered, deal_created")
-	email := fs.String("email", "", "student email (needed for user_payment, user_registered)")
-	first := fs.String("first-name", "", "student first name")
-	dealID := fs.String("deal-id", "", "deal id (deal_created)")
-	status := fs.String("status", "", "deal status (deal_created), e.g. payed or cancelled")
-	file := fs.String("file", "", "send this file as the JSON body instead of building one")
-	get := fs.Bool("get", false, "send as GET with ?secret= and fields in the URL, the way a GetCourse process calls")
-	eventID := fs.String("id", "", "X-GetCourse-Event-Id header (idempotency key)")
+	target := fs.String("url", "", "адрес webhook (по умолчанию BOOKSMETA_BASE_URL + /api/getcourse/webhook)")
+	secret := fs.String("secret", "", "секрет webhook (по умолчанию настроенный)")
+	event := fs.String("event", "test", "событие: test, user_payment, user_registered, deal_created")
+	email := fs.String("email", "", "почта ученика (нужна для user_payment, user_registered)")
+	first := fs.String("first-name", "", "имя ученика")
+	dealID := fs.String("deal-id", "", "номер заказа (deal_created)")
+	status := fs.String("status", "", "статус заказа (deal_created), например payed или cancelled")
+	file := fs.String("file", "", "отправить этот файл как JSON-тело вместо собранного")
+	get := fs.Bool("get", false, "отправить GET с ?secret= и полями в адресе, как вызывает процесс GetCourse")
+	eventID := fs.String("id", "", "заголовок X-GetCourse-Event-Id (ключ от повторов)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -102,17 +102,17 @@ func runWebhook(ctx context.Context, e *Env, args []string) error {
 	}
 	req.Header.Set("User-Agent", "booksmeta-webhook-send/"+app.Version)
 	if *secret == "" {
-		fmt.Fprintln(e.Stderr, "note: no webhook secret configured or given; sending unsigned")
+		fmt.Fprintln(e.Stderr, "внимание: секрет webhook не настроен и не указан — отправляем без подписи")
 	}
 	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach %s: %w (is booksmeta serve running, and is --url right?)", *target, err)
+		return fmt.Errorf("нет связи с %s: %w (запущен ли booksmeta serve и верен ли --url?)", *target, err)
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	fmt.Fprintf(e.Stdout, "%s %s\n%s\n", req.Method, resp.Status, strings.TrimSpace(string(answer)))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("the server answered %s", resp.Status)
+		return fmt.Errorf("сервер ответил %s", resp.Status)
 	}
 	return nil
 }

@@ -98,16 +98,20 @@ func SampleData(kind Kind) any {
 	return nil
 }
 
-// Template is the editable text of one kind. Subject and Text are
-// text/template, HTML is html/template for the body inside the common layout.
-// In an override an empty part means "use the default".
+// Template is the editable text of one kind. Subject and Text are written
+// with named placeholders ({Имя}, see Placeholders); an edited Text also
+// gives the HTML version, built from it. HTML is only ever set by templates
+// stored before placeholders existed: it, and any part still in the old Go
+// template syntax (IsLegacy), renders the old way. In an override an empty
+// part means "use the default".
 type Template struct {
 	Subject string
 	HTML    string
 	Text    string
 }
 
-// DefaultTemplate is the built-in text of a kind, for the editor to start from.
+// DefaultTemplate is the built-in text of a kind, for the editor to start
+// from. Its HTML is the built-in design, which the editor does not show.
 func DefaultTemplate(kind Kind) (Template, error) {
 	if !knownKind(kind) {
 		return Template{}, fmt.Errorf("mail: unknown message kind %q", kind)
@@ -128,6 +132,7 @@ func DefaultTemplate(kind Kind) (Template, error) {
 	if t.Text, err = read("txt"); err != nil {
 		return Template{}, err
 	}
+	t.Text = strings.TrimRight(t.Text, "\n")
 	return t, nil
 }
 
@@ -137,22 +142,28 @@ type Renderer struct {
 	appName string
 	baseURL string
 	// The layouts are parsed once and never executed, so they can be cloned
-	// for every kind and every admin override.
+	// for every kind and every old-style override.
 	htmlLayout *htmltemplate.Template
 	textLayout *texttemplate.Template
-	defaults   map[Kind]*compiled
+	// htmlPlain and textPlain pour ready content into the layouts.
+	htmlPlain *htmltemplate.Template
+	textPlain *texttemplate.Template
+	defaults  map[Kind]*compiled
 }
 
+// compiled is a kind's built-in text: placeholders for subject and text,
+// the designed HTML as html/template.
 type compiled struct {
-	subject *texttemplate.Template
+	subject [][]segment
+	text    [][]segment
 	html    *htmltemplate.Template
-	text    *texttemplate.Template
 }
 
 type button struct{ URL, Label string }
 
-// NewRenderer prepares the built-in templates. appName appears in subjects
-// and the layout; baseURL (BOOKSMETA_BASE_URL) completes links given as paths.
+// NewRenderer prepares the built-in templates. appName (the school's name)
+// appears in subjects and the layout; baseURL (BOOKSMETA_BASE_URL)
+// completes links given as paths.
 func NewRenderer(appName, baseURL string) *Renderer {
 	r := &Renderer{
 		appName:  strings.TrimSpace(appName),
@@ -164,13 +175,22 @@ func NewRenderer(appName, baseURL string) *Renderer {
 	}
 	r.htmlLayout = htmltemplate.Must(htmltemplate.New("layout.html").Funcs(r.funcs()).ParseFS(templateFS, "templates/layout.html"))
 	r.textLayout = texttemplate.Must(texttemplate.New("layout.txt").Funcs(r.funcs()).ParseFS(templateFS, "templates/layout.txt"))
+	r.htmlPlain = htmltemplate.Must(htmltemplate.Must(r.htmlLayout.Clone()).New("plain").Parse(`{{define "content"}}{{.}}{{end}}`))
+	r.textPlain = texttemplate.Must(texttemplate.Must(r.textLayout.Clone()).New("plain").Parse(`{{define "content"}}{{.}}{{end}}`))
 	for _, info := range Kinds() {
 		def, err := DefaultTemplate(info.Kind)
 		if err != nil {
 			panic(err) // embedded files: caught by the tests, never at run time
 		}
-		c, err := r.compile(def)
-		if err != nil {
+		c := &compiled{}
+		var perr *parseError
+		if c.subject, perr = parsePlaceholders(info.Kind, def.Subject); perr != nil {
+			panic(fmt.Sprintf("mail: built-in subject %s: %s", info.Kind, perr.problem))
+		}
+		if c.text, perr = parsePlaceholders(info.Kind, def.Text); perr != nil {
+			panic(fmt.Sprintf("mail: built-in text %s, line %d: %s", info.Kind, perr.line, perr.problem))
+		}
+		if c.html, err = r.legacyHTML(def.HTML); err != nil {
 			panic(fmt.Sprintf("mail: built-in template %s: %v", info.Kind, err))
 		}
 		r.defaults[info.Kind] = c
@@ -199,28 +219,38 @@ func (r *Renderer) absURL(u string) string {
 	return u
 }
 
-// compile parses one kind's text with the layouts; part names in errors are
+// The legacy* functions parse the old Go template syntax: the built-in HTML,
+// and templates admins stored before placeholders. Part names in errors are
 // "subject", "html" and "text" so TemplateError can say which one is broken.
-func (r *Renderer) compile(t Template) (*compiled, error) {
-	subject, err := texttemplate.New("subject").Funcs(r.funcs()).Parse(t.Subject)
+
+func (r *Renderer) legacySubject(src string) (*texttemplate.Template, error) {
+	t, err := texttemplate.New("subject").Funcs(r.funcs()).Parse(src)
 	if err != nil {
-		return nil, &TemplateError{Part: "subject", Err: err}
+		return nil, &TemplateError{Part: "subject", Err: err, legacy: true}
 	}
+	return t, nil
+}
+
+func (r *Renderer) legacyHTML(src string) (*htmltemplate.Template, error) {
 	h, err := r.htmlLayout.Clone()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := h.New("html").Parse(`{{define "content"}}` + t.HTML + `{{end}}`); err != nil {
-		return nil, &TemplateError{Part: "html", Err: err}
+	if _, err := h.New("html").Parse(`{{define "content"}}` + src + `{{end}}`); err != nil {
+		return nil, &TemplateError{Part: "html", Err: err, legacy: true}
 	}
+	return h, nil
+}
+
+func (r *Renderer) legacyText(src string) (*texttemplate.Template, error) {
 	x, err := r.textLayout.Clone()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := x.New("text").Parse(`{{define "content"}}` + t.Text + `{{end}}`); err != nil {
-		return nil, &TemplateError{Part: "text", Err: err}
+	if _, err := x.New("text").Parse(`{{define "content"}}` + src + `{{end}}`); err != nil {
+		return nil, &TemplateError{Part: "text", Err: err, legacy: true}
 	}
-	return &compiled{subject: subject, html: h, text: x}, nil
+	return x, nil
 }
 
 // Render renders a kind with its built-in template. data is the kind's data
@@ -241,65 +271,140 @@ func (r *Renderer) RenderWith(kind Kind, override *Template, data any) (Message,
 	if err != nil {
 		return Message{}, err
 	}
-	if override != nil && (override.Subject != "" || override.HTML != "" || override.Text != "") {
-		def, err := DefaultTemplate(kind)
-		if err != nil {
-			return Message{}, err
-		}
-		if override.Subject != "" {
-			def.Subject = override.Subject
-		}
-		if override.HTML != "" {
-			def.HTML = override.HTML
-		}
-		if override.Text != "" {
-			def.Text = override.Text
-		}
-		if c, err = r.compile(def); err != nil {
-			return Message{}, annotate(err, data)
-		}
+	var o Template
+	if override != nil {
+		o = *override
 	}
-	m, err := r.execute(c, data)
+	m, err := r.execute(kind, c, o, data)
 	if err != nil {
-		return Message{}, annotate(err, data)
+		return Message{}, annotate(err, kind, data)
 	}
 	return m, nil
 }
 
-func (r *Renderer) execute(c *compiled, data any) (Message, error) {
-	var subj bytes.Buffer
-	if err := c.subject.Execute(&subj, data); err != nil {
-		return Message{}, &TemplateError{Part: "subject", Err: err}
+func (r *Renderer) execute(kind Kind, c *compiled, o Template, data any) (Message, error) {
+	// Subject.
+	var subject string
+	switch {
+	case o.Subject == "":
+		subject = plainText(r.fill(c.subject, data))
+	case IsLegacy(o.Subject):
+		t, err := r.legacySubject(o.Subject)
+		if err != nil {
+			return Message{}, err
+		}
+		var b bytes.Buffer
+		if err := t.Execute(&b, data); err != nil {
+			return Message{}, &TemplateError{Part: "subject", Err: err, legacy: true}
+		}
+		subject = b.String()
+	default:
+		lines, perr := parsePlaceholders(kind, o.Subject)
+		if perr != nil {
+			return Message{}, &TemplateError{Part: "subject", problem: perr.problem}
+		}
+		subject = plainText(r.fill(lines, data))
 	}
-	subject := oneLine(subj.String())
+	subject = oneLine(subject)
 	if subject == "" {
 		return Message{}, &TemplateError{Part: "subject", problem: "тема письма получилась пустой"}
 	}
-	page := struct {
-		Subject string
-		Data    any
-	}{subject, data}
-	var h, x bytes.Buffer
-	if err := c.html.ExecuteTemplate(&h, "layout", page); err != nil {
-		return Message{}, &TemplateError{Part: "html", Err: err}
+	pour := func(content any) any {
+		return struct {
+			Subject string
+			Data    any
+		}{subject, content}
 	}
-	if err := c.text.ExecuteTemplate(&x, "layout", page); err != nil {
-		return Message{}, &TemplateError{Part: "text", Err: err}
+	page := pour(data)
+
+	// Text, and the HTML an edited text gives.
+	var text, body bytes.Buffer
+	var madeHTML *htmltemplate.HTML
+	switch {
+	case o.Text != "" && IsLegacy(o.Text):
+		t, err := r.legacyText(o.Text)
+		if err != nil {
+			return Message{}, err
+		}
+		if err := t.ExecuteTemplate(&text, "layout", page); err != nil {
+			return Message{}, &TemplateError{Part: "text", Err: err, legacy: true}
+		}
+	default:
+		lines := c.text
+		if o.Text != "" {
+			var perr *parseError
+			if lines, perr = parsePlaceholders(kind, o.Text); perr != nil {
+				return Message{}, &TemplateError{Part: "text", Line: perr.line, problem: perr.problem}
+			}
+		}
+		filled := r.fill(lines, data)
+		if o.Text != "" {
+			h := htmltemplate.HTML(htmlBody(filled)) // every value escaped by htmlBody
+			madeHTML = &h
+		}
+		if err := r.textPlain.ExecuteTemplate(&text, "layout", pour(plainText(filled))); err != nil {
+			return Message{}, err
+		}
 	}
-	return Message{Subject: subject, HTML: h.String(), Text: tidyText(x.String())}, nil
+
+	// HTML: an old stored HTML override, else the one made from an edited
+	// text, else the built-in design.
+	switch {
+	case o.HTML != "":
+		h, err := r.legacyHTML(o.HTML)
+		if err != nil {
+			return Message{}, err
+		}
+		if err := h.ExecuteTemplate(&body, "layout", page); err != nil {
+			return Message{}, &TemplateError{Part: "html", Err: err, legacy: true}
+		}
+	case madeHTML != nil:
+		if err := r.htmlPlain.ExecuteTemplate(&body, "layout", pour(*madeHTML)); err != nil {
+			return Message{}, err
+		}
+	default:
+		if err := c.html.ExecuteTemplate(&body, "layout", page); err != nil {
+			return Message{}, &TemplateError{Part: "html", Err: err, legacy: true}
+		}
+	}
+	return Message{Subject: subject, HTML: body.String(), Text: tidyText(text.String())}, nil
 }
 
-// ValidateTemplate checks an edited template before it is saved: it must
-// parse and render the kind's sample data. The error is a *TemplateError
-// whose Error() is Russian, with the line and the fields one may use.
+// ValidateTemplate checks a template edited in the panel before it is
+// saved: subject and text must be there, every placeholder must be one of
+// the kind's (Placeholders) and every brace must have its pair, and the
+// result must render the kind's sample data with a subject left. The error
+// is a *TemplateError whose Error() is Russian, with the line and the
+// placeholders one may use.
 //
-// Go templates only notice a wrong field in a branch that runs, so the text
-// is rendered with several variants of the data: the sample, the zero value
-// (taking the {{else}} branches) and, for cancellations, every cause.
+// An empty value leaves its line out, so the text is also rendered with the
+// zero value and, for cancellations, with every cause: the subject must not
+// come out empty in any of them.
 func (r *Renderer) ValidateTemplate(kind Kind, t Template) error {
 	sample := SampleData(kind)
 	if sample == nil {
 		return fmt.Errorf("mail: unknown message kind %q", kind)
+	}
+	fail := func(te *TemplateError) error { return annotate(te, kind, sample) }
+	for _, part := range []struct{ name, src, empty string }{
+		{"subject", t.Subject, "тема пустая — напишите тему письма"},
+		{"text", t.Text, "текст письма пустой — напишите текст или нажмите «Вернуть стандартный текст»"},
+	} {
+		if strings.TrimSpace(part.src) == "" {
+			return fail(&TemplateError{Part: part.name, problem: part.empty})
+		}
+		if IsLegacy(part.src) {
+			line := 1 + strings.Count(part.src[:strings.Index(part.src, "{{")], "\n")
+			return fail(&TemplateError{Part: part.name, Line: line,
+				problem: "запись «{{…}}» — старый формат; подстановки теперь пишутся в одинарных фигурных скобках, например {Имя}"})
+		}
+		if _, perr := parsePlaceholders(kind, part.src); perr != nil {
+			te := &TemplateError{Part: part.name, problem: perr.problem}
+			if part.name == "text" {
+				te.Line = perr.line
+			}
+			return fail(te)
+		}
 	}
 	variants := []any{sample, reflect.Zero(reflect.TypeOf(sample)).Interface()}
 	if c, ok := sample.(BookingCancelledData); ok {
@@ -432,12 +537,15 @@ type TemplateError struct {
 	Err     error
 	problem string
 	fields  []string
+	// legacy marks a template in the old Go syntax, whose errors list the
+	// fields and functions of that syntax.
+	legacy bool
 }
 
 func (e *TemplateError) Unwrap() error { return e.Err }
 
 func (e *TemplateError) Error() string {
-	part := map[string]string{"subject": "тема", "html": "HTML-версия", "text": "текстовая версия"}[e.Part]
+	part := map[string]string{"subject": "тема", "html": "HTML-версия", "text": "текст письма"}[e.Part]
 	s := "Шаблон не сохранён: ошибка в части «" + part + "»"
 	if e.Line > 0 {
 		s += fmt.Sprintf(", строка %d", e.Line)
@@ -448,7 +556,11 @@ func (e *TemplateError) Error() string {
 	}
 	s += ": " + problem + "."
 	if len(e.fields) > 0 {
-		s += " Можно использовать: " + strings.Join(e.fields, ", ") + "; функции: appName, baseURL, url, duration, plural, button."
+		s += " Можно использовать: " + strings.Join(e.fields, ", ")
+		if e.legacy {
+			s += "; функции: appName, baseURL, url, duration, plural, button"
+		}
+		s += "."
 	}
 	return s
 }
@@ -459,12 +571,18 @@ var (
 	reNoField     = regexp.MustCompile(`can't evaluate field (\w+)`)
 )
 
-// annotate translates Go's template error into Russian and lists the fields
-// of the data, which is what an admin needs to fix a typo.
-func annotate(err error, data any) error {
+// annotate lists what the admin may use, which is what they need to fix a
+// typo, and translates Go's template error of an old-style template.
+func annotate(err error, kind Kind, data any) error {
 	var te *TemplateError
 	if !errors.As(err, &te) {
 		return err
+	}
+	if !te.legacy {
+		for _, p := range Placeholders(kind) {
+			te.fields = append(te.fields, p.Token())
+		}
+		return te
 	}
 	te.fields = fieldNames(data)
 	if te.Err == nil {

@@ -228,31 +228,33 @@ func TestValidateTemplate(t *testing.T) {
 		}
 	}
 
+	const subj = "Добро пожаловать"
 	cases := []struct {
 		name string
+		kind Kind
 		tmpl Template
 		part string
 		line int
 		want []string
 	}{
-		{"field typo", Template{HTML: "<p>Привет</p>\n<p>{{.Nmae}}</p>"}, "html", 2, []string{"нет поля «.Nmae»", "{{.Name}}", "{{.SetPasswordURL}}", "строка 2"}},
-		{"unclosed if", Template{Text: "{{if .Name}}Привет"}, "text", 1, []string{"не закрыта конструкция"}},
-		{"unknown function", Template{Subject: "{{upper .Name}}"}, "subject", 1, []string{"неизвестная функция «upper»"}},
-		{"empty subject", Template{Subject: "{{if false}}x{{end}}"}, "subject", 0, []string{"тема письма получилась пустой"}},
-		{"slot field list", Template{HTML: "{{.Wen}}"}, "html", 1, []string{"{{.When}}", "{{.BookingID}}"}},
-		{"unclosed quote", Template{HTML: "<p>\n<a href=\"{{.LoginURL}}>x</a>"}, "html", 0, []string{"HTML не закрыт"}},
-		{"typo in refund branch", Template{HTML: "{{if .ByRefund}}{{.Reasn}}{{end}}"}, "html", 1, []string{"нет поля «.Reasn»"}},
-		{"typo in else branch", Template{Text: "{{with .Name}}{{.}}{{else}}{{.Emial}}{{end}}"}, "text", 1, []string{"нет поля «.Emial»"}},
+		{"unknown placeholder", KindWelcome, Template{Subject: subj, Text: "Привет\n{Имяя}, ваша ссылка"}, "text", 2,
+			[]string{"неизвестная подстановка «{Имяя}»", "строка 2", "{Имя}", "{Ссылка}", "{Школа}"}},
+		{"unclosed brace", KindWelcome, Template{Subject: subj, Text: "Здравствуйте, {Имя!\nЕщё строка"}, "text", 1,
+			[]string{"не закрыта скобка", "{Имя!"}},
+		{"stray closing brace", KindWelcome, Template{Subject: subj, Text: "a\nb\nИмя}"}, "text", 3, []string{"лишняя закрывающая скобка «}»"}},
+		{"empty braces", KindWelcome, Template{Subject: subj, Text: "{}"}, "text", 1, []string{"пустые скобки"}},
+		{"old syntax", KindWelcome, Template{Subject: subj, Text: "Привет\n{{.Name}}"}, "text", 2, []string{"старый формат", "{Имя}"}},
+		{"empty subject", KindWelcome, Template{Subject: "  ", Text: "Привет"}, "subject", 0, []string{"тема пустая"}},
+		{"empty text", KindWelcome, Template{Subject: subj, Text: "\n"}, "text", 0, []string{"текст письма пустой"}},
+		{"unknown in subject", KindBookingConfirmation, Template{Subject: "Бронь {Номер}", Text: "x"}, "subject", 0,
+			[]string{"неизвестная подстановка «{Номер}»", "{Номер брони}", "{Время}"}},
+		// The sample has a deal number, the zero value has none: a subject of
+		// only {Заказ} would go out empty.
+		{"subject empty without a value", KindPaymentRevoked, Template{Subject: "{Заказ}", Text: "x"}, "subject", 0,
+			[]string{"тема письма получилась пустой"}},
 	}
 	for _, c := range cases {
-		kind := KindWelcome
-		if c.name == "slot field list" {
-			kind = KindBookingConfirmation
-		}
-		if c.name == "typo in refund branch" {
-			kind = KindBookingCancelled
-		}
-		err := r.ValidateTemplate(kind, c.tmpl)
+		err := r.ValidateTemplate(c.kind, c.tmpl)
 		var te *TemplateError
 		if !errors.As(err, &te) {
 			t.Errorf("%s: got %v, want *TemplateError", c.name, err)
@@ -270,6 +272,90 @@ func TestValidateTemplate(t *testing.T) {
 				t.Errorf("%s: message lacks %q: %s", c.name, w, msg)
 			}
 		}
+	}
+	// Names are forgiving about case and spaces, as people type them.
+	if err := r.ValidateTemplate(KindBookingConfirmation, Template{Subject: "Бронь {номер  брони}", Text: "{ Время }"}); err != nil {
+		t.Errorf("case and spaces refused: %v", err)
+	}
+}
+
+func TestPlaceholderTemplateRenders(t *testing.T) {
+	r := newTestRenderer()
+	data := SampleData(KindBookingCancelled).(BookingCancelledData)
+	data.Name = "<b>Анна</b>"
+	tmpl := Template{
+		Subject: "{Школа}: бронь №{Номер брони} на {Дата} отменена",
+		Text:    "{Приветствие}\n\n{Что случилось}\nПричина: {Причина}\n\nДругое время: {Ссылка}",
+	}
+	if err := r.ValidateTemplate(KindBookingCancelled, tmpl); err != nil {
+		t.Fatal(err)
+	}
+	m, err := r.RenderWith(KindBookingCancelled, &tmpl, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != "Book Smeta: бронь №1042 на 27.11.2026 отменена" {
+		t.Errorf("subject %q", m.Subject)
+	}
+	for _, want := range []string{"Здравствуйте, <b>Анна</b>!", "Администратор отменил ваше бронирование №1042 на 27.11.2026, 10:00–11:00 (Москва, UTC+3).",
+		"Причина: Сервер на профилактике в это время.", "Другое время: https://book.example.ru/bookings", "Письмо отправлено автоматически сервисом Book Smeta"} {
+		if !strings.Contains(m.Text, want) {
+			t.Errorf("text lacks %q:\n%s", want, m.Text)
+		}
+	}
+	// The HTML version is made from the edited text: values escaped, the
+	// address a link, inside the common layout.
+	for _, want := range []string{"Здравствуйте, &lt;b&gt;Анна&lt;/b&gt;!", `<a href="https://book.example.ru/bookings"`, "Причина: Сервер на профилактике", `<html lang="ru">`} {
+		if !strings.Contains(m.HTML, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	if strings.Contains(m.HTML, "<b>Анна") {
+		t.Error("name reached the HTML unescaped")
+	}
+
+	// Cancelled by the student: no reason, and its label line is left out.
+	data.By = CancelledByStudent
+	m, err = r.RenderWith(KindBookingCancelled, &tmpl, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(m.Text, "Причина") || strings.Contains(m.HTML, "Причина") || !strings.Contains(m.Text, "Вы отменили бронирование №1042") {
+		t.Errorf("student's cancellation:\n%s", m.Text)
+	}
+
+	// An empty value in the middle of a sentence leaves no double space.
+	pr := Template{Subject: "Оплата отменена", Text: "Оплата {Заказ} отменена."}
+	m, err = r.RenderWith(KindPaymentRevoked, &pr, PaymentRevokedData{Name: "Анна"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(m.Text, "Оплата отменена.\n") {
+		t.Errorf("gap left: %q", m.Text)
+	}
+	m, _ = r.RenderWith(KindPaymentRevoked, &pr, PaymentRevokedData{Deal: "№7"})
+	if !strings.HasPrefix(m.Text, "Оплата по заказу №7 отменена.") {
+		t.Errorf("deal: %q", m.Text)
+	}
+}
+
+// Templates saved before placeholders existed are Go templates; they keep
+// rendering as they did, and plain ones convert for the editor.
+func TestLegacyTemplates(t *testing.T) {
+	r := newTestRenderer()
+	old := Template{Subject: "Привет, {{.Name}} из {{appName}}", Text: "{{with .Name}}{{.}}, {{end}}ссылка: {{.SetPasswordURL}}"}
+	m, err := r.RenderWith(KindWelcome, &old, SampleData(KindWelcome))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Subject != "Привет, Анна из Book Smeta" || !strings.Contains(m.Text, "Анна, ссылка: https://book.example.ru/set-password?token=primer") {
+		t.Errorf("old template: %q\n%s", m.Subject, m.Text)
+	}
+	if s, ok := ConvertLegacy(KindWelcome, old.Subject); !ok || s != "Привет, {Имя} из {Школа}" {
+		t.Errorf("convert subject: %q %v", s, ok)
+	}
+	if _, ok := ConvertLegacy(KindWelcome, old.Text); ok {
+		t.Error("a condition cannot be converted, yet it was")
 	}
 }
 

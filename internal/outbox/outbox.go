@@ -33,6 +33,27 @@ const (
 // stays queued, no attempt counted.
 var ErrNotConfigured = errors.New("outbox: SMTP is not configured, mail stays queued")
 
+// ErrMailOff is returned by SendOne while the admin has switched sending
+// off (MailEnabled): the row stays queued, no attempt counted.
+var ErrMailOff = errors.New("outbox: sending is switched off, mail stays queued")
+
+// MailEnabled switches sending on and off. Off, mail keeps being queued
+// (nothing is lost) and leaves once it is switched on again: the sweep
+// finds the queued rows. The test mail from the settings page is sent
+// either way, since the admin asks for it to check the server.
+const MailEnabled = "mail_enabled"
+
+// DefineSettings declares the settings this package owns.
+func DefineSettings(s *settings.Service) {
+	s.Define(settings.Def{Key: MailEnabled, Type: settings.Bool, Default: "1",
+		Reason: "Отправка писем — да или нет"})
+}
+
+// Enabled reports whether sending is switched on.
+func (s *Service) Enabled(ctx context.Context) (bool, error) {
+	return s.Settings.Bool(ctx, MailEnabled)
+}
+
 // Russian texts stored in last_error for the admin panel.
 const (
 	maybeSentRU = "Отправка прервалась (программа остановилась во время отправки): письмо возможно, уже отправлено — проверьте и нажмите «Отправить повторно», если получатель его не получил."
@@ -97,10 +118,15 @@ func (s *Service) Configured(ctx context.Context) (bool, error) {
 // errMailSettings is the test's verdict when the mail settings cannot be read.
 var errMailSettings = russianError{"Не удалось прочитать сохранённые настройки почты (возможно, сменился ключ шифрования BOOKSMETA_SECRET_KEY). Введите пароль почты заново и сохраните настройки."}
 
-func (s *Service) renderer() *mail.Renderer {
+// renderer names the school as the general settings do (school_name),
+// falling back to AppName.
+func (s *Service) renderer(ctx context.Context) *mail.Renderer {
 	name := s.AppName
+	if v, err := s.Settings.String(ctx, settings.SchoolName); err == nil && v != "" {
+		name = v
+	}
 	if name == "" {
-		name = "Book Smeta"
+		name = settings.ProductName
 	}
 	return mail.NewRenderer(name, s.BaseURL)
 }
@@ -146,6 +172,11 @@ func (s *Service) SendOne(ctx context.Context, id int64) error {
 }
 
 func (s *Service) sendOne(ctx context.Context, id int64) error {
+	if on, err := s.Enabled(ctx); err != nil {
+		return err
+	} else if !on {
+		return ErrMailOff
+	}
 	cfg, err := s.Config(ctx)
 	if err != nil {
 		return err
@@ -254,7 +285,7 @@ func (e russianError) Error() string { return e.ru }
 var ErrNotResendable = russianError{"Письмо не найдено или ещё в очереди: повторно можно отправить только отправленное или неотправленное (с ошибкой) письмо."}
 
 // Renderer is the renderer of this school's mail, for previews.
-func (s *Service) Renderer() *mail.Renderer { return s.renderer() }
+func (s *Service) Renderer(ctx context.Context) *mail.Renderer { return s.renderer(ctx) }
 
 // firstOr is the student's first name, else the name the mail is addressed to.
 func firstOr(first, to string) string {
@@ -291,7 +322,7 @@ func (s *Service) render(ctx context.Context, m *store.OutboxMail, times booking
 	if err := json.Unmarshal([]byte(m.Data), &d); err != nil {
 		return mail.Message{}, fmt.Errorf("bad mail data: %w", err)
 	}
-	r := s.renderer()
+	r := s.renderer(ctx)
 	// An admin's edited template for the kind, when there is one, replaces
 	// the built-in parts it fills.
 	render := func(k mail.Kind, data any) (mail.Message, error) {
@@ -389,8 +420,8 @@ func (s *Service) HandleSend(ctx context.Context, j *store.Job) error {
 		return fmt.Errorf("send_mail: bad payload %q", j.Payload)
 	}
 	err := s.SendOne(ctx, p.MailID)
-	if errors.Is(err, ErrNotConfigured) {
-		// The sweep enqueues it again once mail is configured.
+	if errors.Is(err, ErrNotConfigured) || errors.Is(err, ErrMailOff) {
+		// The sweep enqueues it again once mail is configured and on.
 		return nil
 	}
 	return err
@@ -404,11 +435,14 @@ func (s *Service) enqueue(ctx context.Context, m *store.OutboxMail) (bool, error
 
 // Sweep enqueues send_mail jobs for queued rows no pending job covers. Rows
 // get their job when queued, so this is the safety net: rows queued by an
-// older version, while mail was not configured (their job ran and left them
-// queued), or whose job used up its retries. With mail not configured it
-// does nothing: rows wait in the queue.
+// older version, while mail was not configured or switched off (their job
+// ran and left them queued), or whose job used up its retries. With mail not
+// configured or off it does nothing: rows wait in the queue.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	if on, err := s.Configured(ctx); err != nil || !on {
+		return 0, err
+	}
+	if on, err := s.Enabled(ctx); err != nil || !on {
 		return 0, err
 	}
 	rows, err := s.Store.QueuedMailWithoutJob(ctx, 500)
@@ -473,7 +507,7 @@ func (s *Service) SendTestBy(ctx context.Context, to, requestedBy string) error 
 		return verdict(err)
 	}
 	snd := mail.NewSender(cfg, s.SenderOptions...)
-	msg, err := s.renderer().Render(mail.KindTest, mail.TestData{Server: snd.Description(), RequestedBy: requestedBy,
+	msg, err := s.renderer(ctx).Render(mail.KindTest, mail.TestData{Server: snd.Description(), RequestedBy: requestedBy,
 		SentAt: s.Store.Now(), Zone: s.Settings.Location(ctx)})
 	if err != nil {
 		return err

@@ -119,3 +119,16 @@ func (s *Service) WebhookSecret(ctx context.Context) (string, error) {
 	v, err := s.Get(ctx, GetCourseWebhookSecret)
 	return v.Value, err
 }
+
+// School is the school's name for pages and mail: SchoolName, else
+// ProductName (also when the setting cannot be read, a name is never
+// worth failing a page or a mail for).
+func (s *Service) School(ctx context.Context) string {
+	if s == nil {
+		return ProductName
+	}
+	if v, err := s.Get(ctx, SchoolName); err == nil && strings.TrimSpace(v.Value) != "" {
+		return strings.TrimSpace(v.Value)
+	}
+	return ProductName
+}

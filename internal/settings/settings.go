@@ -47,7 +47,13 @@ const (
 	// endpoint and key (SPEC §7); package grants defines the others.
 	ServerAPIURL = "server_api_url"
 	ServerAPIKey = "server_api_key"
+	// SchoolName is the school's name in page titles, the header and every
+	// mail; empty means the product's name (ProductName).
+	SchoolName = "school_name"
 )
+
+// ProductName stands in for an unset SchoolName.
+const ProductName = "Book Smeta"
 
 // Value is a resolved setting.
 type Value struct {

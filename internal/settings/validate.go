@@ -93,5 +93,7 @@ func ownDefs() []Def {
 		env(Def{Key: MailFromName}, "MAIL_FROM_NAME", func(c config.Config) string { return c.MailFromName }),
 		env(Def{Key: SlotDurationMinutes, Type: Number, Min: 15, Max: 480, Reason: "Длительность слота — от 15 до 480 минут"},
 			"SLOT_DURATION_MINUTES", func(c config.Config) string { return strconv.Itoa(c.SlotDurationMinutes) }),
+		// One line, short: it goes into mail subjects and the page header.
+		{Key: SchoolName, MaxLen: 100},
 	}
 }

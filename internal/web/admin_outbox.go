@@ -32,6 +32,10 @@ func (s *Server) outboxPage(w http.ResponseWriter, r *http.Request, _ *booksmeta
 		s.internalError(w, r, "read mail settings", err)
 		return
 	}
+	if d["Enabled"], err = s.Outbox.Enabled(ctx); err != nil {
+		s.internalError(w, r, "read mail switch", err)
+		return
+	}
 	switch r.URL.Query().Get("ok") {
 	case "resent":
 		d["Flash"] = "Письмо снова поставлено в очередь."

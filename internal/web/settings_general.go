@@ -8,6 +8,7 @@ import (
 	"booksmeta/internal/audit"
 	"booksmeta/internal/booking"
 	"booksmeta/internal/mail"
+	"booksmeta/internal/outbox"
 	"booksmeta/internal/settings"
 )
 
@@ -37,6 +38,11 @@ var generalSections = []struct {
 	id, title, intro string
 	fields           []fieldDef
 }{
+	{"school", "Школа", "Название школы, насколько вперёд можно бронировать и отправка писем.", []fieldDef{
+		{settings.SchoolName, "Название школы", "Показывается в заголовке страниц и в каждом письме (в теме и подписи). Пусто — «Book Smeta».", "text"},
+		{booking.MaxAdvanceDays, "Бронировать вперёд, дней", "На сколько дней вперёд ученики видят и бронируют время: от 0 (только сегодня) до 365, обычно 60.", "number"},
+		{outbox.MailEnabled, "Режим отправки писем", "Выключен — письма не уходят, а копятся в очереди «Почта»; когда включите, очередь отправится. Тестовое письмо уходит всегда.", "bool"},
+	}},
 	{"schedule", "Расписание слотов", "Из чего периодически создаются слоты на сервере. Удалённые вручную слоты не возвращаются.", []fieldDef{
 		{"schedule_weekdays", "Дни недели", "Номера дней через запятую: 1 — понедельник … 7 — воскресенье, например 1,2,3,4,5.", "text"},
 		{"schedule_from", "Начало дня", "Например 09:00.", "time"},
@@ -165,6 +171,14 @@ func (s *Server) generalSave(w http.ResponseWriter, r *http.Request, u *booksmet
 		}
 		s.Log.Info("settings saved", "count", len(values), "by", u.ID)
 		s.record(r, audit.By(u, audit.SettingUpdate, audit.Settings, s.settingsSummary(values)))
+		if _, switched := values[outbox.MailEnabled]; switched && s.Outbox != nil {
+			// Switched on: the queue leaves now, not at the next sweep.
+			if n, err := s.Outbox.Sweep(r.Context()); err != nil {
+				s.Log.Error("send queued mail after switching it on", "err", err)
+			} else if n > 0 {
+				s.Log.Info("queued mail handed to the sender after switching it on", "count", n)
+			}
+		}
 	}
 	http.Redirect(w, r, "/admin/settings/general?ok=saved", http.StatusSeeOther)
 }

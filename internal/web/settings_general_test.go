@@ -78,13 +78,13 @@ func TestMailTemplateEditing(t *testing.T) {
 	expect(t, p, 200, "Предпросмотр", "Вернуть стандартный текст")
 	// A template that does not parse is refused with a Russian reason.
 	p = a.submit("/admin/mail-templates/welcome", "/admin/mail-templates/welcome", url.Values{"action": {"save"},
-		"subject": {"Привет {{.Name"}, "text": {"x"}, "html": {"<p>x</p>"}})
+		"subject": {"Привет {Имя"}, "text": {"x"}})
 	expect(t, p, http.StatusUnprocessableEntity, `class="error"`)
 	p = a.submit("/admin/mail-templates/welcome", "/admin/mail-templates/welcome", url.Values{"action": {"preview"},
-		"subject": {"Добро пожаловать, {{.Name}}!"}, "text": {"Школа ждёт вас: {{.SetPasswordURL}}"}, "html": {"<p>Школа ждёт вас</p>"}})
+		"subject": {"Добро пожаловать, {Имя}!"}, "text": {"Школа ждёт вас: {Ссылка}"}})
 	expect(t, p, 200, "Добро пожаловать, Анна!", "Школа ждёт вас: http")
 	p = a.submit("/admin/mail-templates/welcome", "/admin/mail-templates/welcome", url.Values{"action": {"save"},
-		"subject": {"Добро пожаловать, {{.Name}}!"}, "text": {"Школа ждёт вас: {{.SetPasswordURL}}"}, "html": {"<p>Школа ждёт вас</p>"}})
+		"subject": {"Добро пожаловать, {Имя}!"}, "text": {"Школа ждёт вас: {Ссылка}"}})
 	if p.Status != http.StatusSeeOther {
 		t.Fatalf("save: %d %s", p.Status, p.Body)
 	}

@@ -71,6 +71,13 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 		s.internalError(w, r, "list slots", err)
 		return
 	}
+	// Slots beyond max_advance_days are not offered; one the student
+	// already booked stays in view.
+	until, advanceNote, err := s.Booking.AdvanceLimit(ctx, now)
+	if err != nil {
+		s.internalError(w, r, "read max advance days", err)
+		return
+	}
 	days := make([]dayView, n)
 	index := map[string]int{}
 	for i := range days {
@@ -80,6 +87,9 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 	for _, sl := range slots {
 		i, ok := index[sl.StartsAt.In(loc).Format("2006-01-02")]
 		if !ok || !f.Part.has(sl.StartsAt, loc) {
+			continue
+		}
+		if !sl.BookedByMe && !sl.StartsAt.Before(until) {
 			continue
 		}
 		days[i].Slots = append(days[i].Slots, slotView{ID: sl.ID, Start: sl.StartsAt, End: sl.EndsAt, Capacity: sl.Capacity,
@@ -140,6 +150,9 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 		d["Prev"], d["Next"] = f.url(time.Time{}, f.Date.AddDate(0, 0, -1)), f.url(time.Time{}, to)
 		d["PrevText"], d["NextText"] = "← Предыдущий день", "Следующий день →"
 		d["Middle"], d["MiddleText"] = f.url(f.Week, time.Time{}), "Вся неделя"
+	}
+	if to.After(until) {
+		d["AdvanceNote"] = advanceNote
 	}
 	maintenance, err := s.Booking.Maintenance(ctx)
 	if err != nil {

@@ -235,7 +235,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // data starts a page's template data with what the layout needs: the
 // signed-in user and the session's CSRF token for the sign-out form.
 func (s *Server) data(r *http.Request, title string) map[string]any {
-	d := map[string]any{"Title": title}
+	d := map[string]any{"Title": title, "School": s.Settings.School(r.Context())}
 	if u, sess := auth.FromContext(r.Context()); u != nil && sess != nil {
 		d["User"], d["CSRF"], d["IsAdmin"] = u, sess.CSRFToken, u.IsAdmin()
 		if !u.IsAdmin() {

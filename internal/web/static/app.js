@@ -209,3 +209,36 @@
     }, 5000);
   });
 })();
+
+// Mail template editor: the preview follows what is typed, shortly after
+// typing stops. Without JavaScript «Предпросмотр» does the same.
+(function () {
+  var form = document.querySelector("form[data-template-editor]");
+  var box = document.getElementById("template-preview");
+  if (!form || !box || !window.fetch || !window.DOMParser || !window.URLSearchParams) {
+    return;
+  }
+  var timer = null, seq = 0;
+  var refresh = function () {
+    var body = new URLSearchParams(new FormData(form));
+    body.set("action", "preview");
+    var mine = ++seq;
+    fetch(form.getAttribute("action"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: body
+    }).then(function (resp) {
+      return resp.text();
+    }).then(function (text) {
+      var fresh = new DOMParser().parseFromString(text, "text/html").getElementById("template-preview");
+      if (mine === seq && fresh) {
+        box.innerHTML = fresh.innerHTML;
+      }
+    }).catch(function () {});
+  };
+  form.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 600);
+  });
+})();
