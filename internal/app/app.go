@@ -208,7 +208,8 @@ func (a *App) buildServices() {
 	a.Processor = &webhook.Processor{Store: a.Store, Enrol: a.Enrol, Metrics: a.Metrics, Log: a.Log, Yield: a.Jobs.Yield,
 		OnFailed: a.alertFailedEvent}
 	a.GetCourse = a.newGetCourse()
-	a.Grants = &grants.Service{Store: a.Store, Settings: a.Settings, Box: a.Box, Booking: a.Booking, Log: a.Log, Audit: a.Audit}
+	a.Grants = &grants.Service{Store: a.Store, Settings: a.Settings, Box: a.Box, Booking: a.Booking, Log: a.Log, Audit: a.Audit,
+		Alert: a.alertAccess}
 }
 
 // buildServers builds the transports; they only call the services.

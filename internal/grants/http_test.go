@@ -209,3 +209,55 @@ func TestStudentPageFollowsTheGrant(t *testing.T) {
 		t.Fatalf("the page after the refund shows the password or does not say access closed:\n%s", page)
 	}
 }
+
+// A revoke that keeps failing is the dangerous case: the admins get one
+// mail, the student no longer sees the credentials, and the revoke goes on
+// being retried until the school's server takes it.
+func TestFailingRevokeAlertsOnceAndKeepsTrying(t *testing.T) {
+	const key = "school-access-key-0123456789"
+	rc := &accesstest.Receiver{Key: []byte(key)}
+	api := httptest.NewServer(rc)
+	defer api.Close()
+	s := start(t, map[string]string{access.KeyProvider: access.HTTP, "server_api_url": api.URL, "server_api_key": key})
+	ctx := context.Background()
+	admin(t, s)
+	boss, err := s.Store.UserByEmail(ctx, "boss@school.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := slot(t, s, s.Clock.Now().Add(5*time.Minute), time.Hour, 1)
+	anna := student(t, s, "anna@example.ru", true)
+	c := s.NewClient(t)
+	c.Login(anna.Email, pw)
+	id := book(t, c, a)
+	waitAccess(t, c, id)
+
+	rc.Answer("/revoke", func(w http.ResponseWriter) { http.Error(w, "net user failed", http.StatusInternalServerError) })
+	if st, m := admin(t, s).Do("POST", fmt.Sprintf("/api/v1/admin/bookings/%d/cancel", id), map[string]string{"reason": "тест"}); st != http.StatusOK {
+		t.Fatalf("cancel: %d %v", st, m)
+	}
+	apptest.WaitFor(t, 15*time.Second, "five failed revokes", func() bool {
+		return strings.Count(attemptsText(t, s, id), "revoke ok=false") >= 5
+	})
+	if st, _ := accessOf(t, c, id); st == http.StatusOK {
+		t.Fatal("credentials shown while the revoke fails")
+	}
+	mails, _ := s.Store.MailByUser(ctx, boss.ID)
+	alerts := 0
+	for _, m := range mails {
+		if m.Kind == "access_alert" {
+			alerts++
+			if !strings.Contains(m.Data, `"action":"revoke"`) || !strings.Contains(m.Data, "код 500") {
+				t.Errorf("alert data: %s", m.Data)
+			}
+		}
+	}
+	if alerts != 1 {
+		t.Fatalf("%d access alerts, want 1", alerts)
+	}
+	rc.Answer("/revoke", nil)
+	waitState(t, s, id, booksmeta.GrantRevoked)
+	if open := rc.Open(); len(open) != 0 {
+		t.Fatalf("open after the revoke went through: %v", open)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"booksmeta"
 	"booksmeta/internal/access"
 	"booksmeta/internal/access/accesstest"
+	"booksmeta/internal/apptest"
 )
 
 // With the ssh provider against a real OpenSSH server and real local
@@ -116,6 +117,11 @@ func TestSSHWrongHostKeyRefused(t *testing.T) {
 		access.KeySSHPreset: access.PresetLinux, access.KeyAccounts: pre + "01",
 	})
 	sl := slot(t, s, s.Clock.Now().Add(5*time.Minute), time.Hour, 1)
+	admin(t, s)
+	boss, err := s.Store.UserByEmail(context.Background(), "boss@school.example")
+	if err != nil {
+		t.Fatal(err)
+	}
 	anna := student(t, s, "anna@example.ru", true)
 	c := s.NewClient(t)
 	c.Login(anna.Email, pw)
@@ -136,5 +142,24 @@ func TestSSHWrongHostKeyRefused(t *testing.T) {
 	}
 	if st, m := accessOf(t, c, id); st != http.StatusConflict || m["error"] != booksmeta.CodeAccessPending {
 		t.Fatalf("student's access: %d %v", st, m)
+	}
+	// Retrying cannot fix a wrong key: the admins are told at once, and
+	// once, however many retries follow.
+	apptest.WaitFor(t, 15*time.Second, "more attempts", func() bool {
+		g, _ := s.Store.LatestGrant(context.Background(), id)
+		return g != nil && g.Attempts >= 3
+	})
+	mails, err := s.Store.MailByUser(context.Background(), boss.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts := 0
+	for _, m := range mails {
+		if m.Kind == "access_alert" {
+			alerts++
+		}
+	}
+	if alerts != 1 {
+		t.Fatalf("%d access alerts to the admin, want 1", alerts)
 	}
 }

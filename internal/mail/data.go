@@ -134,6 +134,23 @@ type AdminAlertData struct {
 // When is the last attempt in the school zone.
 func (d AdminAlertData) When() string { return formatDateTime(d.LastTry, d.Zone) }
 
+// AccessAlertData tells administrators that closing (or opening) a
+// booking's server access keeps failing (SPEC §7). A revoke that fails
+// leaves a student with access; Book Smeta keeps retrying it.
+type AccessAlertData struct {
+	Action    string // grant or revoke
+	BookingID int64
+	Email     string // the student's
+	Account   string // the pool account, if any
+	Slot
+	Error    string // the provider's Russian reason
+	Attempts int
+	PageURL  string // default: BASE_URL/admin/access
+}
+
+// IsRevoke makes the template conditions readable.
+func (d AccessAlertData) IsRevoke() bool { return d.Action == "revoke" }
+
 // TestData is the test message sent from the settings page.
 type TestData struct {
 	Server      string // where it went, e.g. Sender.Description(); never credentials

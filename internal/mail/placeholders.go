@@ -200,6 +200,34 @@ func Placeholders(kind Kind) []Placeholder {
 			ph("Последняя попытка", "дата и время последней попытки", ".When", func(d AdminAlertData) string { return d.When() }),
 			link(ph("Ссылка", "событие в журнале вебхуков", ".LogURL", func(d AdminAlertData) string { return d.LogURL })),
 		}
+	case KindAccessAlert:
+		own = []Placeholder{
+			ph("Что", "«Закрыть доступ» или «Выдать доступ»", "", func(d AccessAlertData) string {
+				if d.IsRevoke() {
+					return "Закрыть доступ"
+				}
+				return "Выдать доступ"
+			}),
+			ph("Опасность", "что это значит для школы, одним предложением", "", func(d AccessAlertData) string {
+				if d.IsRevoke() {
+					return "Пока доступ не закрыт, ученик может входить на сервер вне своего времени."
+				}
+				return "Пока доступ не выдан, ученик не может войти на сервер в своё время."
+			}),
+			ph("Ученик", "почта ученика", ".Email", func(d AccessAlertData) string { return d.Email }),
+			ph("Учётная запись", "учётная запись на сервере (может быть пустой)", ".Account", func(d AccessAlertData) string { return d.Account }),
+			ph("Бронирование", "номер бронирования", ".BookingID", func(d AccessAlertData) string { return fmt.Sprint(d.BookingID) }),
+			ph("Время", "время брони: «27.11.2026 10:00–11:00»", "", func(d AccessAlertData) string {
+				st, en := d.Start, d.End
+				if d.Zone != nil {
+					st, en = st.In(d.Zone), en.In(d.Zone)
+				}
+				return st.Format("02.01.2006 15:04") + "–" + en.Format("15:04")
+			}),
+			ph("Ошибка", "причина сбоя", ".Error", func(d AccessAlertData) string { return d.Error }),
+			ph("Попыток", "сколько попыток уже не удалось: «3»", ".Attempts", func(d AccessAlertData) string { return fmt.Sprint(d.Attempts) }),
+			link(ph("Ссылка", "страница «Доступ к серверу» в панели", ".PageURL", func(d AccessAlertData) string { return d.PageURL })),
+		}
 	case KindTest:
 		own = []Placeholder{
 			ph("Сервер", "куда отправлено: «smtp.yandex.ru:465, SSL» (без логина и пароля)", ".Server", func(d TestData) string { return d.Server }),

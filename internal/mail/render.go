@@ -26,6 +26,7 @@ const (
 	KindReminder            Kind = "reminder"
 	KindPasswordReset       Kind = "password_reset"
 	KindAdminAlert          Kind = "admin_alert"
+	KindAccessAlert         Kind = "access_alert"
 	KindPaymentRevoked      Kind = "payment_revoked"
 	KindAccessEnding        Kind = "access_ending"
 	KindAccessEnded         Kind = "access_ended"
@@ -51,6 +52,7 @@ func Kinds() []KindInfo {
 		{KindAccessEnding, "Доступ скоро закончится", "За настроенное число дней до конца срока доступа по тарифу (по умолчанию за 7): когда закончится и что делать."},
 		{KindAccessEnded, "Доступ закончился", "Когда срок доступа по тарифу истёк или после пересчёта тарифов доступа не осталось: будущие брони отменены."},
 		{KindAdminAlert, "Предупреждение администратору", "Когда событие GetCourse раз за разом не удаётся обработать."},
+		{KindAccessAlert, "Доступ к серверу: сбой", "Когда закрыть доступ по бронированию (или выдать его) раз за разом не удаётся: закрытие повторяется, пока не получится."},
 		{KindTest, "Тестовое письмо", "Кнопка «Отправить тестовое письмо» в разделе «Настройки → Почта»."},
 	}
 }
@@ -92,6 +94,9 @@ func SampleData(kind Kind) any {
 		return AccessEndedData{Name: "Анна", Reason: "Срок доступа к серверу по вашей покупке закончился."}
 	case KindAdminAlert:
 		return AdminAlertData{EventID: "gc-7f3a9c", Event: "user_payment", Email: "anna@example.ru", Error: "в событии нет адреса почты ученика", Attempts: 5, LastTry: start.Add(-time.Hour), Zone: zone}
+	case KindAccessAlert:
+		return AccessAlertData{Action: "revoke", BookingID: 1042, Email: "anna@example.ru", Account: "stud02", Slot: slot,
+			Error: "Сервер не ответил вовремя. Book Smeta повторит попытку сама.", Attempts: 3}
 	case KindTest:
 		return TestData{Server: "smtp.yandex.ru:465, SSL", RequestedBy: "admin@example.ru", SentAt: start, Zone: zone}
 	}
@@ -497,6 +502,13 @@ func (r *Renderer) prepare(kind Kind, data any) (any, error) {
 			return wrong()
 		}
 		d.LogURL = r.link(d.LogURL, "/admin/webhooks")
+		return d, nil
+	case KindAccessAlert:
+		d, ok := data.(AccessAlertData)
+		if !ok {
+			return wrong()
+		}
+		d.PageURL = r.link(d.PageURL, "/admin/access")
 		return d, nil
 	case KindTest:
 		d, ok := data.(TestData)

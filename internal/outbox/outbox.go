@@ -312,6 +312,8 @@ type mailData struct {
 	Email     string `json:"email"`
 	Error     string `json:"error"`
 	Attempts  int    `json:"attempts"`
+	Action    string `json:"action"`
+	Account   string `json:"account"`
 }
 
 // bookingTimes are the settings booking mails quote.
@@ -381,6 +383,14 @@ func (s *Service) render(ctx context.Context, m *store.OutboxMail, times booking
 		msg, err = render(mail.KindAccessEnding, mail.AccessEndingData{Name: firstOr(d.FirstName, m.ToName), Until: until, Zone: s.Settings.Location(ctx)})
 	case mail.KindAccessEnded:
 		msg, err = render(mail.KindAccessEnded, mail.AccessEndedData{Name: firstOr(d.FirstName, m.ToName), Reason: d.Reason})
+	case mail.KindAccessAlert:
+		start, e1 := time.Parse(time.RFC3339, d.StartsAt)
+		end, e2 := time.Parse(time.RFC3339, d.EndsAt)
+		if err := errors.Join(e1, e2); err != nil {
+			return mail.Message{}, fmt.Errorf("bad booking time: %w", err)
+		}
+		msg, err = render(mail.KindAccessAlert, mail.AccessAlertData{Action: d.Action, BookingID: d.BookingID, Email: d.Email,
+			Account: d.Account, Slot: mail.Slot{Start: start, End: end, Zone: s.Settings.Location(ctx)}, Error: d.Error, Attempts: d.Attempts})
 	case mail.KindBookingConfirmation, mail.KindBookingCancelled, mail.KindReminder:
 		start, e1 := time.Parse(time.RFC3339, d.StartsAt)
 		end, e2 := time.Parse(time.RFC3339, d.EndsAt)
