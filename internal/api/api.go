@@ -23,6 +23,7 @@ import (
 	"booksmeta/internal/booking"
 	"booksmeta/internal/enrol"
 	"booksmeta/internal/getcourse"
+	"booksmeta/internal/grants"
 	"booksmeta/internal/jobs"
 	"booksmeta/internal/outbox"
 	"booksmeta/internal/schedule"
@@ -44,6 +45,7 @@ type Server struct {
 	Schedule      *schedule.Service
 	Enrol         *enrol.Service
 	Audit         audit.Recorder
+	Grants        *grants.Service
 	Log           *slog.Logger
 	SecureCookies bool
 	// GetCourseTest runs the connection test; override replaces the saved

@@ -217,10 +217,10 @@ func (a *App) buildServers() {
 	secure := strings.HasPrefix(a.Config.BaseURL, "https://")
 	a.Web = &web.Server{Store: a.Store, Settings: a.Settings, Accounts: a.Accounts, Booking: a.Booking, Box: a.Box,
 		Schedule: a.Schedule, GetCourse: a.GetCourse, Outbox: a.Outbox, Backups: a.Backups, Auth: a.Auth, Jobs: a.Jobs,
-		Log: a.Log, BaseURL: a.Config.BaseURL, Version: Version, SecureCookies: secure, GetCourseTest: a.testGetCourse, Enrol: a.Enrol, Audit: a.Audit}
+		Log: a.Log, BaseURL: a.Config.BaseURL, Version: Version, SecureCookies: secure, GetCourseTest: a.testGetCourse, Enrol: a.Enrol, Audit: a.Audit, Grants: a.Grants}
 	a.API = &api.Server{Store: a.Store, Accounts: a.Accounts, Auth: a.Auth, Booking: a.Booking, Outbox: a.Outbox,
 		Settings: a.Settings, Jobs: a.Jobs, Box: a.Box, Schedule: a.Schedule, Log: a.Log,
-		SecureCookies: secure, GetCourseTest: a.testGetCourse, Enrol: a.Enrol, Audit: a.Audit}
+		SecureCookies: secure, GetCourseTest: a.testGetCourse, Enrol: a.Enrol, Audit: a.Audit, Grants: a.Grants}
 }
 
 // keyCheck is a stored value encrypted under the instance key, so that a

@@ -131,6 +131,15 @@ func TestHTTPEveryGrantHasItsRevoke(t *testing.T) {
 	if len(granted) != 3 {
 		t.Errorf("grants for %d bookings, want 3 (anna, boris, vera)", len(granted))
 	}
+	// The admin sees the history: the failed grants, the grant, the revoke.
+	boss := admin(t, s)
+	if st, page := boss.Page(fmt.Sprintf("/admin/access/bookings/%d", annaA)); st != http.StatusOK ||
+		!strings.Contains(page, "не удалось") || !strings.Contains(page, "Доступ выдан") || !strings.Contains(page, "Время брони закончилось") {
+		t.Fatalf("booking's access history: %d\n%s", st, page)
+	}
+	if st, page := boss.Page("/admin/access"); st != http.StatusOK || !strings.Contains(page, fmt.Sprintf("/admin/access/bookings/%d", veraA)) {
+		t.Fatalf("access page lists no grants: %d\n%s", st, page)
+	}
 	// The audit trail tells the same: three grants, three revokes.
 	for action, want := range map[string]int{"access.grant": 3, "access.revoke": 3} {
 		if _, n, err := s.Audit.List(ctx, store.AuditFilter{Action: action, Limit: 50}); err != nil || n != want {

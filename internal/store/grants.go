@@ -311,3 +311,12 @@ func (t *Tx) PruneGrantAttempts(ctx context.Context, before time.Time) (int64, e
 	}
 	return res.RowsAffected()
 }
+
+// LargestUpcomingCapacity is the most places any live slot that has not
+// ended offers: the pool of accounts must be at least that large.
+func (s *Store) LargestUpcomingCapacity(ctx context.Context) (int, error) {
+	var n sql.NullInt64
+	err := s.read().QueryRowContext(ctx, `SELECT MAX(capacity) FROM slots WHERE active = TRUE AND deleted_at IS NULL AND ends_at > $1`,
+		ms(s.Now())).Scan(&n)
+	return int(n.Int64), err
+}

@@ -2,6 +2,8 @@ package web
 
 import (
 	"booksmeta"
+	"context"
+	"strings"
 
 	"net/http"
 
@@ -32,12 +34,13 @@ type generalSection struct {
 
 type fieldDef struct{ key, label, help, typ string }
 
+// selectOpts are the choices of the settings shown as a select, each
+// "value=Label".
+var selectOpts = map[string][]string{}
+
 // generalSections lists the settings of this page, grouped as the school
 // owner thinks of them.
-var generalSections = []struct {
-	id, title, intro string
-	fields           []fieldDef
-}{
+var generalSections = []sectionDef{
 	{"school", "Школа", "Название школы, насколько вперёд можно бронировать и отправка писем.", []fieldDef{
 		{settings.SchoolName, "Название школы", "Показывается в заголовке страниц и в каждом письме (в теме и подписи). Пусто — «Book Smeta».", "text"},
 		{booking.MaxAdvanceDays, "Бронировать вперёд, дней", "На сколько дней вперёд ученики видят и бронируют время: от 0 (только сегодня) до 365, обычно 60.", "number"},
@@ -98,16 +101,45 @@ type mailVerdict struct {
 
 func (s *Server) generalPage(w http.ResponseWriter, r *http.Request, status int, entered, errs map[string]string, formErr string, verdict *mailVerdict) {
 	ctx := r.Context()
+	sections, err := s.buildSections(ctx, generalSections, entered, errs)
+	if err != nil {
+		s.internalError(w, r, "read settings", err)
+		return
+	}
+	d := s.adminData(r, "Настройки → Расписание, доступ, почта", "settings")
+	d["Sections"], d["FormError"], d["Presets"], d["MailVerdict"] = sections, formErr, mail.Presets(), verdict
+	if s.Outbox != nil {
+		on, err := s.Outbox.Configured(ctx)
+		if err != nil {
+			s.internalError(w, r, "read mail settings", err)
+			return
+		}
+		d["MailConfigured"] = on
+	}
+	if r.URL.Query().Get("ok") == "saved" {
+		d["Flash"] = "Настройки сохранены."
+	}
+	s.render(w, status, "settings_general", d)
+}
+
+// sectionDef is one fieldset of a settings page.
+type sectionDef = struct {
+	id, title, intro string
+	fields           []fieldDef
+}
+
+// buildSections reads the settings of defs for a form: secrets masked, what
+// was typed kept (entered), each refusal beside its field (errs).
+func (s *Server) buildSections(ctx context.Context, defs []sectionDef, entered, errs map[string]string) ([]generalSection, error) {
 	var sections []generalSection
-	for _, sec := range generalSections {
+	for _, sec := range defs {
 		gs := generalSection{ID: sec.id, Title: sec.title, Intro: sec.intro}
 		for _, fd := range sec.fields {
 			val, err := s.Settings.Get(ctx, fd.key)
 			if err != nil {
-				s.internalError(w, r, "read settings", err)
-				return
+				return nil, err
 			}
-			f := &generalField{Label: fd.label, Help: fd.help, Type: fd.typ}
+			f := &generalField{Label: fd.label, Help: fd.help, Type: fd.typ, Opts: selectOpts[fd.key]}
 			// The definition decides: a yes-or-no setting is never free text.
 			if d, _ := s.Settings.Lookup(fd.key); d.Type == settings.Bool {
 				f.Type = "bool"
@@ -134,20 +166,7 @@ func (s *Server) generalPage(w http.ResponseWriter, r *http.Request, status int,
 		}
 		sections = append(sections, gs)
 	}
-	d := s.adminData(r, "Настройки → Расписание, доступ, почта", "settings")
-	d["Sections"], d["FormError"], d["Presets"], d["MailVerdict"] = sections, formErr, mail.Presets(), verdict
-	if s.Outbox != nil {
-		on, err := s.Outbox.Configured(ctx)
-		if err != nil {
-			s.internalError(w, r, "read mail settings", err)
-			return
-		}
-		d["MailConfigured"] = on
-	}
-	if r.URL.Query().Get("ok") == "saved" {
-		d["Flash"] = "Настройки сохранены."
-	}
-	s.render(w, status, "settings_general", d)
+	return sections, nil
 }
 
 func (s *Server) generalForm(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
@@ -195,4 +214,12 @@ func (s *Server) mailTest(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 	}
 	s.record(r, audit.By(u, audit.MailTest, "mail:test", "Проверочное письмо на "+to+": "+v.Text))
 	s.generalPage(w, r, http.StatusOK, nil, nil, "", v)
+}
+
+// selectOption is one choice of a select: "value=Label" split.
+type selectOption struct{ Value, Label string }
+
+func optionOf(s string) selectOption {
+	v, l, _ := strings.Cut(s, "=")
+	return selectOption{v, l}
 }

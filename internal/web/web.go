@@ -33,6 +33,7 @@ import (
 	"booksmeta/internal/enrol"
 	"booksmeta/internal/gcsync"
 	"booksmeta/internal/getcourse"
+	"booksmeta/internal/grants"
 	"booksmeta/internal/jobs"
 	"booksmeta/internal/outbox"
 	"booksmeta/internal/ru"
@@ -63,6 +64,7 @@ type Server struct {
 	Auth      *auth.Service
 	Jobs      *jobs.Runner
 	Audit     audit.Recorder
+	Grants    *grants.Service
 	Log       *slog.Logger
 	BaseURL   string
 	Version   string
@@ -92,6 +94,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 
 	mux.HandleFunc("GET /{$}", s.home)
 	s.studentRoutes(mux)
+	s.accessRoutes(mux)
 	mux.HandleFunc("GET /login", s.loginForm)
 	mux.HandleFunc("POST /login", s.loginSubmit)
 	mux.HandleFunc("POST /logout", s.signedIn(s.logout))
@@ -153,6 +156,7 @@ var funcs = template.FuncMap{
 	"dmy":        dateForPeople,
 	"dur":        ru.Duration,
 	"email":      breakableEmail,
+	"optionOf":   optionOf,
 	"code":       breakableCode,
 	"mailkind":   mailKindLabel,
 	"mailstatus": mailStatusLabel,
