@@ -49,11 +49,18 @@ type axeViolation struct {
 // rules, and returns the serious and critical violations.
 const axeRun = `(async () => {
   const r = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa"]}, resultTypes: ["violations"]});
-  return r.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v => ({
+  return {Rules: r.passes.length + r.violations.length, Violations: r.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v => ({
     ID: v.id, Impact: v.impact, Help: v.help, HelpURL: v.helpUrl,
     Nodes: v.nodes.map(n => ({Target: n.target.join(" "), Summary: (n.failureSummary || "").replace(/\s+/g, " ").slice(0, 300)}))
-  }));
+  }))};
 })()`
+
+// axeResult is what axeRun returns: Rules counts the rules that applied,
+// so a run that checked nothing (axe not working on the page) is noticed.
+type axeResult struct {
+	Rules      int
+	Violations []axeViolation
+}
 
 // checkAxe fails the test for every serious or critical axe violation on
 // the current page, naming the rule, its help and the elements.
@@ -71,10 +78,14 @@ func checkAxe(t *testing.T, ctx context.Context, axeJS, where string) {
 			t.Fatalf("inject axe-core into %s: %v", where, err)
 		}
 	}
-	vs, err := chromedp.Run(ctx, chromedp.Evaluate[[]axeViolation](axeRun, chromedp.EvalAwaitPromise))
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[axeResult](axeRun, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("axe on %s: %v", where, err)
 	}
+	if res.Rules < 10 {
+		t.Fatalf("axe on %s applied only %d rules: it did not check the page", where, res.Rules)
+	}
+	vs := res.Violations
 	if len(vs) == 0 {
 		return
 	}

@@ -93,6 +93,15 @@ func (w *walk) arrived(path, name string) {
 	w.pageDone(name)
 }
 
+// openAny is open for a page that is meant to say no (a bad link, an
+// unknown address): it is checked like any other page.
+func (w *walk) openAny(path, name string) {
+	w.t.Helper()
+	do(w.t, w.ctx, chromedp.Navigate(w.srv.URL+path))
+	waitJS(w.t, w.ctx, name, `document.readyState === "complete" && document.querySelector("main h1")`)
+	w.pageDone(name)
+}
+
 func (w *walk) h1() string {
 	s, _ := chromedp.Run(w.ctx, chromedp.Evaluate[string](`document.querySelector("main h1").textContent.trim()`))
 	return s
@@ -266,6 +275,10 @@ func TestWalk(t *testing.T) {
 func studentWalk(w *walk, d *walkData, i int) {
 	t, ctx, srv := w.t, w.ctx, w.srv
 	me := d.students[i]
+	// Signed out: the pages a newcomer may meet before the first sign-in.
+	w.open("/forgot-password", "forgot-password")
+	w.openAny("/set-password?token=used-or-wrong", "set-password-bad-link")
+	w.openAny("/no-such-page", "not-found")
 	w.signIn(me.Email, studentPassword)
 	w.arrived("/", "calendar")
 
@@ -351,8 +364,11 @@ func checkPasswordReadable(w *walk) {
 		BookingID                string
 	}
 	find := `(() => {
+		// The field labelled «Пароль», else the one the «Скрыть» button controls.
 		const label = [...document.querySelectorAll("main label")].find(l => l.textContent.trim() === "Пароль");
-		const el = label && (label.control || document.getElementById(label.htmlFor));
+		const btn = [...document.querySelectorAll("main button")].find(b => b.textContent.trim() === "Скрыть");
+		const el = (label && (label.control || document.getElementById(label.htmlFor))) ||
+			(btn && document.getElementById(btn.getAttribute("aria-controls") || btn.getAttribute("data-reveal") || ""));
 		if (!el) return {Found: false};
 		const r = el.getBoundingClientRect();
 		return {Found: true, Text: "value" in el ? el.value : el.textContent.trim(), ScrollWidth: el.scrollWidth, ClientWidth: el.clientWidth,
@@ -433,6 +449,9 @@ func keyboardBooking(w *walk, me *booksmeta.User, at time.Time) {
 	t.Errorf("%s: no booking at %s after the keyboard booking", w.prefix, at)
 }
 
+// linkInputJS is the field holding a one-time set-password link.
+const linkInputJS = `[...document.querySelectorAll("main input")].find(i => i.value.includes("/set-password?token="))`
+
 // adminPages are walked in order; the optional ones are skipped while they
 // answer 404 (being built).
 var adminPages = []struct {
@@ -441,13 +460,20 @@ var adminPages = []struct {
 }{
 	{"/admin/users", "users", false},
 	{"", "user-edit", false},
+	{"/admin/users/new", "user-new", false},
+	{"", "user-created-link", false},
+	{"", "set-password", false},
 	{"/admin/slots", "slots", false},
+	{"", "slot-edit", false},
 	{"/admin/bookings", "bookings", false},
 	{"/admin/webhooks", "webhooks", false},
 	{"", "webhook-entry", false},
 	{"/admin/getcourse/connect", "getcourse-connect", false},
 	{"/admin/getcourse", "getcourse-calls", false},
 	{"/admin/offers", "tariffs", false},
+	{"", "tariff-added", false},
+	{"", "tariff-edit", false},
+	{"/admin/offers/recompute", "tariffs-recompute", false},
 	{"/admin/mail", "mail", false},
 	{"/admin/mail-templates", "mail-templates", false},
 	{"", "mail-template", false},
@@ -472,6 +498,34 @@ func adminWalk(w *walk, d *walkData) {
 		case "webhook-entry":
 			w.arrived(w.clickLink(`^/admin/webhooks/\d+$`, "a webhook log entry"), p.name)
 			waitText(t, ctx, "main", "buyer@example.com")
+		case "user-created-link":
+			// A new student with an invitation link, shown once.
+			do(t, ctx,
+				chromedp.SendKeys(chromedp.ID("email"), fmt.Sprintf("new.%s@example.com", w.prefix)),
+				chromedp.SendKeys(chromedp.ID("first_name"), "Ольга"),
+				chromedp.Click(chromedp.CSS(`form[action="/admin/users/new"] button[type=submit]`), chromedp.NodeVisible))
+			waitJS(t, ctx, "the invitation link", linkInputJS+` !== undefined`)
+			w.pageDone(p.name)
+		case "set-password":
+			link, err := chromedp.Run(ctx, chromedp.Evaluate[string](linkInputJS+`.value`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.open(link[strings.Index(link, "/set-password?"):], p.name)
+		case "slot-edit":
+			w.open("/admin/slots?week="+d.open.Format("2006-01-02"), "slots-week")
+			w.arrived(w.clickLink(`^/admin/slots/\d+$`, "a slot"), p.name)
+		case "tariff-added":
+			// A tariff added from the form: 10 hours for 60 days.
+			do(t, ctx,
+				chromedp.SetValue(chromedp.ID("match_value"), strings.TrimPrefix(w.prefix, "admin-")+"77"),
+				chromedp.SetValue(chromedp.ID("hours"), "10"),
+				chromedp.SetValue(chromedp.ID("access_days"), "60"),
+				chromedp.Click(chromedp.CSS(`form:has(#match_value) button[type=submit]`), chromedp.NodeVisible))
+			waitJS(t, ctx, "the tariff in the list", `document.readyState === "complete" && [...document.querySelectorAll("main a[href]")].some(a => /^\/admin\/offers\/\d+$/.test(a.getAttribute("href")))`)
+			w.pageDone(p.name)
+		case "tariff-edit":
+			w.arrived(w.clickLink(`^/admin/offers/\d+$`, "a tariff"), p.name)
 		case "mail-template":
 			w.arrived(w.clickLink(`^/admin/mail[-/]templates/[a-z_]+$`, "a mail template"), p.name)
 		default:
