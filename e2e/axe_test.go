@@ -32,7 +32,7 @@ func loadAxe(t *testing.T) string {
 		return string(b)
 	}
 	msg := fmt.Sprintf("axe-core not found at %s (%v): run `npm ci --prefix e2e/axe` (the pinned version), or set BOOKSMETA_AXE_JS to axe.min.js", p, err)
-	if os.Getenv("CI") != "" {
+	if ci := os.Getenv("CI"); ci != "" && ci != "false" && ci != "0" {
 		t.Fatal(msg + "; CI needs the accessibility check")
 	}
 	t.Log(msg + "; the accessibility check is skipped")
