@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -397,6 +398,7 @@ func checkPasswordReadable(w *walk) {
 	if s.RightEdge > s.ViewportWidth {
 		t.Errorf("%s: the password field ends at %.0f px, past the screen (%.0f px)", w.prefix, s.RightEdge, s.ViewportWidth)
 	}
+	copyPassword(w, s.Text)
 	// The API, in the same session, gives the same password.
 	api, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("/api/v1/bookings", {credentials: "same-origin"}).then(r => r.json()).then(async list => {
 		const bs = (list.bookings || list.items || list).filter(b => b.status === "active");
@@ -547,5 +549,44 @@ func adminWalk(w *walk, d *walkData) {
 			}
 			w.open(p.path, p.name)
 		}
+	}
+}
+
+// copyPassword presses the password's «Копировать» button where it is on
+// the screen, and reads the clipboard: the student pastes what is shown.
+func copyPassword(w *walk, want string) {
+	t, ctx := w.t, w.ctx
+	for _, name := range []string{"clipboard-read", "clipboard-write"} {
+		if _, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
+			Permission: &browser.PermissionDescriptor{Name: name}, Setting: browser.PermissionSettingGranted, Origin: w.srv.URL}); err != nil {
+			t.Fatalf("clipboard permission: %v", err)
+		}
+	}
+	// The copy button of the revealed password: the one naming it, else
+	// the last button of its row.
+	box, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => {
+		const hide = [...document.querySelectorAll("main button")].find(b => b.textContent.trim() === "Скрыть");
+		const id = hide.getAttribute("aria-controls") || hide.getAttribute("data-reveal");
+		const b = [...document.querySelectorAll("main button")].find(b => b.textContent.trim().startsWith("Копировать") &&
+			(b.getAttribute("data-copy") === id || b.getAttribute("aria-controls") === id)) ||
+			[...hide.parentElement.querySelectorAll("button")].pop();
+		b.scrollIntoView({block: "center"});
+		const r = b.getBoundingClientRect();
+		return [r.left, r.top, r.right, r.bottom, window.innerWidth, window.innerHeight];
+	})()`))
+	if err != nil {
+		t.Fatalf("%s: the password's «Копировать» button: %v", w.prefix, err)
+	}
+	if box[0] < 0 || box[2] > box[4] {
+		t.Errorf("%s: the password's «Копировать» button is cut off: %.0f–%.0f px of %.0f", w.prefix, box[0], box[2], box[4])
+	}
+	do(t, ctx, chromedp.MouseClickXY((box[0]+box[2])/2, (box[1]+box[3])/2))
+	waitJS(t, ctx, "copied", `document.getElementById("live") && document.getElementById("live").textContent !== ""`)
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: read the clipboard: %v", w.prefix, err)
+	}
+	if got != want {
+		t.Errorf("%s: «Копировать» put %q on the clipboard, the panel shows %q", w.prefix, got, want)
 	}
 }
