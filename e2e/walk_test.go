@@ -111,7 +111,7 @@ func (w *walk) h1() string {
 // status is what GET path answers in the browser's session.
 func (w *walk) status(path string) int {
 	w.t.Helper()
-	n, err := chromedp.Run(w.ctx, chromedp.Evaluate[int](`fetch(`+js(path)+`, {credentials: "same-origin", redirect: "manual"}).then(r => r.status)`, chromedp.EvalAwaitPromise))
+	n, err := chromedp.Run(w.ctx, chromedp.Evaluate[int](`fetch(`+js(path)+`, {credentials: "same-origin"}).then(r => r.status)`, chromedp.EvalAwaitPromise))
 	if err != nil {
 		w.t.Fatalf("GET %s: %v", path, err)
 	}
@@ -133,6 +133,27 @@ func (w *walk) clickLink(re, what string) string {
 		w.t.Fatalf("%s: no link to %s on %s: %v\n%s", w.prefix, what, pageURL(w.ctx), err, pageText(w.ctx))
 	}
 	return href
+}
+
+// press clicks, with the mouse where it is on the screen, the button the
+// expression finds, after checking the whole button is within the screen's
+// width (a cut-off button is one a person may miss).
+func (w *walk) press(findJS, what string) {
+	w.t.Helper()
+	box, err := chromedp.Run(w.ctx, chromedp.Evaluate[[]float64](`(() => {
+		const b = `+findJS+`;
+		if (!b) return [];
+		b.scrollIntoView({block: "center"});
+		const r = b.getBoundingClientRect();
+		return [r.left, r.top, r.right, r.bottom, window.innerWidth];
+	})()`))
+	if err != nil || len(box) == 0 {
+		w.t.Fatalf("%s: no %s on %s: %v", w.prefix, what, pageURL(w.ctx), err)
+	}
+	if box[0] < 0 || box[2] > box[4] {
+		w.t.Errorf("%s: %s is cut off: %.0f–%.0f px of a %.0f px screen", w.prefix, what, box[0], box[2], box[4])
+	}
+	do(w.t, w.ctx, chromedp.MouseClickXY((box[0]+box[2])/2, (box[1]+box[3])/2))
 }
 
 func (w *walk) signIn(email, pw string) {
@@ -214,7 +235,8 @@ func seedWalk(t *testing.T, srv *apptest.Server) *walkData {
 	loc := srv.Settings.Location(bg)
 	now := time.Now().In(loc)
 	d.open = now.Add(30 * time.Minute).Truncate(time.Minute)
-	d.keyboard = now.Add(2 * time.Hour).Truncate(time.Hour)
+	// Later hours start after the first one ends: nothing overlaps.
+	d.keyboard = d.open.Truncate(time.Hour).Add(2 * time.Hour)
 	slot := func(at time.Time, capacity int) {
 		if _, err := srv.DB.Write.Exec(`INSERT INTO slots (starts_at, ends_at, capacity, created_at, updated_at) VALUES ($1,$2,$3,$4,$4)`,
 			at.UnixMilli(), at.Add(time.Hour).UnixMilli(), capacity, time.Now().UnixMilli()); err != nil {
@@ -259,6 +281,7 @@ func TestWalk(t *testing.T) {
 			w := &walk{t: t, srv: srv, axeJS: axeJS, shots: shots}
 			w.start("student", sc.width, sc.height, sc.mobile)
 			studentWalk(w, d, i)
+			t.Logf("%s: %d pages checked", w.prefix, w.pages)
 		})
 	}
 	for _, sc := range screens {
@@ -266,6 +289,7 @@ func TestWalk(t *testing.T) {
 			w := &walk{t: t, srv: srv, axeJS: axeJS, shots: shots}
 			w.start("admin", sc.width, sc.height, sc.mobile)
 			adminWalk(w, d)
+			t.Logf("%s: %d pages checked", w.prefix, w.pages)
 		})
 	}
 	if axeJS == "" {
@@ -362,7 +386,6 @@ func checkPasswordReadable(w *walk) {
 		Text                     string
 		ScrollWidth, ClientWidth int
 		RightEdge, ViewportWidth float64
-		BookingID                string
 	}
 	find := `(() => {
 		// The field labelled «Пароль», else the one the «Скрыть» button controls.
@@ -373,17 +396,17 @@ func checkPasswordReadable(w *walk) {
 		if (!el) return {Found: false};
 		const r = el.getBoundingClientRect();
 		return {Found: true, Text: "value" in el ? el.value : el.textContent.trim(), ScrollWidth: el.scrollWidth, ClientWidth: el.clientWidth,
-			RightEdge: r.right, ViewportWidth: window.innerWidth, BookingID: (el.id.match(/\d+/) || [""])[0]};
+			RightEdge: r.right, ViewportWidth: window.innerWidth};
 	})()`
-	reveal, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
-		const b = [...document.querySelectorAll("main button")].find(b => b.textContent.trim() === "Показать");
-		if (!b) return false;
-		b.click();
-		return true;
-	})()`))
-	if err != nil || !reveal {
-		t.Fatalf("%s: no «Показать» button in the access panel: %v", w.prefix, err)
-	}
+	// «Показать» next to the password: the nearest one around its label.
+	w.press(`(() => {
+		const label = [...document.querySelectorAll("main label")].find(l => l.textContent.trim() === "Пароль");
+		for (let e = label; e && e !== document.body; e = e.parentElement) {
+			const b = [...e.querySelectorAll("button")].find(b => b.textContent.trim() === "Показать");
+			if (b) return b;
+		}
+		return [...document.querySelectorAll("main button")].find(b => b.textContent.trim() === "Показать");
+	})()`, "«Показать» for the password")
 	waitJS(t, ctx, "password revealed", `[...document.querySelectorAll("main button")].some(b => b.textContent.trim() === "Скрыть")`)
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[shown](find))
 	if err != nil || !s.Found {
@@ -564,23 +587,13 @@ func copyPassword(w *walk, want string) {
 	}
 	// The copy button of the revealed password: the one naming it, else
 	// the last button of its row.
-	box, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => {
+	w.press(`(() => {
 		const hide = [...document.querySelectorAll("main button")].find(b => b.textContent.trim() === "Скрыть");
 		const id = hide.getAttribute("aria-controls") || hide.getAttribute("data-reveal");
-		const b = [...document.querySelectorAll("main button")].find(b => b.textContent.trim().startsWith("Копировать") &&
+		return [...document.querySelectorAll("main button")].find(b => b.textContent.trim().startsWith("Копировать") &&
 			(b.getAttribute("data-copy") === id || b.getAttribute("aria-controls") === id)) ||
 			[...hide.parentElement.querySelectorAll("button")].pop();
-		b.scrollIntoView({block: "center"});
-		const r = b.getBoundingClientRect();
-		return [r.left, r.top, r.right, r.bottom, window.innerWidth, window.innerHeight];
-	})()`))
-	if err != nil {
-		t.Fatalf("%s: the password's «Копировать» button: %v", w.prefix, err)
-	}
-	if box[0] < 0 || box[2] > box[4] {
-		t.Errorf("%s: the password's «Копировать» button is cut off: %.0f–%.0f px of %.0f", w.prefix, box[0], box[2], box[4])
-	}
-	do(t, ctx, chromedp.MouseClickXY((box[0]+box[2])/2, (box[1]+box[3])/2))
+	})()`, "«Копировать» for the password")
 	waitJS(t, ctx, "copied", `document.getElementById("live") && document.getElementById("live").textContent !== ""`)
 	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
 	if err != nil {
