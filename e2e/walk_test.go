@@ -19,6 +19,7 @@ import (
 	"booksmeta/internal/accounts"
 	"booksmeta/internal/apptest"
 	"booksmeta/internal/booking"
+	"booksmeta/internal/schedule"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
 	"booksmeta/internal/webhook"
@@ -182,6 +183,7 @@ type walkData struct {
 	open     time.Time // starts 30 minutes from now: access already open
 	keyboard time.Time
 	full     []time.Time
+	slots    map[time.Time]int64 // slot IDs by start
 }
 
 const studentPassword = "student-password-1"
@@ -237,11 +239,14 @@ func seedWalk(t *testing.T, srv *apptest.Server) *walkData {
 	d.open = now.Add(30 * time.Minute).Truncate(time.Minute)
 	// Later hours start after the first one ends: nothing overlaps.
 	d.keyboard = d.open.Truncate(time.Hour).Add(2 * time.Hour)
+	d.slots = map[time.Time]int64{}
 	slot := func(at time.Time, capacity int) {
-		if _, err := srv.DB.Write.Exec(`INSERT INTO slots (starts_at, ends_at, capacity, created_at, updated_at) VALUES ($1,$2,$3,$4,$4)`,
-			at.UnixMilli(), at.Add(time.Hour).UnixMilli(), capacity, time.Now().UnixMilli()); err != nil {
-			t.Fatal(err)
+		end := at.Add(time.Hour)
+		sl, err := srv.Schedule.CreateSlot(bg, schedule.SlotInput{Start: &at, End: &end, Capacity: &capacity})
+		if err != nil {
+			t.Fatalf("slot at %s: %v", at, err)
 		}
+		d.slots[at] = sl.ID
 	}
 	slot(d.open, len(screens))
 	slot(d.keyboard, len(screens))
@@ -311,7 +316,7 @@ func studentWalk(w *walk, d *walkData, i int) {
 	week := "/?week=" + d.open.Format("2006-01-02")
 	w.open(week, "calendar-week")
 	sayYes(t, ctx)
-	do(t, ctx, chromedp.Click(chromedp.CSS(bookButton(srv, d.open)), chromedp.NodeVisible))
+	do(t, ctx, chromedp.Click(chromedp.CSS(bookButton(d.slots[d.open])), chromedp.NodeVisible))
 	waitJS(t, ctx, "my bookings after booking", `location.pathname === "/bookings"`)
 	waitText(t, ctx, "main", "Время забронировано")
 	waitText(t, ctx, "main", "Доступ к серверу открыт")
@@ -323,11 +328,11 @@ func studentWalk(w *walk, d *walkData, i int) {
 	// refusal must be where the student is looking.
 	full := d.full[i]
 	w.open("/?week="+full.Format("2006-01-02"), "calendar-before-refusal")
-	if _, err := srv.Booking.Book(context.Background(), d.filler.ID, slotID(t, srv, full)); err != nil {
+	if _, err := srv.Booking.Book(context.Background(), d.filler.ID, d.slots[full]); err != nil {
 		t.Fatalf("filler books the last place: %v", err)
 	}
 	sayYes(t, ctx)
-	do(t, ctx, chromedp.Click(chromedp.CSS(bookButton(srv, full)), chromedp.NodeVisible))
+	do(t, ctx, chromedp.Click(chromedp.CSS(bookButton(d.slots[full])), chromedp.NodeVisible))
 	waitJS(t, ctx, "refusal shown", refusalJS+` !== null`)
 	rect, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => { const r = `+refusalJS+`.getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]; })()`))
 	if err != nil {
@@ -356,24 +361,9 @@ func studentWalk(w *walk, d *walkData, i int) {
 // refusalJS finds the booking refusal: the alert with the reason.
 const refusalJS = `([...document.querySelectorAll("#booking-error, [role=alert]")].find(e => e.textContent.includes("мест больше нет")) || null)`
 
-// bookButton is the "Забронировать" button of the slot starting at at.
-func bookButton(srv *apptest.Server, at time.Time) string {
-	return fmt.Sprintf(`form[action="/book"]:has(input[name=slot_id][value="%d"]) button[type=submit]`, slotIDAt(srv, at))
-}
-
-func slotID(t *testing.T, srv *apptest.Server, at time.Time) int64 {
-	t.Helper()
-	id := slotIDAt(srv, at)
-	if id == 0 {
-		t.Fatalf("no slot at %s", at)
-	}
-	return id
-}
-
-func slotIDAt(srv *apptest.Server, at time.Time) int64 {
-	var id int64
-	srv.DB.Write.QueryRow(`SELECT id FROM slots WHERE starts_at = $1`, at.UnixMilli()).Scan(&id)
-	return id
+// bookButton is the "Забронировать" button of the slot with the id.
+func bookButton(id int64) string {
+	return fmt.Sprintf(`form[action="/book"]:has(input[name=slot_id][value="%d"]) button[type=submit]`, id)
 }
 
 // checkPasswordReadable reveals the password in the access panel and checks
