@@ -75,15 +75,15 @@ func TestBookingInBrowser(t *testing.T) {
 	do(t, ctx, chromedp.Navigate(srv.URL+"/bookings"))
 	waitH1(t, ctx, "Мои бронирования")
 	waitText(t, ctx, "main", "Доступ к серверу открыт")
-	if v := value(t, ctx, `input[id^="login-"]`); v != "smeta-user" {
+	if v := value(t, ctx, `#access-login`); v != "smeta-user" {
 		t.Fatalf("login shown: %q", v)
 	}
-	typ, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('input[id^="pw-"]').type`))
+	typ, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#access-password').type`))
 	if err != nil || typ != "password" {
 		t.Fatalf("password must start hidden: %q %v", typ, err)
 	}
 	do(t, ctx, chromedp.Click(chromedp.CSS(`button[data-reveal]`), chromedp.NodeVisible))
-	waitJS(t, ctx, "password revealed", `document.querySelector('input[id^="pw-"]').type === "text" && document.querySelector('input[id^="pw-"]').value === "Server-Pass-42"`)
+	waitJS(t, ctx, "password revealed", `document.querySelector('#access-password').type === "text" && document.querySelector('#access-password').value === "Server-Pass-42"`)
 	noHorizontalScroll(t, ctx, "my bookings")
 
 	book(later)
