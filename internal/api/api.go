@@ -78,6 +78,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.Handle("PATCH /api/v1/admin/offers/{id}", s.admin(s.patchOffer))
 	mux.Handle("DELETE /api/v1/admin/offers/{id}", s.admin(s.deleteOffer))
 	s.bookingRoutes(mux)
+	s.accessRoutes(mux)
 	s.mailRoutes(mux)
 	s.slotAdminRoutes(mux)
 	s.auditRoutes(mux)

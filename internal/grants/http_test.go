@@ -140,6 +140,16 @@ func TestHTTPEveryGrantHasItsRevoke(t *testing.T) {
 	if st, page := boss.Page("/admin/access"); st != http.StatusOK || !strings.Contains(page, fmt.Sprintf("/admin/access/bookings/%d", veraA)) {
 		t.Fatalf("access page lists no grants: %d\n%s", st, page)
 	}
+	st, hist := boss.Do("GET", fmt.Sprintf("/api/v1/admin/bookings/%d/access-history", annaA), nil)
+	if st != http.StatusOK || len(hist["grants"].([]any)) != 1 || len(hist["attempts"].([]any)) < 3 {
+		t.Fatalf("API access history: %d %v", st, hist)
+	}
+	if strings.Contains(fmt.Sprint(hist), "Pw-") {
+		t.Fatal("the history carries the password")
+	}
+	if st, v := boss.Do("POST", "/api/v1/admin/access/check", nil); st != http.StatusOK || v["ok"] != true || v["provider"] != "http" {
+		t.Fatalf("API check: %d %v", st, v)
+	}
 	// The audit trail tells the same: three grants, three revokes.
 	for action, want := range map[string]int{"access.grant": 3, "access.revoke": 3} {
 		if _, n, err := s.Audit.List(ctx, store.AuditFilter{Action: action, Limit: 50}); err != nil || n != want {
