@@ -215,6 +215,11 @@ func (s *Service) openDue(ctx context.Context, tx *store.Tx, provider string, be
 		if err := tx.InsertGrant(ctx, g); err != nil {
 			return err
 		}
+		// The revoke at the slot's end is due then, not at the next
+		// periodic run after it.
+		if _, err := tx.EnqueueJob(ctx, &store.Job{Kind: JobKind, RunAt: g.EndsAt, MaxAttempts: 3}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
