@@ -104,8 +104,18 @@ func (s *Server) listSlots(w http.ResponseWriter, r *http.Request, u *booksmeta.
 		Past       bool   `json:"past"`
 	}
 	now := s.Store.Now()
+	// As on the calendar page: slots beyond max_advance_days are not
+	// offered, one already booked stays listed.
+	until, _, err := s.Booking.AdvanceLimit(r.Context(), now)
+	if err != nil {
+		s.failErr(w, err)
+		return
+	}
 	out := make([]slotOut, 0, len(slots))
 	for _, sl := range slots {
+		if !sl.BookedByMe && !sl.StartsAt.Before(until) {
+			continue
+		}
 		out = append(out, slotOut{ID: sl.ID, Start: s.timeJSON(r.Context(), sl.StartsAt), End: s.timeJSON(r.Context(), sl.EndsAt),
 			Capacity: sl.Capacity, Free: sl.Free(), BookedByMe: sl.BookedByMe, Past: sl.Started(now)})
 	}

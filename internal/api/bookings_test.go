@@ -70,3 +70,27 @@ func TestStudentBookingFlow(t *testing.T) {
 		t.Fatalf("bad date: %d %v", st, m)
 	}
 }
+
+// The API offers what the calendar offers: no slot beyond max_advance_days.
+func TestSlotsBeyondAdvanceLimitNotListed(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{})
+	mkUser(t, s, "st@example.ru", booksmeta.RoleStudent, true)
+	if err := s.Settings.Put(t.Context(), map[string]string{"max_advance_days": "2"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	loc, _ := time.LoadLocation("Europe/Moscow")
+	for _, days := range []int{1, 5} {
+		st := time.Now().In(loc).AddDate(0, 0, days).Truncate(time.Hour)
+		if _, err := s.DB.Write.Exec(`INSERT INTO slots (starts_at, ends_at, capacity, created_at, updated_at) VALUES ($1,$2,1,$3,$3)`,
+			st.UnixMilli(), st.Add(time.Hour).UnixMilli(), time.Now().UnixMilli()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newClient(t, s)
+	c.login("st@example.ru", "password123")
+	from, to := time.Now().In(loc).Format("2006-01-02"), time.Now().In(loc).AddDate(0, 0, 7).Format("2006-01-02")
+	st, m := c.do("GET", "/api/v1/slots?from="+from+"&to="+to, nil)
+	if slots, _ := m["slots"].([]any); st != 200 || len(slots) != 1 {
+		t.Fatalf("slots within 2 days: %d %v", st, m)
+	}
+}
