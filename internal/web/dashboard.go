@@ -6,7 +6,9 @@ import (
 	"html/template"
 	"net/http"
 
+	"booksmeta/internal/audit"
 	"booksmeta/internal/dashboard"
+	"booksmeta/internal/store"
 )
 
 // hourRow is one line of the table behind the hour-of-day chart.
@@ -21,6 +23,8 @@ type outcomeCount struct {
 	Label   string
 	N       int
 }
+
+type recentRow struct{ When, Who, What, Summary string }
 
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ *booksmeta.User) {
 	dd, err := dashboard.Build(r.Context(), s.Store, s.Settings)
@@ -49,5 +53,18 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, _ *booksmeta.
 		hours = append(hours, hourRow{dashboard.HourRange(h.Hour), dashboard.SeatHours(h.OfferedSeatMn), dashboard.SeatHours(h.BookedSeatMn), h.Percent, h.OfferedSeatMn == 0})
 	}
 	d["HourRows"] = hours
+	// The latest actions, as the PHP version's "recent activities" promised
+	// and this one keeps: the audit trail's newest entries.
+	entries, _, err := s.Store.ListAudit(r.Context(), store.AuditFilter{Limit: 8})
+	if err != nil {
+		s.internalError(w, r, "recent audit entries", err)
+		return
+	}
+	loc := s.Settings.Location(r.Context())
+	var recent []recentRow
+	for _, e := range entries {
+		recent = append(recent, recentRow{When: e.At.In(loc).Format("02.01.2006 15:04"), Who: e.ActorName, What: audit.Label(e.Action), Summary: e.Summary})
+	}
+	d["Recent"] = recent
 	s.render(w, http.StatusOK, "dashboard", d)
 }

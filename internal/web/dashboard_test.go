@@ -5,6 +5,7 @@ import (
 
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -103,4 +104,17 @@ func TestDashboardUtilisationByHour(t *testing.T) {
 		`<title>09:00–10:00: 50 % (занято 1 из 2 место-часов)</title>`,
 		`<title id="chart-hours-title">Загрузка сервера по часам суток за 30 дней</title>`,
 		"<span class=\"num\">50%</span> <span class=\"label\">загрузка сервера за 30 дней")
+}
+
+// The dashboard shows the newest entries of the audit trail with a link to
+// the whole log (the PHP version's "recent activities", real this time).
+func TestDashboardRecentActions(t *testing.T) {
+	f := start(t, nil)
+	b := f.as(t, f.admin)
+	expect(t, b.get("/admin"), http.StatusOK, "Последние действия")
+	p := b.submit("/admin/settings/general", "/admin/settings/general", url.Values{"reminder_minutes_before": {"30"}})
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d\n%s", p.Status, p.Body)
+	}
+	expect(t, b.get("/admin"), http.StatusOK, `id="recent-actions"`, "admin@example.com", `href="/admin/audit"`)
 }
