@@ -27,9 +27,14 @@ func TestOffersAPI(t *testing.T) {
 	}
 	deliver("one@example.ru", "1", "111")
 	deliver("two@example.ru", "2", "222")
+	// Both, not the last: on PostgreSQL several workers apply them in any order.
 	apptest.WaitFor(t, 10*time.Second, "deliveries applied", func() bool {
-		u, err := s.Store.UserByEmail(context.Background(), "two@example.ru")
-		return err == nil && u.Paid
+		for _, e := range []string{"one@example.ru", "two@example.ru"} {
+			if u, err := s.Store.UserByEmail(context.Background(), e); err != nil || !u.Paid {
+				return false
+			}
+		}
+		return true
 	})
 
 	st, m := a.do("GET", "/api/v1/admin/offers", nil)
