@@ -3,12 +3,9 @@ package api_test
 import (
 	"booksmeta"
 
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,54 +17,16 @@ import (
 	"booksmeta/internal/webhook"
 )
 
-// client is a signed-in (or not) API client with its own cookie jar.
-type client struct {
-	t    *testing.T
-	s    *apptest.Server
-	http *http.Client
-	csrf string
-}
+// client is apptest's API client under the short names these tests use.
+type client struct{ *apptest.Client }
 
-func newClient(t *testing.T, s *apptest.Server) *client {
-	jar, _ := cookiejar.New(nil)
-	return &client{t: t, s: s, http: &http.Client{Jar: jar}}
-}
+func newClient(t *testing.T, s *apptest.Server) *client { return &client{s.NewClient(t)} }
 
 func (c *client) do(method, path string, body any) (int, map[string]any) {
-	c.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, c.s.URL+path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.csrf != "" {
-		req.Header.Set("X-CSRF-Token", c.csrf)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		c.t.Fatalf("%s %s: not JSON (%d): %s", method, path, resp.StatusCode, raw)
-	}
-	return resp.StatusCode, m
+	return c.Do(method, path, body)
 }
 
-func (c *client) login(email, pw string) {
-	c.t.Helper()
-	st, m := c.do("POST", "/api/v1/auth/login", map[string]string{"email": email, "password": pw})
-	if st != 200 {
-		c.t.Fatalf("login %s: %d %v", email, st, m)
-	}
-	c.csrf = m["csrf_token"].(string)
-}
+func (c *client) login(email, pw string) { c.Login(email, pw) }
 
 func mkUser(t *testing.T, s *apptest.Server, email, role string, paid bool) *booksmeta.User {
 	t.Helper()
@@ -99,16 +58,16 @@ func TestLoginMeLogoutAndCSRF(t *testing.T) {
 		t.Fatalf("me: %d %v", st, m)
 	}
 	// State-changing request without the token: 403.
-	token := c.csrf
-	c.csrf = ""
+	token := c.CSRF
+	c.CSRF = ""
 	if st, m := c.do("POST", "/api/v1/auth/logout", nil); st != 403 || m["error"] != "csrf" {
 		t.Fatalf("logout without CSRF: %d %v", st, m)
 	}
-	c.csrf = "wrong"
+	c.CSRF = "wrong"
 	if st, _ := c.do("POST", "/api/v1/auth/logout", nil); st != 403 {
 		t.Fatalf("logout with a wrong CSRF token: %d", st)
 	}
-	c.csrf = token
+	c.CSRF = token
 	if st, _ := c.do("POST", "/api/v1/auth/logout", nil); st != 200 {
 		t.Fatalf("logout: %d", st)
 	}
@@ -141,9 +100,9 @@ func TestSessionRenewedAndAccessLostAtOnce(t *testing.T) {
 	adm := mkUser(t, s, "adm@example.ru", booksmeta.RoleAdmin, false)
 	a := newClient(t, s)
 	a.login("adm@example.ru", "password123")
-	first := a.csrf
+	first := a.CSRF
 	a.login("adm@example.ru", "password123")
-	if a.csrf == first {
+	if a.CSRF == first {
 		t.Fatal("a new sign-in must create a new session")
 	}
 	if st, _ := a.do("GET", "/api/v1/admin/users", nil); st != 200 {

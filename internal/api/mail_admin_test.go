@@ -115,15 +115,15 @@ func TestAdminMailAPIVerdictCSRFAndResend(t *testing.T) {
 	}
 
 	path := "/api/v1/admin/mail/" + strconv.FormatInt(m.ID, 10) + "/resend"
-	token := a.csrf
-	a.csrf = ""
+	token := a.CSRF
+	a.CSRF = ""
 	if st, _ := a.do("POST", path, nil); st != 403 {
 		t.Fatalf("resend without CSRF: %d", st)
 	}
 	if st, _ := a.do("POST", "/api/v1/admin/mail/test", map[string]string{"to": "me@example.ru"}); st != 403 {
 		t.Fatalf("test mail without CSRF: %d", st)
 	}
-	a.csrf = token
+	a.CSRF = token
 	sc := newClient(t, s)
 	sc.login("st@example.ru", "password123")
 	if st, _ := sc.do("POST", path, nil); st != 403 {

@@ -16,7 +16,8 @@ type Client struct {
 	t    testing.TB
 	url  string
 	http *http.Client
-	csrf string
+	// CSRF is the token the sign-in returned; tests clear or spoil it.
+	CSRF string
 }
 
 // NewClient returns a signed-out client of s.
@@ -47,8 +48,8 @@ func (c *Client) Do(method, path string, body any) (int, map[string]any) {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.csrf != "" {
-		req.Header.Set("X-CSRF-Token", c.csrf)
+	if c.CSRF != "" {
+		req.Header.Set("X-CSRF-Token", c.CSRF)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -72,7 +73,7 @@ func (c *Client) Login(email, password string) {
 	if st != http.StatusOK {
 		c.t.Fatalf("login %s: %d %v", email, st, m)
 	}
-	c.csrf, _ = m["csrf_token"].(string)
+	c.CSRF, _ = m["csrf_token"].(string)
 }
 
 // Page gets an HTML page with the client's session.

@@ -8,7 +8,6 @@ import (
 
 	"booksmeta"
 	"booksmeta/internal/access"
-	"booksmeta/internal/audit"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
 )
@@ -144,21 +143,13 @@ func (s *Server) poolWarning(ctx context.Context) string {
 }
 
 func (s *Server) accessSave(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
-	values, entered, err := s.collectSettings(r, accessKeys())
-	if err != nil {
-		s.internalError(w, r, "read access settings", err)
+	values, ok := s.saveForm(w, r, u, accessKeys(), func(entered, errs map[string]string) {
+		s.accessRender(w, r, http.StatusUnprocessableEntity, entered, errs, notSaved, nil)
+	})
+	if !ok {
 		return
 	}
 	if len(values) > 0 {
-		if err := s.Settings.Put(r.Context(), values, u.ID); err != nil {
-			if errs := settings.Refusals(err); errs != nil {
-				s.accessRender(w, r, http.StatusUnprocessableEntity, entered, errs, "Настройки не сохранены: исправьте отмеченные поля.", nil)
-				return
-			}
-			s.internalError(w, r, "save access settings", err)
-			return
-		}
-		s.record(r, audit.By(u, audit.SettingUpdate, audit.Settings, s.settingsSummary(values)))
 		// A new provider or account list applies to the bookings in their
 		// window now, not at the next periodic sync.
 		if err := s.Store.InTx(r.Context(), func(tx *store.Tx) error {

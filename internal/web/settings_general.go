@@ -173,30 +173,48 @@ func (s *Server) generalForm(w http.ResponseWriter, r *http.Request, _ *booksmet
 	s.generalPage(w, r, http.StatusOK, nil, nil, "", nil)
 }
 
-func (s *Server) generalSave(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
-	values, entered, err := s.collectSettings(r, generalKeys())
+// saveForm saves the settings of keys a page's form posted, recording who
+// changed what. Refused values come back to the page through refused (what
+// was typed, and each reason beside its field); saved is nil then, and it is
+// nil after an error already answered. saved holds the values that changed.
+func (s *Server) saveForm(w http.ResponseWriter, r *http.Request, u *booksmeta.User, keys []string,
+	refused func(entered, errs map[string]string)) (saved map[string]string, ok bool) {
+	values, entered, err := s.collectSettings(r, keys)
 	if err != nil {
 		s.internalError(w, r, "read settings", err)
+		return nil, false
+	}
+	if len(values) == 0 {
+		return values, true
+	}
+	if err := s.Settings.Put(r.Context(), values, u.ID); err != nil {
+		if errs := settings.Refusals(err); errs != nil {
+			refused(entered, errs)
+			return nil, false
+		}
+		s.internalError(w, r, "save settings", err)
+		return nil, false
+	}
+	s.Log.Info("settings saved", "count", len(values), "by", u.ID)
+	s.record(r, audit.By(u, audit.SettingUpdate, audit.Settings, s.settingsSummary(values)))
+	return values, true
+}
+
+const notSaved = "Настройки не сохранены: исправьте отмеченные поля."
+
+func (s *Server) generalSave(w http.ResponseWriter, r *http.Request, u *booksmeta.User) {
+	values, ok := s.saveForm(w, r, u, generalKeys(), func(entered, errs map[string]string) {
+		s.generalPage(w, r, http.StatusUnprocessableEntity, entered, errs, notSaved, nil)
+	})
+	if !ok {
 		return
 	}
-	if len(values) > 0 {
-		if err := s.Settings.Put(r.Context(), values, u.ID); err != nil {
-			if errs := settings.Refusals(err); errs != nil {
-				s.generalPage(w, r, http.StatusUnprocessableEntity, entered, errs, "Настройки не сохранены: исправьте отмеченные поля.", nil)
-				return
-			}
-			s.internalError(w, r, "save settings", err)
-			return
-		}
-		s.Log.Info("settings saved", "count", len(values), "by", u.ID)
-		s.record(r, audit.By(u, audit.SettingUpdate, audit.Settings, s.settingsSummary(values)))
-		if _, switched := values[outbox.MailEnabled]; switched && s.Outbox != nil {
-			// Switched on: the queue leaves now, not at the next sweep.
-			if n, err := s.Outbox.Sweep(r.Context()); err != nil {
-				s.Log.Error("send queued mail after switching it on", "err", err)
-			} else if n > 0 {
-				s.Log.Info("queued mail handed to the sender after switching it on", "count", n)
-			}
+	if _, switched := values[outbox.MailEnabled]; switched && s.Outbox != nil {
+		// Switched on: the queue leaves now, not at the next sweep.
+		if n, err := s.Outbox.Sweep(r.Context()); err != nil {
+			s.Log.Error("send queued mail after switching it on", "err", err)
+		} else if n > 0 {
+			s.Log.Info("queued mail handed to the sender after switching it on", "count", n)
 		}
 	}
 	http.Redirect(w, r, "/admin/settings/general?ok=saved", http.StatusSeeOther)
