@@ -485,6 +485,8 @@ var adminPages = []struct {
 	{"/admin/slots", "slots", false},
 	{"", "slot-edit", false},
 	{"/admin/bookings", "bookings", false},
+	{"", "booking-detail", false},
+	{"", "access-history", false},
 	{"/admin/webhooks", "webhooks", false},
 	{"", "webhook-entry", false},
 	{"/admin/getcourse/connect", "getcourse-connect", false},
@@ -499,17 +501,23 @@ var adminPages = []struct {
 	{"/admin/backups", "backups", false},
 	{"/admin/settings", "settings", false},
 	{"/admin/settings/general", "settings-general", false},
-	{"/admin/access", "access", true},
-	{"/admin/audit", "audit", true},
-	{"/admin/system", "system", true},
+	{"/admin/access", "access", false},
+	{"/admin/audit", "audit", false},
+	{"/admin/system", "system", false},
 }
 
 func adminWalk(w *walk, d *walkData) {
 	t, ctx := w.t, w.ctx
 	w.signIn(d.owner.Email, password)
 	w.arrived("/admin", "dashboard")
+	var booking string // the booking page's path, once opened
 	for _, p := range adminPages {
 		switch p.name {
+		case "booking-detail":
+			booking = w.clickLink(`^/admin/bookings/\d+$`, "a booking")
+			w.arrived(booking, p.name)
+		case "access-history":
+			w.open("/admin/access/bookings/"+strings.TrimPrefix(booking, "/admin/bookings/"), p.name)
 		case "user-edit":
 			href := w.clickLink(fmt.Sprintf(`^/admin/users/%d$`, d.students[0].ID), "the student's page")
 			w.arrived(href, p.name)
