@@ -175,7 +175,7 @@ func Load(getenv Getenv, dotenvPath string) (Config, error) {
 		errs = append(errs, err)
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		errs = append(errs, fmt.Errorf("%s = %s — такую базу программа не знает; укажите sqlite:ПУТЬ (встроенная база, по умолчанию) или postgres://ПОЛЬЗОВАТЕЛЬ:ПАРОЛЬ@ХОСТ/БАЗА", from["BOOKSMETA_DATABASE_URL"], describeURL(c.DatabaseURL)))
+		errs = append(errs, badDatabaseURL(from["BOOKSMETA_DATABASE_URL"], c.DatabaseURL))
 	}
 	return c, joinErrors(errs)
 }
@@ -204,16 +204,18 @@ func firstNonEmpty(m map[string]string, vars []string) (value, name string, ok b
 	return "", "", false
 }
 
-// describeURL shows enough of a bad database URL to recognise it without
-// printing a password: the scheme of a URL, or a plain path as it is.
-func describeURL(u string) string {
+// badDatabaseURL explains a database URL this program cannot use, showing
+// enough of it to recognise without printing a password: the scheme of a
+// URL, or a plain path as it is.
+func badDatabaseURL(name, u string) error {
+	fix := "укажите sqlite:ПУТЬ (встроенная база, по умолчанию) или postgres://ПОЛЬЗОВАТЕЛЬ:ПАРОЛЬ@ХОСТ/БАЗА"
 	if scheme, _, ok := strings.Cut(u, "://"); ok {
-		return fmt.Sprintf("адрес со схемой %q", scheme)
+		return fmt.Errorf("%s: адрес со схемой %q — такую базу программа не знает; %s", name, scheme, fix)
 	}
 	if strings.ContainsAny(u, "@:") {
-		return "значение без sqlite: и без postgres://"
+		return fmt.Errorf("%s: значение без sqlite: и без postgres:// — такую базу программа не знает; %s", name, fix)
 	}
-	return fmt.Sprintf("%q (перед путём к файлу нужно sqlite:, например sqlite:%s)", u, u)
+	return fmt.Errorf("%s = %q: перед путём к файлу нужно sqlite:, например sqlite:%s", name, u, u)
 }
 
 // parseProxies reads a list of CIDRs or single addresses separated by
