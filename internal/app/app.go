@@ -175,12 +175,12 @@ func (a *App) checkSchema(ctx context.Context, migrate bool) error {
 		return err
 	}
 	if latest := db.LatestVersion(a.DB.Dialect); v > latest {
-		return fmt.Errorf("%w: the database is at version %d, this program knows up to %d", db.ErrSchemaTooNew, v, latest)
+		return fmt.Errorf("%w: база на версии %d, а эта программа знает версии до %d; запустите более новую версию booksmeta", db.ErrSchemaTooNew, v, latest)
 	}
 	if pending, err := a.DB.Pending(ctx); err != nil {
 		return err
 	} else if len(pending) > 0 {
-		return fmt.Errorf("the database lacks schema migrations %v: run `booksmeta migrate` (or start `booksmeta serve`, which migrates)", pending)
+		return fmt.Errorf("в базе не применены миграции %v: выполните booksmeta migrate (или запустите booksmeta serve — он применяет их сам)", pending)
 	}
 	return nil
 }
@@ -252,7 +252,7 @@ func (a *App) openKey(ctx context.Context) error {
 			if a.KeyPath != "" {
 				where = a.KeyPath
 			}
-			return fmt.Errorf("the encryption key (%s) is not the one this database was set up with: restore the original key file or BOOKSMETA_SECRET_KEY, otherwise stored API keys and passwords cannot be read", where)
+			return fmt.Errorf("ключ шифрования (%s) не тот, с которым создана эта база: верните прежний файл ключа или прежний BOOKSMETA_SECRET_KEY, иначе сохранённые API-ключи и пароли не прочитать", where)
 		}
 		return nil
 	}

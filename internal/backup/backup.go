@@ -16,7 +16,7 @@ import (
 )
 
 // ErrNotSQLite is returned for PostgreSQL: backups there are pg_dump's job.
-var ErrNotSQLite = errors.New("backups of a PostgreSQL database are made with pg_dump, e.g. pg_dump --format=custom --file=booksmeta.dump \"$BOOKSMETA_DATABASE_URL\"")
+var ErrNotSQLite = errors.New("копию базы PostgreSQL делает pg_dump, например: pg_dump --format=custom --file=booksmeta.dump \"$BOOKSMETA_DATABASE_URL\"")
 
 // Backup writes a consistent copy of the live database to path and checks it.
 func Backup(ctx context.Context, d *db.DB, path string) error {
@@ -24,24 +24,24 @@ func Backup(ctx context.Context, d *db.DB, path string) error {
 		return ErrNotSQLite
 	}
 	if _, err := os.Stat(path); err == nil {
-		return fmt.Errorf("%s already exists: choose another file name (backups never overwrite)", path)
+		return fmt.Errorf("%s уже есть: выберите другое имя файла (копия никогда не пишется поверх)", path)
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return err
+			return fileError("не удалось создать папку для копии "+dir, err)
 		}
 	}
 	// VACUUM INTO reads one consistent snapshot while writers go on (WAL).
 	if _, err := d.Write.ExecContext(ctx, "VACUUM INTO $1", path); err != nil {
 		os.Remove(path)
-		return fmt.Errorf("backup: %w", err)
+		return fileError("не удалось записать копию в "+path, err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		return err
 	}
 	if _, err := Check(ctx, path); err != nil {
 		os.Remove(path)
-		return fmt.Errorf("the new backup failed its check and was removed: %w", err)
+		return fmt.Errorf("новая копия не прошла проверку и удалена: %w", err)
 	}
 	return nil
 }
@@ -52,13 +52,13 @@ func Backup(ctx context.Context, d *db.DB, path string) error {
 func Check(ctx context.Context, path string) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, err
+		return 0, fileError("не удалось открыть копию "+path, err)
 	}
 	head := make([]byte, 16)
 	_, err = io.ReadFull(f, head)
 	f.Close()
 	if err != nil || string(head) != "SQLite format 3\x00" {
-		return 0, fmt.Errorf("%s is not an SQLite database (wrong or damaged file)", path)
+		return 0, fmt.Errorf("%s — не база SQLite (не тот файл или он повреждён): укажите файл копии, который сделал booksmeta backup", path)
 	}
 	c, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=query_only(1)")
 	if err != nil {
@@ -67,17 +67,17 @@ func Check(ctx context.Context, path string) (int, error) {
 	defer c.Close()
 	var res string
 	if err := c.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
-		return 0, fmt.Errorf("%s is damaged: %v", path, err)
+		return 0, reason{path + " повреждена: проверка целостности не прошла; возьмите другую копию", err}
 	}
 	if res != "ok" {
-		return 0, fmt.Errorf("%s is damaged: integrity check says %q", path, res)
+		return 0, fmt.Errorf("%s повреждена (проверка целостности: %q): возьмите другую копию", path, res)
 	}
 	var v sql.NullInt64
 	if err := c.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&v); err != nil {
-		return 0, fmt.Errorf("%s is not a Book Smeta database (no schema_migrations)", path)
+		return 0, fmt.Errorf("%s — база SQLite, но не Book Smeta (нет таблицы schema_migrations): укажите копию, которую сделал booksmeta backup", path)
 	}
 	if latest := db.LatestVersion(db.SQLite); int(v.Int64) > latest {
-		return 0, fmt.Errorf("%s was made by a newer Book Smeta (schema %d, this program knows %d): restore it with the newer version", path, v.Int64, latest)
+		return 0, fmt.Errorf("%w: копию %s сделала более новая версия Book Smeta (схема %d, эта программа знает до %d); восстановите её более новой версией booksmeta", db.ErrSchemaTooNew, path, v.Int64, latest)
 	}
 	return int(v.Int64), nil
 }
@@ -96,7 +96,7 @@ func Restore(ctx context.Context, from, dbPath string) error {
 	tmp := dbPath + ".restore-tmp"
 	if err := copyFile(from, tmp); err != nil {
 		os.Remove(tmp)
-		return err
+		return fileError("не удалось скопировать "+from+" в "+tmp, err)
 	}
 	for _, suffix := range []string{"-wal", "-shm"} {
 		if err := os.Remove(dbPath + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -106,7 +106,7 @@ func Restore(ctx context.Context, from, dbPath string) error {
 	}
 	if err := os.Rename(tmp, dbPath); err != nil {
 		os.Remove(tmp)
-		return err
+		return fileError("не удалось поставить копию на место "+dbPath, err)
 	}
 	return syncDir(filepath.Dir(dbPath))
 }
@@ -117,11 +117,11 @@ func Restore(ctx context.Context, from, dbPath string) error {
 func lockExclusive(dbPath string) (*os.File, error) {
 	f, err := os.OpenFile(db.LockPath(dbPath), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, err
+		return nil, fileError("не удалось открыть файл блокировки базы "+db.LockPath(dbPath), err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
-		return nil, errors.New("the database is in use: stop booksmeta serve (and any other booksmeta command) first, then restore")
+		return nil, errors.New("база сейчас открыта: сначала остановите booksmeta serve (и другие команды booksmeta), потом повторите restore")
 	}
 	return f, nil
 }
@@ -155,3 +155,36 @@ func syncDir(dir string) error {
 	defer f.Close()
 	return f.Sync()
 }
+
+// fileError is prefix with the reason in Russian where it is a common one;
+// the cause stays reachable for errors.Is.
+func fileError(prefix string, err error) error {
+	why := ""
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		why = "такого файла или папки нет; проверьте путь"
+	case errors.Is(err, os.ErrPermission):
+		why = "нет прав: дайте их пользователю, от имени которого запущен booksmeta"
+	case errors.Is(err, syscall.ENOSPC):
+		why = "на диске не осталось места"
+	case errors.Is(err, syscall.EROFS):
+		why = "диск подключён только для чтения"
+	case errors.Is(err, syscall.ENOTDIR):
+		why = "часть пути — файл, а не папка"
+	case errors.Is(err, syscall.EISDIR):
+		why = "это папка, а не файл"
+	}
+	if why == "" {
+		return fmt.Errorf("%s: %w", prefix, err)
+	}
+	return reason{prefix + ": " + why, err}
+}
+
+// reason is a message for people that still unwraps to its cause.
+type reason struct {
+	msg string
+	err error
+}
+
+func (r reason) Error() string { return r.msg }
+func (r reason) Unwrap() error { return r.err }

@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,7 +70,7 @@ func TestBackupUnderWriteLoadRestores(t *testing.T) {
 	if st, _ := os.Stat(copyPath); st.Mode().Perm() != 0o600 {
 		t.Fatalf("backup mode %v", st.Mode().Perm())
 	}
-	if err := Backup(ctx, openDB(t, live), copyPath); err == nil || !strings.Contains(err.Error(), "already exists") {
+	if err := Backup(ctx, openDB(t, live), copyPath); err == nil || !strings.Contains(err.Error(), copyPath+" уже есть: выберите другое имя") {
 		t.Fatalf("overwriting a backup: %v", err)
 	}
 	restored := filepath.Join(dir, "restored.db")
@@ -97,21 +98,21 @@ func TestRestoreRefusesBadFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	// While the database is open (as by a running server) restore refuses.
-	if err := Restore(ctx, good, target); err == nil || !strings.Contains(err.Error(), "in use") {
+	if err := Restore(ctx, good, target); err == nil || !strings.Contains(err.Error(), "остановите booksmeta serve") {
 		t.Fatalf("restore over an open database: %v", err)
 	}
 	d.Close()
 
 	text := filepath.Join(dir, "notes.txt")
 	os.WriteFile(text, []byte("not a database at all"), 0o600)
-	if err := Restore(ctx, text, target); err == nil || !strings.Contains(err.Error(), "not an SQLite database") {
+	if err := Restore(ctx, text, target); err == nil || !strings.Contains(err.Error(), text+" — не база SQLite") {
 		t.Fatalf("text file: %v", err)
 	}
 	raw, _ := os.ReadFile(good)
 	truncated := filepath.Join(dir, "truncated.db")
 	os.WriteFile(truncated, raw[:len(raw)/2], 0o600)
-	if err := Restore(ctx, truncated, target); err == nil {
-		t.Fatal("a truncated backup was restored")
+	if err := Restore(ctx, truncated, target); err == nil || !strings.Contains(err.Error(), "возьмите другую копию") {
+		t.Fatalf("a truncated backup: %v", err)
 	}
 	corrupt := filepath.Join(dir, "corrupt.db")
 	bad := append([]byte(nil), raw...)
@@ -119,8 +120,11 @@ func TestRestoreRefusesBadFiles(t *testing.T) {
 		bad[i] ^= 0xFF
 	}
 	os.WriteFile(corrupt, bad, 0o600)
-	if err := Restore(ctx, corrupt, target); err == nil {
-		t.Fatal("a corrupt backup was restored")
+	if err := Restore(ctx, corrupt, target); err == nil || !strings.Contains(err.Error(), "повреждена") {
+		t.Fatalf("a corrupt backup: %v", err)
+	}
+	if err := Restore(ctx, filepath.Join(dir, "absent.db"), target); err == nil || !strings.Contains(err.Error(), "такого файла или папки нет") || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a missing backup: %v", err)
 	}
 	if err := Restore(ctx, good, target); err != nil {
 		t.Fatalf("a good backup over a stopped database: %v", err)

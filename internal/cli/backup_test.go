@@ -30,7 +30,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 		if r.code == 0 {
 			t.Fatalf("%s started on a newer database", cmd)
 		}
-		oneLine(t, r.stderr, "newer", "9999", "booksmeta "+cmd)
+		oneLine(t, r.stderr, "схема базы новее этой программы", "9999", "booksmeta "+cmd, "запустите более новую версию booksmeta")
 	}
 	if r := w.mustRun("", "version"); !strings.Contains(r.stdout, "в базе 9999") {
 		t.Fatalf("version: %q", r.stdout)
@@ -81,7 +81,7 @@ func TestBackupAndRestoreCommands(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("restore of a text file: exit %d", r.code)
 	}
-	oneLine(t, r.stderr, "not an SQLite database")
+	oneLine(t, r.stderr, text+" — не база SQLite")
 	raw, _ := os.ReadFile(good)
 	cut := filepath.Join(dir, "cut.db")
 	os.WriteFile(cut, raw[:len(raw)/3], 0o600)

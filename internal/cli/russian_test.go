@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -96,6 +98,92 @@ func TestServeBannerAndShutdown(t *testing.T) {
 		}
 		if !logged {
 			t.Errorf("no JSON log line \"shutdown complete\":\n%s", errOut)
+		}
+	}
+}
+
+// englishSentence is three Latin words in a row; a variable, a path, a flag
+// or a command such as "booksmeta restore" is fewer.
+var englishSentence = regexp.MustCompile(`[A-Za-z]{2,}[ ,]+[A-Za-z]{2,}[ ,]+[A-Za-z]{2,}`)
+
+// TestStartErrorsAreRussian: when a command cannot start because of the
+// configuration, the database file, the key or the copy it was given, the
+// one-line reason is Russian, names the variable or file to fix, and says
+// what to do.
+func TestStartErrorsAreRussian(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.db")
+	if err := os.WriteFile(text, []byte("это заметки, а не база\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A database set up with one key, opened with another.
+	keyed := newWorld(t)
+	keyed.mustRun("", "migrate")
+	keyed.env["BOOKSMETA_SECRET_KEY"] = "another-key"
+	// A database whose key file was replaced.
+	filed := newWorld(t, "BOOKSMETA_DATABASE_URL", "sqlite:"+filepath.Join(dir, "filed", "booksmeta.db"), "BOOKSMETA_SECRET_KEY", "")
+	filed.mustRun("", "migrate")
+	keyFile := filepath.Join(dir, "filed", "secret.key")
+	if err := os.WriteFile(keyFile, []byte(strings.Repeat("ab", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sqliteWorld := newWorld(t, "BOOKSMETA_DATABASE_URL", "sqlite:"+filepath.Join(dir, "live", "booksmeta.db"))
+
+	for _, c := range []struct {
+		name string
+		w    *world
+		args []string
+		want []string
+	}{
+		{"time zone", newWorld(t, "BOOKSMETA_TIMEZONE", "Europe/Moskow"), []string{"migrate"},
+			[]string{"BOOKSMETA_TIMEZONE", `"Europe/Moskow"`, "такого часового пояса нет", "Europe/Moscow"}},
+		{"database URL", newWorld(t, "BOOKSMETA_DATABASE_URL", "mysql://root:hunter2@localhost/book_smeta"), []string{"migrate"},
+			[]string{"BOOKSMETA_DATABASE_URL", "sqlite:ПУТЬ", "postgres://"}},
+		{"bare path", newWorld(t, "BOOKSMETA_DATABASE_URL", "data/booksmeta.db"), []string{"version"},
+			[]string{"BOOKSMETA_DATABASE_URL", "sqlite:data/booksmeta.db"}},
+		{"numbers and proxies", newWorld(t, "MAIL_PORT", "abc", "BOOKSMETA_TRUSTED_PROXIES", "nginx"), []string{"migrate"},
+			[]string{"MAIL_PORT", "целое число от 1 до 65535", "BOOKSMETA_TRUSTED_PROXIES", `"nginx"`, "; "}},
+		{"text file as the database", newWorld(t, "BOOKSMETA_DATABASE_URL", "sqlite:"+text), []string{"migrate"},
+			[]string{text, "не база SQLite", "BOOKSMETA_DATABASE_URL", "booksmeta restore"}},
+		{"PostgreSQL not running", newWorld(t, "BOOKSMETA_DATABASE_URL", "postgres://school:hunter2@127.0.0.1:1/booksmeta?connect_timeout=5"), []string{"migrate"},
+			[]string{"127.0.0.1:1", "не отвечает", "BOOKSMETA_DATABASE_URL"}},
+		{"wrong BOOKSMETA_SECRET_KEY", keyed, []string{"migrate"},
+			[]string{"ключ шифрования (BOOKSMETA_SECRET_KEY) не тот", "верните"}},
+		{"replaced key file", filed, []string{"serve", "--addr", "127.0.0.1:0"},
+			[]string{"ключ шифрования (" + keyFile + ") не тот"}},
+		{"restore of a text file", sqliteWorld, []string{"restore", "--from", text},
+			[]string{text, "не база SQLite", "booksmeta backup"}},
+		{"restore of a missing file", sqliteWorld, []string{"restore", "--from", filepath.Join(dir, "absent.db")},
+			[]string{filepath.Join(dir, "absent.db"), "такого файла или папки нет"}},
+		{"unknown flag", sqliteWorld, []string{"restore", "--form", text},
+			[]string{"нет флага --form", "booksmeta restore -h"}},
+	} {
+		r := c.w.run("", c.args...)
+		if r.code == 0 {
+			t.Errorf("%s: booksmeta %v succeeded", c.name, c.args)
+			continue
+		}
+		line := strings.TrimRight(r.stderr, "\n")
+		if i := strings.LastIndex(line, "\n"); i >= 0 {
+			line = line[i+1:] // serve logs its start in JSON first
+		}
+		prefix := "booksmeta " + c.args[0] + ": "
+		if !strings.HasPrefix(line, prefix) {
+			t.Errorf("%s: %q does not start with %q", c.name, line, prefix)
+			continue
+		}
+		reason := strings.TrimPrefix(line, prefix)
+		if !regexp.MustCompile(`[а-яё]{4,}`).MatchString(reason) || englishSentence.MatchString(reason) {
+			t.Errorf("%s: not Russian: %q", c.name, reason)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(reason, w) {
+				t.Errorf("%s: %q does not mention %q", c.name, reason, w)
+			}
+		}
+		if strings.Contains(reason, "hunter2") {
+			t.Errorf("%s: the password leaked: %q", c.name, reason)
 		}
 	}
 }

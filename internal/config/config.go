@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	// The default zone (Europe/Moscow) must load on hosts without the
 	// system tz database (slim containers, minimal installs).
@@ -127,10 +128,10 @@ func Load(getenv Getenv, dotenvPath string) (Config, error) {
 	for _, n := range names {
 		raw[n.key], src[n.key], from[n.key] = n.def, SourceDefault, n.key
 		if v, name, ok := firstNonEmpty(dot, n.vars); ok {
-			raw[n.key], src[n.key], from[n.key] = v, SourceDotenv, name+" (in "+dotenvPath+")"
+			raw[n.key], src[n.key], from[n.key] = v, SourceDotenv, name+" (в файле "+dotenvPath+")"
 		}
 		if v, name, ok := firstNonEmpty(envs, n.vars); ok {
-			raw[n.key], src[n.key], from[n.key] = v, SourceEnv, name+" (environment variable)"
+			raw[n.key], src[n.key], from[n.key] = v, SourceEnv, name+" (переменная окружения)"
 		}
 	}
 	c := Config{
@@ -158,7 +159,7 @@ func Load(getenv Getenv, dotenvPath string) (Config, error) {
 	var errs []error
 	loc, err := time.LoadLocation(c.Timezone)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("%s = %q is not a known time zone; use a name like Europe/Moscow", from["BOOKSMETA_TIMEZONE"], c.Timezone))
+		errs = append(errs, fmt.Errorf("%s = %q — такого часового пояса нет; укажите название вроде Europe/Moscow", from["BOOKSMETA_TIMEZONE"], c.Timezone))
 	}
 	c.Location = loc
 	if c.MailPort, err = optionalInt(raw["MAIL_PORT"], from["MAIL_PORT"], 1, 65535); err != nil {
@@ -174,9 +175,9 @@ func Load(getenv Getenv, dotenvPath string) (Config, error) {
 		errs = append(errs, err)
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		errs = append(errs, fmt.Errorf("%s = %s is not supported: use sqlite:PATH (embedded, the default) or postgres://USER:PASSWORD@HOST/DB", from["BOOKSMETA_DATABASE_URL"], describeURL(c.DatabaseURL)))
+		errs = append(errs, badDatabaseURL(from["BOOKSMETA_DATABASE_URL"], c.DatabaseURL))
 	}
-	return c, errors.Join(errs...)
+	return c, joinErrors(errs)
 }
 
 func mapGetenv(g Getenv) map[string]string {
@@ -203,16 +204,18 @@ func firstNonEmpty(m map[string]string, vars []string) (value, name string, ok b
 	return "", "", false
 }
 
-// describeURL shows enough of a bad database URL to recognise it without
-// printing a password: the scheme of a URL, or a plain path as it is.
-func describeURL(u string) string {
+// badDatabaseURL explains a database URL this program cannot use, showing
+// enough of it to recognise without printing a password: the scheme of a
+// URL, or a plain path as it is.
+func badDatabaseURL(name, u string) error {
+	fix := "укажите sqlite:ПУТЬ (встроенная база, по умолчанию) или postgres://ПОЛЬЗОВАТЕЛЬ:ПАРОЛЬ@ХОСТ/БАЗА"
 	if scheme, _, ok := strings.Cut(u, "://"); ok {
-		return fmt.Sprintf("a %q URL", scheme)
+		return fmt.Errorf("%s: адрес со схемой %q — такую базу программа не знает; %s", name, scheme, fix)
 	}
 	if strings.ContainsAny(u, "@:") {
-		return "a value without sqlite: or postgres://"
+		return fmt.Errorf("%s: значение без sqlite: и без postgres:// — такую базу программа не знает; %s", name, fix)
 	}
-	return fmt.Sprintf("%q (a path needs the sqlite: prefix)", u)
+	return fmt.Errorf("%s = %q: перед путём к файлу нужно sqlite:, например sqlite:%s", name, u, u)
 }
 
 // parseProxies reads a list of CIDRs or single addresses separated by
@@ -227,7 +230,7 @@ func parseProxies(s, name string) ([]netip.Prefix, error) {
 		if err != nil {
 			a, aerr := netip.ParseAddr(f)
 			if aerr != nil {
-				return nil, fmt.Errorf("%s: %q is neither an address nor a CIDR range; write e.g. 127.0.0.1/32,172.16.0.0/12 (or none)", name, f)
+				return nil, fmt.Errorf("%s: %q — не адрес и не диапазон CIDR; напишите, например, 127.0.0.1/32,172.16.0.0/12 (или none, чтобы не доверять никакому прокси)", name, f)
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
@@ -242,7 +245,7 @@ func optionalInt(s, name string, lo, hi int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < lo || n > hi {
-		return 0, fmt.Errorf("%s = %q must be a whole number from %d to %d", name, s, lo, hi)
+		return 0, fmt.Errorf("%s = %q — нужно целое число от %d до %d", name, s, lo, hi)
 	}
 	return n, nil
 }
@@ -272,10 +275,10 @@ func readDotenv(path string) (map[string]string, []string, error) {
 		return out, nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, nil, readError(path, err)
 	}
 	warn := func(line int, what string) {
-		warnings = append(warnings, fmt.Sprintf("%s line %d: %s", path, line, what))
+		warnings = append(warnings, fmt.Sprintf("%s, строка %d: %s", path, line, what))
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -297,24 +300,68 @@ func readDotenv(path string) (map[string]string, []string, error) {
 		}
 		k, v, ok := strings.Cut(s, "=")
 		if !ok {
-			warn(line, "not NAME=VALUE (no \"=\"), ignored")
+			warn(line, "нет знака «=» (нужно ИМЯ=ЗНАЧЕНИЕ), строка пропущена")
 			continue
 		}
 		k = strings.TrimSpace(k)
 		if !validName(k) {
-			warn(line, "the text before \"=\" is not a variable name (letters, digits and _), ignored")
+			warn(line, "перед «=» стоит не имя переменной (нужны латинские буквы, цифры и _), строка пропущена")
 			continue
 		}
 		v = strings.TrimSpace(v)
 		if q := firstQuote(v); q != 0 && !closedQuote(v, q) {
-			warn(line, k+": the opening quote is never closed, the value is used as written")
+			warn(line, k+": кавычка не закрыта, значение взято как написано; закройте кавычку")
 		}
 		out[k] = dotenvValue(v)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, nil, readError(path, err)
 	}
 	return out, warnings, nil
+}
+
+// readError says in Russian why a .env file could not be read, keeping the
+// cause for errors.Is; only a rare other reason shows the system's words.
+func readError(path string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return reason{"нет прав на чтение файла " + path + ": дайте их пользователю, от имени которого запущен booksmeta", err}
+	case errors.Is(err, syscall.EISDIR):
+		return reason{path + " — папка, а не файл .env: уберите её или задайте настройки переменными окружения", err}
+	case errors.Is(err, bufio.ErrTooLong):
+		return reason{"в файле " + path + " строка длиннее 1 МБ: это точно файл настроек .env?", err}
+	}
+	return fmt.Errorf("не удалось прочитать файл %s: %w", path, err)
+}
+
+// reason is a message for people that still unwraps to its cause.
+type reason struct {
+	msg string
+	err error
+}
+
+func (r reason) Error() string { return r.msg }
+func (r reason) Unwrap() error { return r.err }
+
+// loadErrors are all the mistakes of one Load, so one start shows them all;
+// "; " keeps them apart when the command line prints them on one line.
+type loadErrors []error
+
+func (l loadErrors) Error() string {
+	parts := make([]string, len(l))
+	for i, e := range l {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (l loadErrors) Unwrap() []error { return l }
+
+func joinErrors(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return loadErrors(errs)
 }
 
 func validName(k string) bool {

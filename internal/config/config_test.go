@@ -1,6 +1,8 @@
 package config_test
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -285,14 +287,14 @@ func TestBadValuesGiveClearErrors(t *testing.T) {
 		dotenv  string
 		wantAll []string
 	}{
-		{"bad timezone in env", env{"BOOKSMETA_TIMEZONE": "Europe/Moskow"}, "", []string{"BOOKSMETA_TIMEZONE", `"Europe/Moskow"`, "time zone", "Europe/Moscow"}},
-		{"bad timezone via APP_TIMEZONE in .env", env{}, "APP_TIMEZONE=Moscow\n", []string{"APP_TIMEZONE", `"Moscow"`, ".env", "time zone"}},
-		{"MAIL_PORT=abc", env{"MAIL_PORT": "abc"}, "", []string{"MAIL_PORT", `"abc"`, "whole number", "1", "65535"}},
+		{"bad timezone in env", env{"BOOKSMETA_TIMEZONE": "Europe/Moskow"}, "", []string{"BOOKSMETA_TIMEZONE", `"Europe/Moskow"`, "часового пояса", "Europe/Moscow"}},
+		{"bad timezone via APP_TIMEZONE in .env", env{}, "APP_TIMEZONE=Moscow\n", []string{"APP_TIMEZONE", `"Moscow"`, "в файле", "часового пояса"}},
+		{"MAIL_PORT=abc", env{"MAIL_PORT": "abc"}, "", []string{"MAIL_PORT", `"abc"`, "целое число", "1", "65535"}},
 		{"MAIL_PORT out of range", env{"MAIL_PORT": "70000"}, "", []string{"MAIL_PORT", "70000"}},
 		{"DEFAULT_BOOKING_LIMIT negative", env{"DEFAULT_BOOKING_LIMIT": "-1"}, "", []string{"DEFAULT_BOOKING_LIMIT", "-1"}},
 		{"SLOT_DURATION_MINUTES too short", env{}, "SLOT_DURATION_MINUTES=5\n", []string{"SLOT_DURATION_MINUTES", "15", "480"}},
 		{"mysql URL", env{"BOOKSMETA_DATABASE_URL": "mysql://root:hunter2@localhost/book_smeta"}, "", []string{"BOOKSMETA_DATABASE_URL", "mysql", "sqlite:", "postgres://"}},
-		{"bare path", env{"BOOKSMETA_DATABASE_URL": "data/booksmeta.db"}, "", []string{"BOOKSMETA_DATABASE_URL", "sqlite:"}},
+		{"bare path", env{"BOOKSMETA_DATABASE_URL": "data/booksmeta.db"}, "", []string{"BOOKSMETA_DATABASE_URL", "sqlite:data/booksmeta.db"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -317,7 +319,7 @@ func TestBadValuesGiveClearErrors(t *testing.T) {
 
 	// Several mistakes are reported together, so one start shows them all.
 	_, err := config.Load(env{"MAIL_PORT": "abc", "BOOKSMETA_TIMEZONE": "Nowhere/City"}.get, "")
-	if err == nil || !strings.Contains(err.Error(), "MAIL_PORT") || !strings.Contains(err.Error(), "Nowhere/City") {
+	if err == nil || !strings.Contains(err.Error(), "MAIL_PORT") || !strings.Contains(err.Error(), "Nowhere/City") || !strings.Contains(err.Error(), "; ") {
 		t.Fatalf("joined errors: %v", err)
 	}
 
@@ -346,7 +348,7 @@ func TestMalformedDotenvFileIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := config.Load(env{}.get, p)
-	if err == nil || !strings.Contains(err.Error(), p) {
-		t.Fatalf("want an error naming %s, got %v", p, err)
+	if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "нет прав на чтение") || !errors.Is(err, fs.ErrPermission) {
+		t.Fatalf("want a Russian error naming %s, got %v", p, err)
 	}
 }

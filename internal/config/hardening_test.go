@@ -16,7 +16,7 @@ func TestDotenvWarnsAboutMalformedLines(t *testing.T) {
 		"MAIL PASSWORD=SECRET-WITH-SPACE-IN-NAME\n=SECRET-WITHOUT-NAME\nMAIL_PASSWORD=\"SECRET-UNCLOSED\n\nMAIL_PORT=587\n")
 	c := mustLoad(t, env{}, p)
 	all := strings.Join(c.Warnings, "\n")
-	for _, want := range []string{p + " line 3:", p + " line 4:", p + " line 5:", p + " line 6:"} {
+	for _, want := range []string{p + ", строка 3: нет знака «=»", p + ", строка 4: перед «=» стоит не имя", p + ", строка 5: перед «=»", p + ", строка 6: MAIL_PASSWORD: кавычка не закрыта"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("no warning %q in:\n%s", want, all)
 		}

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
-	_ "modernc.org/sqlite"             // registers "sqlite"
+	"modernc.org/sqlite"               // registers "sqlite"
 )
 
 // Dialect names the SQL flavour; store uses it for the few statements that differ.
@@ -59,16 +59,16 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		return openPostgres(ctx, rawURL)
 	}
-	return nil, fmt.Errorf("unsupported database URL %q: use sqlite:PATH or postgres://…", redactURL(rawURL))
+	return nil, fmt.Errorf("BOOKSMETA_DATABASE_URL = %q — такую базу программа не знает; укажите sqlite:ПУТЬ или postgres://ПОЛЬЗОВАТЕЛЬ:ПАРОЛЬ@ХОСТ/БАЗА", redactURL(rawURL))
 }
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
-		return nil, errors.New("empty SQLite path in BOOKSMETA_DATABASE_URL")
+		return nil, errors.New("в BOOKSMETA_DATABASE_URL после sqlite: нет пути к файлу; укажите, например, sqlite:data/booksmeta.db")
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("create data folder %s: %w", dir, err)
+			return nil, withReason("не удалось создать папку для базы "+dir, err)
 		}
 	}
 	// The file holds password hashes and sealed secrets: create it 0600.
@@ -77,7 +77,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
 		f.Close()
 	} else if !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("create SQLite database %s: %w", path, err)
+		return nil, withReason("не удалось создать базу SQLite "+path, err)
 	}
 	// synchronous(FULL): every commit is fsynced before we answer 200.
 	// _txlock=immediate: a write transaction takes the write lock at BEGIN,
@@ -102,12 +102,12 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if d.lock, err = os.OpenFile(LockPath(path), os.O_RDWR|os.O_CREATE, 0o600); err == nil {
 		if err := syscall.Flock(int(d.lock.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
 			d.Close()
-			return nil, fmt.Errorf("the database %s is being restored right now: try again in a moment", path)
+			return nil, fmt.Errorf("база %s сейчас восстанавливается из копии (booksmeta restore): повторите через минуту", path)
 		}
 	}
 	if err := d.Ping(ctx); err != nil {
 		d.Close()
-		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
+		return nil, sqliteError(path, err)
 	}
 	return d, nil
 }
@@ -123,7 +123,7 @@ func openPostgres(ctx context.Context, rawURL string) (*DB, error) {
 	d := &DB{Dialect: Postgres, Write: p, Read: p}
 	if err := d.Ping(ctx); err != nil {
 		p.Close()
-		return nil, fmt.Errorf("connect to PostgreSQL %s: %w", redactURL(rawURL), err)
+		return nil, postgresError(rawURL, err)
 	}
 	return d, nil
 }
@@ -149,11 +149,23 @@ func (d *DB) Close() error {
 	return err
 }
 
+// describe is prefix and the reason for people: for SQLite the file's
+// state (read-only, full disk…), else the driver's words.
+func (d *DB) describe(prefix string, err error) error {
+	if d.Dialect == SQLite {
+		var se *sqlite.Error
+		if errors.As(err, &se) {
+			return reason{prefix + ": " + sqliteError(d.Path, err).Error(), err}
+		}
+	}
+	return fmt.Errorf("%s: %w", prefix, err)
+}
+
 // redactURL hides the password of a database URL for error messages.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "(unparseable URL)"
+		return "(адрес не разобрать)"
 	}
 	return u.Redacted()
 }
@@ -200,7 +212,7 @@ func LatestVersion(d Dialect) int {
 }
 
 // ErrSchemaTooNew means the database was migrated by a newer binary.
-var ErrSchemaTooNew = errors.New("database schema is newer than this program")
+var ErrSchemaTooNew = errors.New("схема базы новее этой программы")
 
 // Migrate applies every migration not yet applied, each in its own
 // transaction. On PostgreSQL an advisory lock keeps two starting instances
@@ -223,14 +235,14 @@ func (d *DB) Migrate(ctx context.Context) (applied int, err error) {
 	}
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
-		return 0, fmt.Errorf("create schema_migrations: %w", err)
+		return 0, d.describe("не удалось создать таблицу schema_migrations", err)
 	}
 	current, err := currentVersion(ctx, conn)
 	if err != nil {
 		return 0, err
 	}
 	if latest := LatestVersion(d.Dialect); current > latest {
-		return 0, fmt.Errorf("%w: the database is at version %d, this program knows up to %d; run the newer version of booksmeta", ErrSchemaTooNew, current, latest)
+		return 0, fmt.Errorf("%w: база на версии %d, а эта программа знает версии до %d; запустите более новую версию booksmeta", ErrSchemaTooNew, current, latest)
 	}
 	// Each migration not yet recorded is applied, not only those above the
 	// highest: a migration numbered below one already applied (two branches
@@ -249,7 +261,7 @@ func (d *DB) Migrate(ctx context.Context) (applied int, err error) {
 		}
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			tx.Rollback()
-			return applied, fmt.Errorf("migration %s: %w", m.name, err)
+			return applied, d.describe("миграция "+m.name+" не применилась", err)
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations(version, name, applied_at) VALUES ($1, $2, $3)",
 			m.version, m.name, time.Now().Unix()); err != nil {
@@ -257,7 +269,7 @@ func (d *DB) Migrate(ctx context.Context) (applied int, err error) {
 			return applied, err
 		}
 		if err := tx.Commit(); err != nil {
-			return applied, fmt.Errorf("migration %s: %w", m.name, err)
+			return applied, d.describe("миграция "+m.name+" не применилась", err)
 		}
 		applied++
 	}

@@ -15,12 +15,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 const prefix = "v1:"
 
 // ErrWrongKey means a value was encrypted under another key.
-var ErrWrongKey = errors.New("stored secret cannot be decrypted with this BOOKSMETA_SECRET_KEY (was the key changed or the data folder replaced?)")
+var ErrWrongKey = errors.New("сохранённый секрет не расшифровать этим ключом (BOOKSMETA_SECRET_KEY или файл secret.key сменили, или заменили папку данных?): верните прежний ключ или введите секрет заново")
 
 // Box encrypts and decrypts with one key.
 type Box struct{ aead cipher.AEAD }
@@ -30,7 +31,7 @@ type Box struct{ aead cipher.AEAD }
 func New(material string) (*Box, error) {
 	material = strings.TrimSpace(material)
 	if material == "" {
-		return nil, errors.New("empty secret key")
+		return nil, errors.New("ключ шифрования пуст (пустой файл secret.key?): верните файл ключа из резервной копии или задайте BOOKSMETA_SECRET_KEY")
 	}
 	key, err := hex.DecodeString(material)
 	if err != nil || len(key) != 32 {
@@ -65,11 +66,11 @@ func (b *Box) Open(sealed string) (string, error) {
 	}
 	raw, ok := strings.CutPrefix(sealed, prefix)
 	if !ok {
-		return "", errors.New("stored secret is not in the expected format")
+		return "", errors.New("сохранённый секрет записан в незнакомом виде: введите его заново")
 	}
 	data, err := base64.RawStdEncoding.DecodeString(raw)
 	if err != nil || len(data) < b.aead.NonceSize() {
-		return "", errors.New("stored secret is damaged")
+		return "", errors.New("сохранённый секрет повреждён: введите его заново")
 	}
 	n := b.aead.NonceSize()
 	pt, err := b.aead.Open(nil, data[:n], data[n:], nil)
@@ -87,10 +88,10 @@ func LoadOrCreateKeyFile(path string) (material string, created bool, err error)
 		return strings.TrimSpace(string(b)), false, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return "", false, fmt.Errorf("read secret key file: %w", err)
+		return "", false, fileError("не удалось прочитать файл ключа "+path, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return "", false, err
+		return "", false, fileError("не удалось создать папку для файла ключа "+filepath.Dir(path), err)
 	}
 	k := make([]byte, 32)
 	rand.Read(k)
@@ -101,15 +102,45 @@ func LoadOrCreateKeyFile(path string) (material string, created bool, err error)
 		return LoadOrCreateKeyFile(path)
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("create secret key file: %w", err)
+		return "", false, fileError("не удалось создать файл ключа "+path, err)
 	}
 	if _, err := f.WriteString(material + "\n"); err != nil {
 		f.Close()
-		return "", false, err
+		return "", false, fileError("не удалось записать файл ключа "+path, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return "", false, err
+		return "", false, fileError("не удалось записать файл ключа "+path, err)
 	}
 	return material, true, f.Close()
 }
+
+// fileError is prefix with the reason in Russian where it is a common one;
+// the cause stays reachable for errors.Is.
+func fileError(prefix string, err error) error {
+	why := ""
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		why = "нет прав: дайте их пользователю, от имени которого запущен booksmeta"
+	case errors.Is(err, syscall.ENOSPC):
+		why = "на диске не осталось места"
+	case errors.Is(err, syscall.EROFS):
+		why = "диск подключён только для чтения"
+	case errors.Is(err, syscall.ENOTDIR):
+		why = "часть пути — файл, а не папка"
+	case errors.Is(err, syscall.EISDIR):
+		why = "на месте файла ключа лежит папка"
+	}
+	if why == "" {
+		return fmt.Errorf("%s: %w", prefix, err)
+	}
+	return reason{prefix + ": " + why, err}
+}
+
+type reason struct {
+	msg string
+	err error
+}
+
+func (r reason) Error() string { return r.msg }
+func (r reason) Unwrap() error { return r.err }

@@ -1,9 +1,11 @@
 package secretbox
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -48,5 +50,25 @@ func TestKeyFile(t *testing.T) {
 	k2, created, err := LoadOrCreateKeyFile(p)
 	if err != nil || created || k2 != k1 {
 		t.Fatalf("reload: %q %v %v", k2, created, err)
+	}
+}
+
+// TestKeyFileErrorsAreRussian: a key file that cannot be made is told in
+// Russian with its path, and the cause stays reachable.
+func TestKeyFileErrorsAreRussian(t *testing.T) {
+	blocker := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(blocker, "secret.key")
+	_, _, err := LoadOrCreateKeyFile(p)
+	if err == nil || !strings.Contains(err.Error(), "файл ключа") || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "не папка") {
+		t.Fatalf("got %v", err)
+	}
+	if !errors.Is(err, syscall.ENOTDIR) {
+		t.Errorf("the cause is lost: %v", err)
+	}
+	if _, err := New("  "); err == nil || !strings.Contains(err.Error(), "ключ шифрования пуст") {
+		t.Errorf("empty key: %v", err)
 	}
 }
