@@ -114,7 +114,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool
 // the rules; their jobs; last the transports, which only call the services.
 func (a *App) init(ctx context.Context, migrate bool) error {
 	for _, w := range a.Config.Warnings {
-		a.Log.Warn("configuration: " + w)
+		a.Log.Warn("configuration warning", "problem", w)
 	}
 	if err := a.checkSchema(ctx, migrate); err != nil {
 		return err

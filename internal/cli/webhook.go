@@ -48,7 +48,7 @@ func runWebhook(ctx context.Context, e *Env, args []string) error {
 	fields := map[string]string{"action": *event, "email": *email, "first_name": *first, "deal_id": *dealID, "status": *status}
 	if *file != "" {
 		if body, err = os.ReadFile(*file); err != nil {
-			return err
+			return fmt.Errorf("файл --file %s не прочитать: проверьте путь и права (%w)", *file, err)
 		}
 	} else {
 		m := map[string]any{"action": *event}

@@ -3,6 +3,7 @@ package legacy
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -15,7 +16,7 @@ import (
 func OpenMySQL(ctx context.Context, dsn string) (*sql.DB, error) {
 	cfg, err := mysql.ParseDSN(strings.TrimSpace(dsn))
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the MySQL address: use user:password@tcp(host:3306)/book_smeta")
+		return nil, errors.New("адрес MySQL (--mysql) не читается: укажите его в виде пользователь:пароль@tcp(сервер:3306)/book_smeta")
 	}
 	if cfg.Params == nil {
 		cfg.Params = map[string]string{}
@@ -29,7 +30,7 @@ func OpenMySQL(ctx context.Context, dsn string) (*sql.DB, error) {
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		cfg.Passwd = ""
-		return nil, fmt.Errorf("cannot connect to MySQL %s/%s: %v", cfg.Addr, cfg.DBName, redactErr(err, dsn))
+		return nil, fmt.Errorf("не удалось подключиться к MySQL %s/%s: проверьте адрес, имя базы, пользователя и пароль в --mysql (%v)", cfg.Addr, cfg.DBName, redactErr(err, dsn))
 	}
 	return db, nil
 }
