@@ -40,10 +40,10 @@ type Result struct {
 func (r Result) PerSecond() float64 { return float64(r.OK) / r.Elapsed.Seconds() }
 
 func (r Result) String() string {
-	s := fmt.Sprintf("%-9s %8.0f accepted/s  p50 %-9s p99 %-9s requests %d  errors %d",
+	s := fmt.Sprintf("%-9s %8.0f принято/с  p50 %-9s p99 %-9s запросов %d  ошибок %d",
 		r.Name, r.PerSecond(), r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.Requests, r.Errors)
 	if r.FirstError != "" {
-		s += "  (first error: " + r.FirstError + ")"
+		s += "  (первая ошибка: " + r.FirstError + ")"
 	}
 	return s
 }

@@ -30,7 +30,7 @@ func Summarize(ds []time.Duration) Latency {
 }
 
 func (l Latency) String() string {
-	return fmt.Sprintf("count %d  p50 %-9s p99 %-9s max %s", l.Count, l.P50.Round(100*time.Microsecond),
+	return fmt.Sprintf("всего %d  p50 %-9s p99 %-9s макс. %s", l.Count, l.P50.Round(100*time.Microsecond),
 		l.P99.Round(100*time.Microsecond), l.Max.Round(100*time.Microsecond))
 }
 

@@ -16,7 +16,7 @@ func TestBenchEnrol(t *testing.T) {
 	for _, extra := range [][]string{nil, {"--secret-in-query"}} {
 		args := append([]string{"bench", "enrol", "--rate", "20", "--duration", "1s", "--database", dbtest.URL(t)}, extra...)
 		r := w.mustRun("", args...)
-		for _, want := range []string{"платежей 20  подтверждено 20  отклонено 0  приветственных писем 20", "зачисление  count 20  p50 ", "цель p99 < 2s"} {
+		for _, want := range []string{"платежей 20  подтверждено 20  отклонено 0  приветственных писем 20", "зачисление  всего 20  p50 ", "цель p99 < 2s"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Fatalf("%v: no %q in:\n%s", args, want, r.stdout)
 			}
