@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,7 +137,18 @@ func (s *Service) Sync(ctx context.Context) error {
 			// panel and by the grants that cannot be revoked.
 			return nil
 		}
-		return s.openDue(ctx, tx, cfg.Provider, before)
+		if err := s.openDue(ctx, tx, cfg.Provider, before); err != nil {
+			return err
+		}
+		// The next window opens on time, not at the periodic run after it;
+		// the key makes one job per opening, however many syncs ask.
+		next, err := tx.NextWindowOpening(ctx, tx.Now(), before)
+		if err != nil || next.IsZero() {
+			return err
+		}
+		_, err = tx.EnqueueJob(ctx, &store.Job{Kind: JobKind, RunAt: next, MaxAttempts: 3,
+			UniqueKey: JobKind + "@open@" + strconv.FormatInt(next.UnixMilli(), 10)})
+		return err
 	}); err != nil {
 		return err
 	}

@@ -320,3 +320,15 @@ func (s *Store) LargestUpcomingCapacity(ctx context.Context) (int, error) {
 		ms(s.Now())).Scan(&n)
 	return int(n.Int64), err
 }
+
+// NextWindowOpening is when the next access window of an active booking
+// opens after now (its start minus before); zero when none is coming.
+func (t *Tx) NextWindowOpening(ctx context.Context, now time.Time, before time.Duration) (time.Time, error) {
+	var v sql.NullInt64
+	err := t.q.QueryRowContext(ctx, `SELECT MIN(s.starts_at) FROM bookings b JOIN slots s ON s.id = b.slot_id
+		WHERE b.status = 'active' AND s.starts_at > $1`, ms(now.Add(before))).Scan(&v)
+	if err != nil || !v.Valid {
+		return time.Time{}, err
+	}
+	return fromMS(v.Int64).Add(-before), nil
+}
