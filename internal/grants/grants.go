@@ -128,6 +128,9 @@ func (s *Service) Sync(ctx context.Context) error {
 		return err
 	}
 	if err := s.Store.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.LockAccess(ctx); err != nil {
+			return err
+		}
 		if err := s.closeStale(ctx, tx); err != nil {
 			return err
 		}
@@ -250,8 +253,11 @@ func (s *Service) work(ctx context.Context, cfg access.Config, cfgErr error, due
 		if err != nil || g.State != booksmeta.GrantPending || g.Login != "" || len(cfg.Accounts) == 0 {
 			return err
 		}
-		// The seat is chosen under the write lock, so two grants at once
+		// The seat is chosen under the access lock, so two grants at once
 		// never get the same account.
+		if err := tx.LockAccess(ctx); err != nil {
+			return err
+		}
 		held, err := tx.HeldLogins(ctx)
 		if err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"booksmeta"
+	"booksmeta/internal/db"
 )
 
 // AccessSyncJob is the job kind that brings server access in line with the
@@ -331,4 +332,20 @@ func (t *Tx) NextWindowOpening(ctx context.Context, now time.Time, before time.D
 		return time.Time{}, err
 	}
 	return fromMS(v.Int64).Add(-before), nil
+}
+
+// accessLockKey names the PostgreSQL advisory lock of LockAccess.
+const accessLockKey = 7_150_015
+
+// LockAccess serialises, until the transaction ends, the decisions that
+// must not race between workers and instances: which bookings get a new
+// grant and which pool account a grant takes. SQLite has one writer, so
+// its transactions are serial already; on PostgreSQL two of them would
+// each see no grant (or the same free account) and both act.
+func (t *Tx) LockAccess(ctx context.Context) error {
+	if t.dialect != db.Postgres {
+		return nil
+	}
+	_, err := t.q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, accessLockKey)
+	return err
 }

@@ -32,6 +32,10 @@ CREATE TABLE access_grants (
 -- The reconciler's work: rows not yet revoked. Revoked rows are history.
 CREATE INDEX access_grants_open ON access_grants (state, next_at) WHERE state <> 'revoked';
 CREATE INDEX access_grants_user ON access_grants (user_id, id);
+-- What the reconciler promises, kept by the database too: one open grant
+-- per booking, and a pool account held by one open grant at a time.
+CREATE UNIQUE INDEX access_grants_one_open ON access_grants (booking_id) WHERE state <> 'revoked';
+CREATE UNIQUE INDEX access_grants_login_held ON access_grants (login) WHERE state <> 'revoked' AND login <> '';
 
 -- Every grant and revoke call and its outcome, for the admin's history.
 CREATE TABLE access_attempts (
