@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -138,6 +139,14 @@ func (s *Server) poolWarning(ctx context.Context) string {
 	}
 	if err := cfg.Accounts.CheckCapacity(largest); err != nil {
 		return access.Message(err)
+	}
+	// Adjacent slots' windows overlap by access_opens_minutes_before: the
+	// next slot's students need accounts while the previous ones still hold
+	// theirs, or they get access only when the previous slot ends.
+	before, err := s.Booking.AccessOpensBefore(ctx)
+	if err == nil && before > 0 && len(cfg.Accounts) < 2*largest {
+		return fmt.Sprintf("Учётных записей %d, а в самом большом слоте %d мест. Если слоты идут подряд и заполнены, ученики следующего слота получат доступ только с его началом, а не за %d мин.: учётные записи предыдущего слота освобождаются в его конце. Чтобы доступ открывался заранее, нужно %d учётных записей.",
+			len(cfg.Accounts), largest, int(before.Minutes()), 2*largest)
 	}
 	return ""
 }

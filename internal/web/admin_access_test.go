@@ -58,6 +58,11 @@ func TestAccessSettingsPageAndCheck(t *testing.T) {
 		t.Fatalf("save accounts: %d\n%s", p.Status, p.Body)
 	}
 	expect(t, b.get("/admin/access"), http.StatusOK, `id="pool-warning"`, "в самом большом слоте 3 мест")
+	// Enough for one slot, not for two in a row whose windows overlap.
+	if p := b.submit("/admin/access", "/admin/access", url.Values{"access_accounts": {"stud01-stud04"}}); p.Status != http.StatusSeeOther {
+		t.Fatalf("save accounts: %d\n%s", p.Status, p.Body)
+	}
+	expect(t, b.get("/admin/access"), http.StatusOK, `id="pool-warning"`, "только с его началом", "нужно 6 учётных записей")
 
 	// Students have no business here.
 	if p := f.as(t, f.student).get("/admin/access"); p.Status == http.StatusOK {
