@@ -32,7 +32,9 @@ func TestTwoInstancesGrantEachBookingOnce(t *testing.T) {
 		access.KeyAccounts: "stud01-stud06"}
 	a := start(t, settings)
 	b := apptest.Start(t, apptest.Options{Env: map[string]string{"BOOKSMETA_DATABASE_URL": a.Config.DatabaseURL},
-		Setup: func(x *app.App) { x.Grants.BackoffBase, x.Grants.BackoffMax = 20*time.Millisecond, 200*time.Millisecond }})
+		Setup: func(x *app.App) {
+			x.Grants.BackoffBase, x.Grants.BackoffMax = 20*time.Millisecond, 200*time.Millisecond
+		}})
 	sl := slot(t, a, a.Clock.Now().Add(5*time.Minute), time.Hour, 6)
 
 	ids := make([]int64, 6)
