@@ -242,3 +242,14 @@
     timer = setTimeout(refresh, 600);
   });
 })();
+
+// The admin menu is one sideways-scrolling row on a phone: bring the
+// current section into view in it.
+(function () {
+  "use strict";
+  var cur = document.querySelector('.nav[aria-label="Разделы панели администратора"] a[aria-current="page"]');
+  var nav = cur && cur.closest(".nav");
+  if (nav && nav.scrollWidth > nav.clientWidth) {
+    nav.scrollLeft += cur.getBoundingClientRect().left - nav.getBoundingClientRect().left - (nav.clientWidth - cur.offsetWidth) / 2;
+  }
+})();
