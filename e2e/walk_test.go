@@ -524,7 +524,7 @@ func adminWalk(w *walk, d *walkData) {
 			booking = w.clickLink(`^/admin/bookings/\d+$`, "a booking")
 			w.arrived(booking, p.name)
 		case "access-history":
-			w.open("/admin/access/bookings/"+strings.TrimPrefix(booking, "/admin/bookings/"), p.name)
+			w.arrived(w.clickLink(`^/admin/access/bookings/`+strings.TrimPrefix(booking, "/admin/bookings/")+`$`, "the booking's access history"), p.name)
 		case "user-edit":
 			href := w.clickLink(fmt.Sprintf(`^/admin/users/%d$`, d.students[0].ID), "the student's page")
 			w.arrived(href, p.name)
