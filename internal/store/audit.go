@@ -19,14 +19,20 @@ type AuditEntry struct {
 	Summary   string
 }
 
+const insertAuditSQL = `INSERT INTO audit_log (at, actor, actor_name, action, target, summary, search)
+	VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id`
+
+// auditSearch is what the text filter matches, lowered in Go: SQLite's
+// LOWER folds Latin letters only, and the trail is Russian.
+func auditSearch(e *AuditEntry) string { return strings.ToLower(e.Target + "\n" + e.Summary) }
+
 // AddAudit writes one entry, standing alone: a trail entry belongs to no
 // caller's transaction (it is written after the action succeeded).
 func (s *Store) AddAudit(ctx context.Context, e *AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = s.Now()
 	}
-	return s.db.Write.QueryRowContext(ctx, `INSERT INTO audit_log (at, actor, actor_name, action, target, summary)
-		VALUES ($1,$2,$3,$4,$5,$6) RETURNING id`, ms(e.At), e.Actor, e.ActorName, e.Action, e.Target, e.Summary).Scan(&e.ID)
+	return s.db.Write.QueryRowContext(ctx, insertAuditSQL, ms(e.At), e.Actor, e.ActorName, e.Action, e.Target, e.Summary, auditSearch(e)).Scan(&e.ID)
 }
 
 // AuditFilter selects trail entries; zero fields do not filter.
@@ -58,9 +64,7 @@ func (f AuditFilter) conds() *conds {
 		c.add("actor = ?", *f.Actor)
 	}
 	if t := strings.TrimSpace(f.Target); t != "" {
-		p := like(strings.ToLower(t))
-		c.add("(LOWER(target) LIKE ? ESCAPE '\\'", p)
-		c.list[len(c.list)-1] += " OR LOWER(summary) LIKE " + c.arg(p) + " ESCAPE '\\')"
+		c.add("search LIKE ? ESCAPE '\\'", like(strings.ToLower(t)))
 	}
 	return &c
 }
@@ -136,6 +140,5 @@ func (t *Tx) AddAudit(ctx context.Context, e *AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = t.now
 	}
-	return t.q.QueryRowContext(ctx, `INSERT INTO audit_log (at, actor, actor_name, action, target, summary)
-		VALUES ($1,$2,$3,$4,$5,$6) RETURNING id`, ms(e.At), e.Actor, e.ActorName, e.Action, e.Target, e.Summary).Scan(&e.ID)
+	return t.q.QueryRowContext(ctx, insertAuditSQL, ms(e.At), e.Actor, e.ActorName, e.Action, e.Target, e.Summary, auditSearch(e)).Scan(&e.ID)
 }

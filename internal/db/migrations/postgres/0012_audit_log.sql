@@ -9,7 +9,10 @@ CREATE TABLE audit_log (
     actor_name TEXT NOT NULL DEFAULT '',
     action TEXT NOT NULL,
     target TEXT NOT NULL DEFAULT '',
-    summary TEXT NOT NULL DEFAULT ''
+    summary TEXT NOT NULL DEFAULT '',
+    -- target and summary lowered by the program, for the text filter:
+    -- SQLite's LOWER folds Latin letters only.
+    search TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX audit_log_at ON audit_log (at);
 CREATE INDEX audit_log_action_at ON audit_log (action, at);
