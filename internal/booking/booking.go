@@ -484,21 +484,23 @@ func (s *Service) Access(ctx context.Context, userID, bookingID int64) (*Access,
 			opens.In(loc).Format("02.01.2006 15:04"), closes.In(loc).Format("15:04"), loc.String()))
 	}
 	a := &Access{OpensAt: opens, ClosesAt: closes}
-	// A booking granted by a provider is answered from its grant, even when
-	// the provider was switched since; otherwise the static account is shown
-	// unless another provider is chosen, whose grant is still to come.
-	g, err := s.Store.LatestGrant(ctx, b.ID)
-	switch {
-	case err == nil:
-		return s.grantedAccess(a, g)
-	case !errors.Is(err, store.ErrNotFound):
-		return nil, err
-	}
 	provider, err := s.Settings.String(ctx, access.KeyProvider)
 	if err != nil {
 		return nil, err
 	}
-	if p := strings.ToLower(strings.TrimSpace(provider)); p != "" && p != access.Static {
+	p := strings.ToLower(strings.TrimSpace(provider))
+	shared := p == "" || p == access.Static
+	// A grant that is still open is what the student has, whatever the
+	// provider now; a closed one decides only under a provider that grants
+	// (after a switch to static the shared account is shown again).
+	g, err := s.Store.LatestGrant(ctx, b.ID)
+	switch {
+	case err == nil && (!shared || g.State == booksmeta.GrantGranted || g.State == booksmeta.GrantPending):
+		return s.grantedAccess(a, g)
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	if !shared {
 		return nil, refuse(booksmeta.CodeAccessPending, msgAccessPending)
 	}
 	if a.Host, err = s.Settings.String(ctx, ServerHost); err != nil {

@@ -131,7 +131,13 @@ func (s *Service) Sync(ctx context.Context) error {
 		if err := tx.LockAccess(ctx); err != nil {
 			return err
 		}
-		if err := s.closeStale(ctx, tx); err != nil {
+		// With the settings unreadable, the provider is not known: grants
+		// then close only for their bookings' sake.
+		provider := ""
+		if cfgErr == nil {
+			provider = cfg.Provider
+		}
+		if err := s.closeStale(ctx, tx, provider); err != nil {
 			return err
 		}
 		if cfgErr != nil || cfg.Provider == access.Static {
@@ -176,7 +182,7 @@ func (s *Service) Sync(ctx context.Context) error {
 
 // closeStale moves every open grant whose booking is no longer current to
 // revoking, with the reason the admin sees.
-func (s *Service) closeStale(ctx context.Context, tx *store.Tx) error {
+func (s *Service) closeStale(ctx context.Context, tx *store.Tx, provider string) error {
 	open, err := tx.OpenGrants(ctx)
 	if err != nil {
 		return err
@@ -184,6 +190,12 @@ func (s *Service) closeStale(ctx context.Context, tx *store.Tx) error {
 	now := tx.Now()
 	for _, o := range open {
 		reason := staleReason(o, now)
+		if reason == "" && provider != "" && o.Grant.Provider != provider {
+			// The school chose another way of access: this one closes, and
+			// the booking follows the new provider (a new grant, or the
+			// shared account for static).
+			reason = "Способ доступа изменён на «" + provider + "»."
+		}
 		if reason == "" {
 			continue
 		}

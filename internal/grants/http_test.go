@@ -283,3 +283,42 @@ func TestFailingRevokeAlertsOnceAndKeepsTrying(t *testing.T) {
 		t.Fatalf("open after the revoke went through: %v", open)
 	}
 }
+
+// The school switches from its own API back to the shared account during a
+// booking: the grant is revoked at the school's server and the student is
+// shown the shared account, as static always did.
+func TestSwitchingProviderClosesTheOldGrant(t *testing.T) {
+	const key = "school-access-key-0123456789"
+	rc := &accesstest.Receiver{Key: []byte(key)}
+	api := httptest.NewServer(rc)
+	defer api.Close()
+	s := start(t, map[string]string{access.KeyProvider: access.HTTP, "server_api_url": api.URL, "server_api_key": key,
+		"server_host": "rdp.school.ru", "server_login": "student", "server_password": "Shared-Pass-1"})
+	ctx := context.Background()
+	a := slot(t, s, s.Clock.Now().Add(5*time.Minute), time.Hour, 1)
+	anna := student(t, s, "anna@example.ru", true)
+	c := s.NewClient(t)
+	c.Login(anna.Email, pw)
+	id := book(t, c, a)
+	if got := waitAccess(t, c, id); got["password"] == "Shared-Pass-1" {
+		t.Fatalf("the http grant shows the shared password: %v", got)
+	}
+	if err := s.Settings.Put(ctx, map[string]string{access.KeyProvider: access.Static}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Grants.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, s, id, booksmeta.GrantRevoked)
+	if open := rc.Open(); len(open) != 0 {
+		t.Fatalf("still open at the school's server: %v", open)
+	}
+	g, _ := s.Store.LatestGrant(ctx, id)
+	if !strings.Contains(g.RevokeReason, "static") {
+		t.Fatalf("revoke reason: %q", g.RevokeReason)
+	}
+	st, m := accessOf(t, c, id)
+	if st != http.StatusOK || m["password"] != "Shared-Pass-1" || m["login"] != "student" {
+		t.Fatalf("access after the switch to static: %d %v", st, m)
+	}
+}
