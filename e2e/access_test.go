@@ -66,11 +66,11 @@ func TestAccessBeingPreparedInBrowser(t *testing.T) {
 	waitText(t, ctx, "main", "Доступ к серверу готовится")
 	checkAxe(t, ctx, axeJS, "access being prepared")
 	noHorizontalScroll(t, ctx, "access being prepared")
-	screenshot(t, ctx, "access-being-prepared")
+	saveScreenshot(t, ctx, screenshotDir(t), "student-390-access-being-prepared")
 
 	// The school's server is back: the page polls and reloads by itself.
 	rc.Answer("/grant", nil)
 	waitJS(t, ctx, "the password shown without a click", `document.getElementById("access-password") !== null && document.getElementById("access-password").value === `+js("Pw-"+access.WebhookID("grant", 1, 0)))
 	checkAxe(t, ctx, axeJS, "access granted")
-	screenshot(t, ctx, "access-granted")
+	saveScreenshot(t, ctx, screenshotDir(t), "student-390-access-granted")
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"booksmeta"
+	"errors"
 
 	"context"
 	"net/http"
@@ -15,7 +16,10 @@ const soonWindow = 60 * time.Minute
 // soonNotice is a notice computed on each page view, never stored: access
 // to an active booking opens soon (or is open now).
 type soonNotice struct {
-	Open             bool
+	Open bool
+	// Pending: the window is open but a provider's grant is not done yet,
+	// so the box must not say access is open.
+	Pending          bool
 	OpensAt          time.Time
 	StartsAt, EndsAt time.Time
 }
@@ -46,7 +50,13 @@ func (s *Server) soonNotices(ctx context.Context, bs []*booksmeta.Booking) []soo
 		if err != nil || opens.Sub(now) > soonWindow {
 			continue
 		}
-		out = append(out, soonNotice{Open: !now.Before(opens), OpensAt: opens, StartsAt: b.StartsAt, EndsAt: b.EndsAt})
+		n := soonNotice{Open: !now.Before(opens), OpensAt: opens, StartsAt: b.StartsAt, EndsAt: b.EndsAt}
+		if n.Open {
+			var refusal *booksmeta.Error
+			_, err := s.Booking.Access(ctx, b.UserID, b.ID)
+			n.Pending = errors.As(err, &refusal) && refusal.Code == booksmeta.CodeAccessPending
+		}
+		out = append(out, n)
 	}
 	return out
 }
