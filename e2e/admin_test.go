@@ -14,6 +14,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -118,9 +119,24 @@ func waitJS(t *testing.T, ctx context.Context, what, expr string) {
 	t.Fatalf("timed out waiting for %s; page:\n%s", what, pageText(ctx))
 }
 
+// waitH1 waits for the page with heading h1 and checks its accessibility:
+// every page a browser test arrives at gets axe-core, not only the walk's.
 func waitH1(t *testing.T, ctx context.Context, h1 string) {
 	t.Helper()
 	waitJS(t, ctx, "page "+h1, `document.readyState === "complete" && document.querySelector("h1") && document.querySelector("h1").textContent === `+js(h1))
+	checkAxe(t, ctx, axeBundle(t), "page «"+h1+"»")
+}
+
+var axeOnce struct {
+	sync.Once
+	js string
+}
+
+// axeBundle is loadAxe, read once for all the tests of the package.
+func axeBundle(t *testing.T) string {
+	t.Helper()
+	axeOnce.Do(func() { axeOnce.js = loadAxe(t) })
+	return axeOnce.js
 }
 
 func waitText(t *testing.T, ctx context.Context, sel, text string) {
