@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"booksmeta/internal/db"
+	"booksmeta/internal/ru"
 )
 
 // ErrNotSQLite is returned for PostgreSQL: backups there are pg_dump's job.
@@ -28,13 +29,13 @@ func Backup(ctx context.Context, d *db.DB, path string) error {
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return fileError("не удалось создать папку для копии "+dir, err)
+			return ru.FileError("не удалось создать папку для копии "+dir, err)
 		}
 	}
 	// VACUUM INTO reads one consistent snapshot while writers go on (WAL).
 	if _, err := d.Write.ExecContext(ctx, "VACUUM INTO $1", path); err != nil {
 		os.Remove(path)
-		return fileError("не удалось записать копию в "+path, err)
+		return ru.FileError("не удалось записать копию в "+path, err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
 		return err
@@ -52,7 +53,7 @@ func Backup(ctx context.Context, d *db.DB, path string) error {
 func Check(ctx context.Context, path string) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, fileError("не удалось открыть копию "+path, err)
+		return 0, ru.FileError("не удалось открыть копию "+path, err)
 	}
 	head := make([]byte, 16)
 	_, err = io.ReadFull(f, head)
@@ -67,7 +68,7 @@ func Check(ctx context.Context, path string) (int, error) {
 	defer c.Close()
 	var res string
 	if err := c.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&res); err != nil {
-		return 0, reason{path + " повреждена: проверка целостности не прошла; возьмите другую копию", err}
+		return 0, ru.Reason(path+" повреждена: проверка целостности не прошла; возьмите другую копию", err)
 	}
 	if res != "ok" {
 		return 0, fmt.Errorf("%s повреждена (проверка целостности: %q): возьмите другую копию", path, res)
@@ -96,7 +97,7 @@ func Restore(ctx context.Context, from, dbPath string) error {
 	tmp := dbPath + ".restore-tmp"
 	if err := copyFile(from, tmp); err != nil {
 		os.Remove(tmp)
-		return fileError("не удалось скопировать "+from+" в "+tmp, err)
+		return ru.FileError("не удалось скопировать "+from+" в "+tmp, err)
 	}
 	for _, suffix := range []string{"-wal", "-shm"} {
 		if err := os.Remove(dbPath + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -106,7 +107,7 @@ func Restore(ctx context.Context, from, dbPath string) error {
 	}
 	if err := os.Rename(tmp, dbPath); err != nil {
 		os.Remove(tmp)
-		return fileError("не удалось поставить копию на место "+dbPath, err)
+		return ru.FileError("не удалось поставить копию на место "+dbPath, err)
 	}
 	return syncDir(filepath.Dir(dbPath))
 }
@@ -117,7 +118,7 @@ func Restore(ctx context.Context, from, dbPath string) error {
 func lockExclusive(dbPath string) (*os.File, error) {
 	f, err := os.OpenFile(db.LockPath(dbPath), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fileError("не удалось открыть файл блокировки базы "+db.LockPath(dbPath), err)
+		return nil, ru.FileError("не удалось открыть файл блокировки базы "+db.LockPath(dbPath), err)
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
@@ -155,36 +156,3 @@ func syncDir(dir string) error {
 	defer f.Close()
 	return f.Sync()
 }
-
-// fileError is prefix with the reason in Russian where it is a common one;
-// the cause stays reachable for errors.Is.
-func fileError(prefix string, err error) error {
-	why := ""
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		why = "такого файла или папки нет; проверьте путь"
-	case errors.Is(err, os.ErrPermission):
-		why = "нет прав: дайте их пользователю, от имени которого запущен booksmeta"
-	case errors.Is(err, syscall.ENOSPC):
-		why = "на диске не осталось места"
-	case errors.Is(err, syscall.EROFS):
-		why = "диск подключён только для чтения"
-	case errors.Is(err, syscall.ENOTDIR):
-		why = "часть пути — файл, а не папка"
-	case errors.Is(err, syscall.EISDIR):
-		why = "это папка, а не файл"
-	}
-	if why == "" {
-		return fmt.Errorf("%s: %w", prefix, err)
-	}
-	return reason{prefix + ": " + why, err}
-}
-
-// reason is a message for people that still unwraps to its cause.
-type reason struct {
-	msg string
-	err error
-}
-
-func (r reason) Error() string { return r.msg }
-func (r reason) Unwrap() error { return r.err }

@@ -1,5 +1,6 @@
-// Package ru words numbers for people in Russian: the one place that says
-// how a duration reads in the panel («1 мс», «2,5 с», «4 мин 5 с»).
+// Package ru words things for people in Russian, each in one place: how a
+// duration reads in the panel («1 мс», «2,5 с», «4 мин 5 с») and what a
+// failed file operation means (FileError).
 package ru
 
 import (

@@ -3,6 +3,7 @@
 package secretbox
 
 import (
+	"booksmeta/internal/ru"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -10,7 +11,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -88,10 +88,10 @@ func LoadOrCreateKeyFile(path string) (material string, created bool, err error)
 		return strings.TrimSpace(string(b)), false, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return "", false, fileError("не удалось прочитать файл ключа "+path, err)
+		return "", false, keyFileError("не удалось прочитать файл ключа "+path, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return "", false, fileError("не удалось создать папку для файла ключа "+filepath.Dir(path), err)
+		return "", false, keyFileError("не удалось создать папку для файла ключа "+filepath.Dir(path), err)
 	}
 	k := make([]byte, 32)
 	rand.Read(k)
@@ -102,45 +102,24 @@ func LoadOrCreateKeyFile(path string) (material string, created bool, err error)
 		return LoadOrCreateKeyFile(path)
 	}
 	if err != nil {
-		return "", false, fileError("не удалось создать файл ключа "+path, err)
+		return "", false, keyFileError("не удалось создать файл ключа "+path, err)
 	}
 	if _, err := f.WriteString(material + "\n"); err != nil {
 		f.Close()
-		return "", false, fileError("не удалось записать файл ключа "+path, err)
+		return "", false, keyFileError("не удалось записать файл ключа "+path, err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return "", false, fileError("не удалось записать файл ключа "+path, err)
+		return "", false, keyFileError("не удалось записать файл ключа "+path, err)
 	}
 	return material, true, f.Close()
 }
 
-// fileError is prefix with the reason in Russian where it is a common one;
-// the cause stays reachable for errors.Is.
-func fileError(prefix string, err error) error {
-	why := ""
-	switch {
-	case errors.Is(err, fs.ErrPermission):
-		why = "нет прав: дайте их пользователю, от имени которого запущен booksmeta"
-	case errors.Is(err, syscall.ENOSPC):
-		why = "на диске не осталось места"
-	case errors.Is(err, syscall.EROFS):
-		why = "диск подключён только для чтения"
-	case errors.Is(err, syscall.ENOTDIR):
-		why = "часть пути — файл, а не папка"
-	case errors.Is(err, syscall.EISDIR):
-		why = "на месте файла ключа лежит папка"
+// keyFileError is ru.FileError, but says what a folder in the key file's
+// place means.
+func keyFileError(prefix string, err error) error {
+	if errors.Is(err, syscall.EISDIR) {
+		return ru.Reason(prefix+": на месте файла ключа лежит папка", err)
 	}
-	if why == "" {
-		return fmt.Errorf("%s: %w", prefix, err)
-	}
-	return reason{prefix + ": " + why, err}
+	return ru.FileError(prefix, err)
 }
-
-type reason struct {
-	msg string
-	err error
-}
-
-func (r reason) Error() string { return r.msg }
-func (r reason) Unwrap() error { return r.err }
