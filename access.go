@@ -43,10 +43,6 @@ type AccessGrant struct {
 	UserEmail string
 }
 
-// Open reports whether the grant may still hold access on the server: it is
-// not confirmed revoked.
-func (g *AccessGrant) Open() bool { return g.State != GrantRevoked }
-
 // AccessAttempt is one grant or revoke call and its outcome.
 type AccessAttempt struct {
 	ID        int64

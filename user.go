@@ -32,6 +32,20 @@ type User struct {
 	UpdatedAt          time.Time
 }
 
+// RoleName is a role for people: «ученик», «администратор», «главный
+// администратор»; an unknown role as it is.
+func RoleName(role string) string {
+	switch role {
+	case RoleStudent:
+		return "ученик"
+	case RoleAdmin:
+		return "администратор"
+	case RoleSuperAdmin:
+		return "главный администратор"
+	}
+	return role
+}
+
 // IsAdmin reports whether the user may use the admin panel.
 func (u *User) IsAdmin() bool { return u.Role == RoleAdmin || u.Role == RoleSuperAdmin }
 

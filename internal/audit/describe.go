@@ -18,18 +18,6 @@ func Span(start, end time.Time, loc *time.Location) string {
 	return out + e.Format("15:04")
 }
 
-func role(r string) string {
-	switch r {
-	case booksmeta.RoleStudent:
-		return "ученик"
-	case booksmeta.RoleAdmin:
-		return "администратор"
-	case booksmeta.RoleSuperAdmin:
-		return "главный администратор"
-	}
-	return r
-}
-
 func yesNo(b bool, y, n string) string {
 	if b {
 		return y
@@ -39,12 +27,12 @@ func yesNo(b bool, y, n string) string {
 
 // UserCreated words a new account.
 func UserCreated(u *booksmeta.User) string {
-	return "Создан пользователь " + u.Email + " (" + role(u.Role) + ", " + yesNo(u.Paid, "оплачен", "не оплачен") + ")."
+	return "Создан пользователь " + u.Email + " (" + booksmeta.RoleName(u.Role) + ", " + yesNo(u.Paid, "оплачен", "не оплачен") + ")."
 }
 
 // UserDeleted words a removed account.
 func UserDeleted(u *booksmeta.User) string {
-	return "Удалён пользователь " + u.Email + " (" + role(u.Role) + ")."
+	return "Удалён пользователь " + u.Email + " (" + booksmeta.RoleName(u.Role) + ")."
 }
 
 // UserChanges says which fields of an account changed, from what to what;
@@ -55,7 +43,7 @@ func UserChanges(before, after *booksmeta.User) string {
 		{Field: "имя", Old: before.FirstName, New: after.FirstName},
 		{Field: "фамилия", Old: before.LastName, New: after.LastName},
 		{Field: "телефон", Old: before.Phone, New: after.Phone},
-		{Field: "роль", Old: role(before.Role), New: role(after.Role)},
+		{Field: "роль", Old: booksmeta.RoleName(before.Role), New: booksmeta.RoleName(after.Role)},
 		{Field: "оплачен", Old: yesNo(before.Paid, "да", "нет"), New: yesNo(after.Paid, "да", "нет")},
 		{Field: "аккаунт", Old: yesNo(before.Active, "включён", "отключён"), New: yesNo(after.Active, "включён", "отключён")},
 		{Field: "лимит бронирований", Old: strconv.Itoa(before.BookingLimit), New: strconv.Itoa(after.BookingLimit)},

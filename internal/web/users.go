@@ -54,8 +54,8 @@ func (f userForm) input(r *http.Request) (accounts.UserInput, *booksmeta.Error) 
 }
 
 func roleOptions() []option {
-	return []option{{booksmeta.RoleStudent, roleLabel(booksmeta.RoleStudent)}, {booksmeta.RoleAdmin, roleLabel(booksmeta.RoleAdmin)},
-		{booksmeta.RoleSuperAdmin, roleLabel(booksmeta.RoleSuperAdmin)}}
+	return []option{{booksmeta.RoleStudent, booksmeta.RoleName(booksmeta.RoleStudent)}, {booksmeta.RoleAdmin, booksmeta.RoleName(booksmeta.RoleAdmin)},
+		{booksmeta.RoleSuperAdmin, booksmeta.RoleName(booksmeta.RoleSuperAdmin)}}
 }
 
 // accountsStatus maps a refusal by an account rule to a status and the error.

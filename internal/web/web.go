@@ -148,7 +148,7 @@ var funcs = template.FuncMap{
 	"outcome":    outcomeLabel,
 	"state":      stateLabel,
 	"authm":      authLabel,
-	"role":       roleLabel,
+	"role":       booksmeta.RoleName,
 	"source":     sourceLabel,
 	"hm":         func(t time.Time, loc *time.Location) string { return t.In(loc).Format("15:04") },
 	"day":        dayLabel,
@@ -525,18 +525,6 @@ func authLabel(a string) string {
 		return "проверка не пройдена"
 	}
 	return a
-}
-
-func roleLabel(r string) string {
-	switch r {
-	case booksmeta.RoleStudent:
-		return "ученик"
-	case booksmeta.RoleAdmin:
-		return "администратор"
-	case booksmeta.RoleSuperAdmin:
-		return "главный администратор"
-	}
-	return r
 }
 
 func sourceLabel(src string) string {
