@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"booksmeta/internal/db"
 	"booksmeta/internal/dbtest"
 	"booksmeta/internal/store"
 )
@@ -13,15 +12,7 @@ import (
 // databases (SQLite's LOWER folds only Latin letters).
 func TestAuditTextFilterIgnoresCyrillicCase(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, dbtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if _, err := d.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	s := store.New(d)
+	s := store.New(dbtest.Open(t))
 	for _, e := range []store.AuditEntry{
 		{Action: "user.update", Target: "user:7", Summary: "Анна Иванова: оплата включена."},
 		{Action: "slot.create", Target: "slot:3", Summary: "Слот 02.12.2026 10:00–11:00."},
