@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"booksmeta/internal/apptest"
 	"booksmeta/internal/db"
 	"booksmeta/internal/webhook"
 )
@@ -50,7 +51,7 @@ type server struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	url  string
-	logs *bytes.Buffer
+	logs *apptest.Log // written by exec's copying goroutines while the test reads it
 }
 
 func freeAddr(t *testing.T) string {
@@ -70,7 +71,7 @@ func start(t *testing.T, dir, dbURL string) *server {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "BOOKSMETA_ADDR="+addr, "BOOKSMETA_DATABASE_URL="+dbURL,
 		"BOOKSMETA_SECRET_KEY=crash-test-key", "GETCOURSE_WEBHOOK_SECRET="+secret, "BOOKSMETA_BASE_URL=http://"+addr)
-	logs := &bytes.Buffer{}
+	logs := &apptest.Log{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

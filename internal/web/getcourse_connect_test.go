@@ -3,7 +3,6 @@ package web_test
 import (
 	"booksmeta"
 
-	"bytes"
 	"context"
 	"encoding/json"
 	"html"
@@ -90,8 +89,8 @@ func TestConnectPageWithoutSecret(t *testing.T) {
 }
 
 func TestConnectPageSecretMaskedAndRevealed(t *testing.T) {
-	var logs bytes.Buffer
-	srv := apptest.Start(t, apptest.Options{Log: &logs})
+	logs := &apptest.Log{}
+	srv := apptest.Start(t, apptest.Options{Log: logs})
 	ctx := context.Background()
 	super, err := srv.Accounts.EnsureSuperAdmin(ctx, "owner@example.com", testPassword)
 	if err != nil {
