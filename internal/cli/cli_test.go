@@ -512,5 +512,5 @@ func TestServeOnABusyPort(t *testing.T) {
 	}
 	// serve logs to stderr too; the reason is the last line.
 	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
-	oneLine(t, lines[len(lines)-1], "booksmeta serve:", ln.Addr().String(), "BOOKSMETA_ADDR")
+	oneLine(t, lines[len(lines)-1], "booksmeta serve:", ln.Addr().String(), "уже занят", "BOOKSMETA_ADDR")
 }

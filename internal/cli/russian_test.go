@@ -67,7 +67,8 @@ func TestMessagesAreRussian(t *testing.T) {
 }
 
 // The banner suggests a command that works for the way serve was started,
-// and stopping is told to people in Russian and to the log in English.
+// a missing webhook secret is a warning to the person starting it, and
+// stopping is told to people in Russian and to the log in English.
 func TestServeBannerAndShutdown(t *testing.T) {
 	t.Parallel()
 	for program, want := range map[string]string{
@@ -86,6 +87,10 @@ func TestServeBannerAndShutdown(t *testing.T) {
 			t.Fatalf("serve exit %d", code)
 		}
 		errOut := srv.stderr.String()
+		// No webhook secret in this world: the person starting it is told, in Russian, where to set one.
+		if !strings.Contains(errOut, "Внимание: webhook-секрет не задан") || !strings.Contains(errOut, "Настройки → GetCourse API") {
+			t.Errorf("no Russian warning about the missing webhook secret:\n%s", errOut)
+		}
 		if !strings.HasSuffix(strings.TrimSpace(errOut), "Book Smeta остановлен.") {
 			t.Errorf("no Russian stop line at the end of stderr:\n%s", errOut)
 		}
@@ -156,6 +161,8 @@ func TestStartErrorsAreRussian(t *testing.T) {
 			[]string{text, "не база SQLite", "booksmeta backup"}},
 		{"restore of a missing file", sqliteWorld, []string{"restore", "--from", filepath.Join(dir, "absent.db")},
 			[]string{filepath.Join(dir, "absent.db"), "такого файла или папки нет"}},
+		{"address without a port", newWorld(t), []string{"serve", "--addr", "8080"},
+			[]string{`"8080"`, "записан неверно", "ХОСТ:ПОРТ", ":8080"}},
 		{"unknown flag", sqliteWorld, []string{"restore", "--form", text},
 			[]string{"нет флага --form", "booksmeta restore -h"}},
 	} {

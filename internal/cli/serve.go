@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net"
 	"time"
 
 	"booksmeta/internal/accounts"
@@ -24,9 +23,9 @@ func runServe(ctx context.Context, e *Env, args []string) error {
 	if *addr == "" {
 		*addr = a.Config.Addr
 	}
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := listen(*addr)
 	if err != nil {
-		return fmt.Errorf("не удаётся занять адрес %s: %w (этот порт занят другой программой? задайте другой в BOOKSMETA_ADDR или --addr)", *addr, err)
+		return err
 	}
 	a.Log.Info("Book Smeta started", "addr", ln.Addr().String(), "database", string(a.DB.Dialect),
 		"schema", db.LatestVersion(a.DB.Dialect), "base_url", a.Config.BaseURL)
@@ -41,7 +40,8 @@ func runServe(ctx context.Context, e *Env, args []string) error {
 	if secret, err := a.Settings.WebhookSecret(ctx); err != nil {
 		a.Log.Error("cannot read the webhook secret; webhooks are refused until it is entered again in Настройки → GetCourse API", "err", err)
 	} else if secret == "" {
-		a.Log.Warn("no webhook secret is set: anyone who knows the webhook URL can create paid accounts; set one in Настройки → GetCourse API")
+		a.Log.Warn("no webhook secret is set: anyone who knows the webhook URL can create paid accounts", "fix", "admin panel, settings page, GetCourse API section")
+		fmt.Fprintln(e.Stderr, "Внимание: webhook-секрет не задан — любой, кто знает адрес для GetCourse, может создать оплаченный доступ. Задайте его в панели: Настройки → GetCourse API → Webhook секрет.")
 	}
 	if n, err := a.Store.CountAdmins(ctx); err == nil && n == 0 {
 		tok, err := accounts.New(a.Store).NewSetupToken(ctx)
