@@ -130,7 +130,7 @@ func (s *Server) calendar(w http.ResponseWriter, r *http.Request, u *booksmeta.U
 		return
 	}
 	d := s.data(r, "Бронирование сервера")
-	d["Nav"], d["Here"], d["Soon"] = "calendar", f.url(f.Week, f.Date), s.soonNotices(ctx, mine)
+	d["Nav"], d["Here"], d["Soon"] = "calendar", f.url(f.Week, f.Date), s.soonNotices(ctx, mine, nil)
 	d["Me"], d["Days"], d["Loc"], d["Zone"] = u, days, loc, loc.String()
 	d["Upcoming"], d["Left"] = upcoming, u.BookingsLeft(upcoming)
 	d["Notices"], d["Allowance"] = latest, s.allowance(r, u)
@@ -222,6 +222,7 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta
 	}
 	now := s.Store.Now()
 	var upcoming, past, cancelled []bookingView
+	pending := map[int64]bool{} // what the access panel learnt, for the reminder box
 	for _, b := range bs {
 		v := bookingView{Booking: b}
 		switch {
@@ -243,6 +244,7 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta
 			// whether the window is open.
 			a, err := s.Booking.Access(ctx, u.ID, b.ID)
 			var refusal *booksmeta.Error
+			pending[b.ID] = errors.As(err, &refusal) && refusal.Code == booksmeta.CodeAccessPending
 			switch {
 			case err == nil:
 				v.Access = a
@@ -270,7 +272,7 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta
 		}
 	}
 	d := s.data(r, "Мои бронирования")
-	d["Nav"], d["Here"], d["Soon"] = "bookings", "/bookings", s.soonNotices(ctx, bs)
+	d["Nav"], d["Here"], d["Soon"] = "bookings", "/bookings", s.soonNotices(ctx, bs, pending)
 	d["Upcoming"], d["Past"], d["Cancelled"] = upcoming, past, cancelled
 	cutoff, err := s.Booking.CancelCutoff(ctx)
 	if err != nil {

@@ -35,8 +35,11 @@ func (s *Server) unreadNotices(r *http.Request, u *booksmeta.User) int {
 }
 
 // soonNotices lists the student's active bookings whose access opens within
-// the next hour or is open now, soonest first.
-func (s *Server) soonNotices(ctx context.Context, bs []*booksmeta.Booking) []soonNotice {
+// the next hour or is open now, soonest first. pending holds what the
+// caller already asked the rules (booking id → access still being
+// prepared), so a page that shows the access panel too asks once; nil asks
+// for each open booking here.
+func (s *Server) soonNotices(ctx context.Context, bs []*booksmeta.Booking, pending map[int64]bool) []soonNotice {
 	now := s.Store.Now()
 	var out []soonNotice
 	for i := len(bs) - 1; i >= 0; i-- { // the store lists newest first
@@ -51,7 +54,9 @@ func (s *Server) soonNotices(ctx context.Context, bs []*booksmeta.Booking) []soo
 			continue
 		}
 		n := soonNotice{Open: !now.Before(opens), OpensAt: opens, StartsAt: b.StartsAt, EndsAt: b.EndsAt}
-		if n.Open {
+		if p, known := pending[b.ID]; n.Open && known {
+			n.Pending = p
+		} else if n.Open {
 			var refusal *booksmeta.Error
 			_, err := s.Booking.Access(ctx, b.UserID, b.ID)
 			n.Pending = errors.As(err, &refusal) && refusal.Code == booksmeta.CodeAccessPending
