@@ -517,6 +517,16 @@ func adminWalk(w *walk, d *walkData) {
 	t, ctx := w.t, w.ctx
 	w.signIn(d.owner.Email, password)
 	w.arrived("/admin", "dashboard")
+	if !w.mobile {
+		// Thirteen sections in a column beside the page: the header is one
+		// line, and every section is on the first screen without scrolling.
+		waitJS(t, ctx, "the admin menu beside the page, the header one line",
+			`document.querySelector("header.top").offsetHeight < 70 &&
+			 [...document.querySelectorAll('nav[aria-label="Разделы панели администратора"] a')].every(a => {
+			   const r = a.getBoundingClientRect(), m = document.getElementById("main").getBoundingClientRect();
+			   return r.bottom <= innerHeight && r.right <= m.left;
+			 }) && document.querySelectorAll('nav[aria-label="Разделы панели администратора"] a').length === 13`)
+	}
 	var booking string // the booking page's path, once opened
 	for _, p := range adminPages {
 		switch p.name {
