@@ -325,7 +325,9 @@ func studentWalk(w *walk, d *walkData, i int) {
 	sayYes(t, ctx)
 	do(t, ctx, chromedp.Click(chromedp.CSS(bookButton(d.slots[d.open])), chromedp.NodeVisible))
 	waitJS(t, ctx, "my bookings after booking", `location.pathname === "/bookings"`)
-	waitText(t, ctx, "main", "Время забронировано")
+	// Booked inside its window: the confirmation says access is open now,
+	// not "shortly before the start".
+	waitText(t, ctx, "main", "Время забронировано. Доступ к серверу уже открыт")
 	waitText(t, ctx, "main", "Доступ к серверу открыт")
 	w.pageDone("bookings-access")
 	checkPasswordReadable(w)

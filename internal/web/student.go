@@ -291,7 +291,7 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta
 		d["Flash"] = "Ссылка на календарь создана. Прежняя ссылка, если была, больше не работает."
 	}
 	if r.URL.Query().Get("ok") == "booked" {
-		d["Flash"] = "Время забронировано. Доступ к серверу появится здесь незадолго до начала."
+		d["Flash"] = bookedFlash(upcoming, loc)
 	}
 	if r.URL.Query().Get("ok") == "cancelled" {
 		d["Flash"] = "Бронирование отменено, место в лимите освободилось."
@@ -420,4 +420,28 @@ func (s *Server) deadLink(w http.ResponseWriter, r *http.Request, err error) {
 	d := s.data(r, "Ссылка недействительна")
 	d["Invalid"] = err.Error()
 	s.render(w, http.StatusForbidden, "set_password", d)
+}
+
+// bookedFlash confirms a booking just made. A booking made inside its
+// access window already has its access (or is getting it), so "access
+// will appear shortly before the start" would be wrong for it.
+func bookedFlash(upcoming []bookingView, loc *time.Location) string {
+	var newest *bookingView
+	for i := range upcoming {
+		if newest == nil || upcoming[i].CreatedAt.After(newest.CreatedAt) {
+			newest = &upcoming[i]
+		}
+	}
+	switch {
+	case newest != nil && newest.Access != nil:
+		return "Время забронировано. Доступ к серверу уже открыт: данные для входа — в карточке бронирования ниже."
+	case newest != nil && newest.Pending != "":
+		return "Время забронировано. Доступ к серверу готовится: данные для входа появятся в карточке бронирования ниже."
+	case newest != nil:
+		opens := newest.OpensAt.In(loc)
+		return "Время забронировано. Доступ к серверу откроется " + strconv.Itoa(opens.Day()) + " " + months[opens.Month()] + " в " + opens.Format("15:04") +
+			": данные для входа появятся здесь, в карточке бронирования."
+	default:
+		return "Время забронировано."
+	}
 }

@@ -15,7 +15,15 @@ const soonWindow = 60 * time.Minute
 
 // soonNotice is a notice computed on each page view, never stored: access
 // to an active booking opens soon (or is open now).
+// soonWhere is what the "soon-where" template needs: the page the box is
+// on and the booking it speaks of.
+type soonWhere struct {
+	Nav string
+	ID  int64
+}
+
 type soonNotice struct {
+	ID   int64 // the booking, for a link to its card on /bookings
 	Open bool
 	// Pending: the window is open but a provider's grant is not done yet,
 	// so the box must not say access is open.
@@ -53,7 +61,7 @@ func (s *Server) soonNotices(ctx context.Context, bs []*booksmeta.Booking, pendi
 		if err != nil || opens.Sub(now) > soonWindow {
 			continue
 		}
-		n := soonNotice{Open: !now.Before(opens), OpensAt: opens, StartsAt: b.StartsAt, EndsAt: b.EndsAt}
+		n := soonNotice{ID: b.ID, Open: !now.Before(opens), OpensAt: opens, StartsAt: b.StartsAt, EndsAt: b.EndsAt}
 		if p, known := pending[b.ID]; n.Open && known {
 			n.Pending = p
 		} else if n.Open {

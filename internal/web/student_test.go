@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"booksmeta"
+	"fmt"
 
 	"context"
 	"net/http"
@@ -54,7 +55,9 @@ func TestStudentCalendarBookAndCancel(t *testing.T) {
 		t.Fatalf("book: %d → %q", p.Status, p.location())
 	}
 	p = b.get("/bookings?ok=booked")
-	expect(t, p, 200, "Время забронировано", "Данные для входа на сервер появятся здесь", "Отменить бронирование")
+	opens := start.Add(-15 * time.Minute) // access_opens_minutes_before's default
+	expect(t, p, 200, "Время забронировано", "Данные для входа на сервер появятся здесь", "Отменить бронирование",
+		fmt.Sprintf("Доступ к серверу откроется %d ", opens.Day()), " в "+opens.Format("15:04")+": данные для входа появятся здесь")
 	expectNot(t, p, "Доступ к серверу открыт")
 	expect(t, b.get("/?week="+week), 200, "забронировано вами", "Осталось бронирований: <strong>2 из 3</strong>")
 
@@ -319,10 +322,23 @@ func TestStudentAccessOpensSoonNotice(t *testing.T) {
 		expect(t, p, 200, "Скоро доступ к серверу", "данные для входа появятся в "+opens)
 		expectNot(t, p, "бронирование "+far.In(loc).Format("15:04")+"–")
 	}
+	// On «Мои бронирования» the box points at the booking's card below,
+	// elsewhere at that page.
+	bs, _ := f.srv.Store.BookingsByUser(ctx, f.student.ID)
+	var soonID int64
+	for _, bk := range bs {
+		if bk.StartsAt.Equal(st) {
+			soonID = bk.ID
+		}
+	}
+	card := fmt.Sprintf(`<a href="#booking-%d">в карточке бронирования ниже</a>`, soonID)
+	expect(t, b.get("/bookings"), 200, card, fmt.Sprintf(`id="booking-%d"`, soonID))
+	expectNot(t, b.get("/"), card)
 	// Inside the window the notice says it is open.
 	f.srv.Clock.Set(st.Add(-5 * time.Minute))
 	defer f.srv.Clock.Real()
-	expect(t, b.get("/"), 200, "Доступ к серверу открыт: бронирование "+st.In(loc).Format("15:04"))
+	expect(t, b.get("/"), 200, "Доступ к серверу открыт: бронирование "+st.In(loc).Format("15:04"), `в разделе <a href="/bookings">«Мои бронирования»</a>`)
+	expect(t, b.get("/bookings"), 200, "Доступ к серверу открыт: бронирование "+st.In(loc).Format("15:04")+"–"+st.Add(time.Hour).In(loc).Format("15:04")+". Данные для входа — "+card)
 	// More than an hour before it opens: nothing.
 	f.srv.Clock.Set(st.Add(-2 * time.Hour))
 	expectNot(t, b.get("/"), "Скоро доступ к серверу", "Доступ к серверу открыт")

@@ -160,6 +160,7 @@ var funcs = template.FuncMap{
 	"code":       breakableCode,
 	"mailkind":   mailKindLabel,
 	"mailstatus": mailStatusLabel,
+	"where":      func(nav any, id int64) soonWhere { n, _ := nav.(string); return soonWhere{Nav: n, ID: id} },
 }
 
 func (s *Server) parse() {
