@@ -95,7 +95,7 @@ func limitMessage(upcoming, limit int) string {
 }
 
 func tooLateMessage(cutoff time.Duration) string {
-	return fmt.Sprintf("Отменить можно не позднее чем за %s до начала. Если не сможете прийти, напишите в школу.", human(cutoff))
+	return fmt.Sprintf("Отменить можно не позднее чем за %s до начала. Если не сможете прийти, напишите в школу.", Span(cutoff))
 }
 
 func tooFarMessage(days int) string {
@@ -563,7 +563,9 @@ func (s *Service) FinishEnded(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-func human(d time.Duration) string {
+// Span words a rule's duration as its refusals say it («2 часа», «90 мин.»),
+// so a page that states the rule in advance uses the same words.
+func Span(d time.Duration) string {
 	if d%time.Hour == 0 {
 		h := int(d.Hours())
 		switch {

@@ -279,7 +279,7 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta
 		s.internalError(w, r, "read cancel cut-off", err)
 		return
 	}
-	d["Loc"], d["Zone"], d["Cutoff"] = loc, loc.String(), int(cutoff.Minutes())
+	d["Loc"], d["Zone"], d["Cutoff"] = loc, loc.String(), cutoff
 	d["CalendarURL"] = s.calendarURL(r, u)
 	if code := r.URL.Query().Get("err"); code != "" {
 		if d["Error"], err = s.redirectRefusal(ctx, u, booking.OpCancel, code); err != nil {

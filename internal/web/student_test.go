@@ -287,7 +287,7 @@ func TestStudentCancelCutoff(t *testing.T) {
 	}
 	b := f.as(t, f.student)
 	p := b.get("/bookings")
-	expect(t, p, 200, "Отменить бронирование можно не позднее чем за 120 мин. до начала", "Отменить уже нельзя")
+	expect(t, p, 200, "Отменить бронирование можно не позднее чем за 2 часа до начала", "до начала меньше, чем 2 часа.", "Отменить уже нельзя")
 	expectNot(t, p, `action="/bookings/`+itoa(bk.ID)+`/cancel"`)
 	// A form posted anyway is refused with the rule explained.
 	p = b.submit("/bookings", "/bookings/"+itoa(bk.ID)+"/cancel", nil)

@@ -155,6 +155,7 @@ var funcs = template.FuncMap{
 	"date":       func(t time.Time) string { return t.Format("2006-01-02") },
 	"dmy":        dateForPeople,
 	"dur":        ru.Duration,
+	"span":       booking.Span,
 	"email":      breakableEmail,
 	"optionOf":   optionOf,
 	"code":       breakableCode,
