@@ -18,6 +18,7 @@ import (
 	"booksmeta/internal/config"
 	"booksmeta/internal/dbtest"
 	"booksmeta/internal/password"
+	"booksmeta/internal/syncbuf"
 )
 
 // Server is a running app.
@@ -36,7 +37,7 @@ type Options struct {
 	// NoJobs leaves background workers stopped so tests drive them with RunOne.
 	NoJobs bool
 	// Log receives the app's log (JSON lines); nil discards it.
-	Log *Log
+	Log *syncbuf.Buffer
 	// Clock is the app's clock; nil gives one that follows the system clock.
 	Clock *clocktest.Clock
 	// Setup changes parts after Open, before HTTP and jobs start: the only

@@ -3,7 +3,6 @@ package cli_test
 import (
 	"booksmeta"
 
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,17 +21,8 @@ import (
 	"booksmeta/internal/dbtest"
 	"booksmeta/internal/password"
 	"booksmeta/internal/store"
+	"booksmeta/internal/syncbuf"
 )
-
-// buf is a bytes.Buffer safe to write from a serving goroutine while the
-// test reads it.
-type buf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buf) Write(p []byte) (int, error) { b.mu.Lock(); defer b.mu.Unlock(); return b.b.Write(p) }
-func (b *buf) String() string              { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
 
 // result is one finished command.
 type result struct {
@@ -65,8 +54,8 @@ func newWorld(t *testing.T, extra ...string) *world {
 	return w
 }
 
-func (w *world) cliEnv(stdin string, args ...string) (*cli.Env, *buf, *buf) {
-	var out, errb buf
+func (w *world) cliEnv(stdin string, args ...string) (*cli.Env, *syncbuf.Buffer, *syncbuf.Buffer) {
+	var out, errb syncbuf.Buffer
 	env := w.env
 	return &cli.Env{
 		Args:    args,
@@ -321,8 +310,8 @@ func TestAdminCreatePrintsAWorkingLink(t *testing.T) {
 // server is `booksmeta serve` running in a goroutine.
 type server struct {
 	addr   string
-	stdout *buf
-	stderr *buf
+	stdout *syncbuf.Buffer
+	stderr *syncbuf.Buffer
 	cancel context.CancelFunc
 	done   chan struct{} // closed when serve returned, code then set
 	code   int

@@ -1,11 +1,9 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,12 +12,13 @@ import (
 	"booksmeta/internal/dbtest"
 	"booksmeta/internal/getcourse/getcoursetest"
 	"booksmeta/internal/store"
+	"booksmeta/internal/syncbuf"
 )
 
 // gcRun runs one command with env as the whole environment.
 func gcRun(t *testing.T, ctx context.Context, env map[string]string, ready func(string), args ...string) (int, string, string) {
 	t.Helper()
-	var out, errb lockedBuf
+	var out, errb syncbuf.Buffer
 	code := cli.Run(ctx, &cli.Env{
 		Args:   args,
 		Getenv: func(k string) string { return env[k] },
@@ -31,19 +30,6 @@ func gcRun(t *testing.T, ctx context.Context, env map[string]string, ready func(
 	})
 	return code, out.String(), errb.String()
 }
-
-// lockedBuf may be written by a serving goroutine while the test reads it.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-func (b *lockedBuf) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
 
 func gcEnv(t *testing.T, apiURL, key string) map[string]string {
 	return map[string]string{

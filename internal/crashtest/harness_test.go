@@ -21,8 +21,8 @@ import (
 	"testing"
 	"time"
 
-	"booksmeta/internal/apptest"
 	"booksmeta/internal/db"
+	"booksmeta/internal/syncbuf"
 	"booksmeta/internal/webhook"
 )
 
@@ -51,7 +51,7 @@ type server struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	url  string
-	logs *apptest.Log // written by exec's copying goroutines while the test reads it
+	logs *syncbuf.Buffer // written by exec's copying goroutines while the test reads it
 }
 
 func freeAddr(t *testing.T) string {
@@ -71,7 +71,7 @@ func start(t *testing.T, dir, dbURL string) *server {
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "BOOKSMETA_ADDR="+addr, "BOOKSMETA_DATABASE_URL="+dbURL,
 		"BOOKSMETA_SECRET_KEY=crash-test-key", "GETCOURSE_WEBHOOK_SECRET="+secret, "BOOKSMETA_BASE_URL=http://"+addr)
-	logs := &apptest.Log{}
+	logs := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

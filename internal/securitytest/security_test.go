@@ -51,6 +51,7 @@ import (
 	"booksmeta/internal/apptest"
 	"booksmeta/internal/booking"
 	"booksmeta/internal/store"
+	"booksmeta/internal/syncbuf"
 	"booksmeta/internal/webhook"
 )
 
@@ -158,7 +159,7 @@ func TestNoSecretsInAnswers(t *testing.T) {
 // TestNoSecretsInLogs: a rejected webhook, an accepted one and a failed
 // sign-in leave no secret, signature or password in the log.
 func TestNoSecretsInLogs(t *testing.T) {
-	logs := &apptest.Log{}
+	logs := &syncbuf.Buffer{}
 	s := apptest.Start(t, apptest.Options{Log: logs, Env: map[string]string{"GETCOURSE_WEBHOOK_SECRET": "log-test-secret-value-123"}})
 	body := `{"action":"user_payment","user":{"email":"log@example.ru"},"password":"pw-in-body-123"}`
 	sig := webhook.Sign("log-test-secret-value-123", []byte(body))

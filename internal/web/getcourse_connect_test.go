@@ -19,6 +19,7 @@ import (
 	"booksmeta/internal/getcourse/getcoursetest"
 	"booksmeta/internal/settings"
 	"booksmeta/internal/store"
+	"booksmeta/internal/syncbuf"
 	"booksmeta/internal/webhook"
 )
 
@@ -89,7 +90,7 @@ func TestConnectPageWithoutSecret(t *testing.T) {
 }
 
 func TestConnectPageSecretMaskedAndRevealed(t *testing.T) {
-	logs := &apptest.Log{}
+	logs := &syncbuf.Buffer{}
 	srv := apptest.Start(t, apptest.Options{Log: logs})
 	ctx := context.Background()
 	super, err := srv.Accounts.EnsureSuperAdmin(ctx, "owner@example.com", testPassword)

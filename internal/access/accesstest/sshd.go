@@ -5,7 +5,6 @@
 package accesstest
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -17,11 +16,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"booksmeta/internal/syncbuf"
 )
 
 // SSHD is a real OpenSSH server on loopback with its own host key, started
@@ -33,26 +33,7 @@ type SSHD struct {
 	HostLine  string // the host key in authorized_keys format, as an admin pastes it
 	ClientPEM string // the private key Book Smeta logs in with
 	Dir       string
-	Log       *SyncBuffer
-}
-
-// SyncBuffer collects the server's log from its process.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// String is what was written so far.
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	Log       *syncbuf.Buffer // the sshd's own log
 }
 
 const sshdPath = "/usr/sbin/sshd"
@@ -92,7 +73,7 @@ func StartSSHD(t testing.TB, extra string) *SSHD {
 	// The recording user is unprivileged and reads its key and script here.
 	os.Chmod(filepath.Dir(dir), 0o755)
 	os.Chmod(dir, 0o755)
-	s := &SSHD{Dir: dir, Log: &SyncBuffer{}}
+	s := &SSHD{Dir: dir, Log: &syncbuf.Buffer{}}
 
 	_, hostPriv, _ := ed25519.GenerateKey(rand.Reader)
 	writePrivate(t, filepath.Join(dir, "host_ed25519"), hostPriv)
