@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"booksmeta"
+	"fmt"
 
 	"context"
 	"net/http"
@@ -244,7 +245,10 @@ func TestAuditFiltersAndPages(t *testing.T) {
 }
 
 func TestAuditPruneKeepsOneYear(t *testing.T) {
-	f := start(t, nil)
+	// Workers stopped: the daily prune also runs at start, and one that
+	// deleted the old rows but had not yet recorded it left the test's own
+	// prune nothing to do and the log one entry short (seen on PostgreSQL).
+	f := &fixture{srv: apptest.Start(t, apptest.Options{NoJobs: true})}
 	ctx := context.Background()
 	now := f.srv.Store.Now()
 	for _, age := range []time.Duration{400 * 24 * time.Hour, 366 * 24 * time.Hour, 364 * 24 * time.Hour, time.Hour} {
@@ -260,7 +264,11 @@ func TestAuditPruneKeepsOneYear(t *testing.T) {
 	}
 	rows := auditRows(t, f, store.AuditFilter{})
 	if len(rows) != 3 || rows[0].Action != audit.AuditPrune || !strings.Contains(rows[0].Summary, "старше года: 2") {
-		t.Fatalf("left: %+v", rows)
+		var left []string
+		for _, r := range rows {
+			left = append(left, fmt.Sprintf("%s %s %q", r.At.Format(time.RFC3339), r.Action, r.Summary))
+		}
+		t.Fatalf("left: %s", strings.Join(left, "; "))
 	}
 	if n, err := f.srv.Audit.Prune(ctx); err != nil || n != 0 {
 		t.Fatalf("second prune: %d %v", n, err)
