@@ -41,7 +41,7 @@ var accessSections = []sectionDef{
 	{"provider", "Способ доступа", "Общий логин видят все, кто хоть раз бронировал, и он работает в любое время. С http или ssh у каждого бронирования свой пароль, и он работает только в забронированный час.", []fieldDef{
 		{access.KeyProvider, "Как ученик получает доступ", "", "select"},
 	}},
-	{"http", "API вашего сервера (http)", "Book Smeta отправляет подписанные запросы POST …/grant, …/revoke и …/check (протокол — в README, пример приёмника — в deploy/access-receiver).", []fieldDef{
+	{"http", "API вашего сервера (http)", "Book Smeta отправляет подписанные запросы POST …/grant, …/revoke и …/check (что нужно на сервере — в «Что сделать на сервере» выше, пример приёмника — в deploy/access-receiver).", []fieldDef{
 		{settings.ServerAPIURL, "Адрес API", "Например https://server.school.ru/booksmeta — без /grant на конце.", "url"},
 		{settings.ServerAPIKey, "Ключ подписи", "Тот же ключ укажите на сервере. Хранится зашифрованным.", "password"},
 	}},

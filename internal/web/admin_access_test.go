@@ -28,6 +28,9 @@ func TestAccessSettingsPageAndCheck(t *testing.T) {
 
 	p := b.get("/admin/access")
 	expect(t, p, http.StatusOK, "Доступ к серверу", `id="f-access_provider"`, "Проверить подключение", "Пока не было")
+	// What to do on the server is on the page, not in a README the school does not have open.
+	expect(t, p, http.StatusOK, "Что сделать на сервере", `C:\ProgramData\ssh\administrators_authorized_keys`, "ssh_host_ed25519_key.pub", "deploy/access-receiver")
+	expectNot(t, p, "README")
 
 	p = b.submit("/admin/access", "/admin/access", url.Values{"access_provider": {"http"}, "server_api_url": {"server.school.ru"}})
 	expect(t, p, http.StatusUnprocessableEntity, "Настройки не сохранены", "https://server.school.ru/booksmeta", `value="server.school.ru"`)
