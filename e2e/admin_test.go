@@ -10,6 +10,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"regexp"
@@ -167,7 +168,12 @@ func noHorizontalScroll(t *testing.T, ctx context.Context, where string) {
 		t.Fatal(err)
 	}
 	if w[0] > phoneWidth || w[1] > phoneWidth {
-		t.Errorf("%s is wider than a phone screen: %dpx content, %dpx layout viewport, %dpx screen", where, w[0], w[1], phoneWidth)
+		// Name what sticks out, so the failure says what to fix.
+		wide, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("body *")]
+			.filter(e => e.getBoundingClientRect().right > `+fmt.Sprint(phoneWidth)+` && ![...e.children].some(c => c.getBoundingClientRect().right > `+fmt.Sprint(phoneWidth)+`))
+			.slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + String(e.className).trim().replace(/\s+/g, ".") : "") +
+				" (" + Math.round(e.getBoundingClientRect().right) + "px): " + e.textContent.trim().slice(0, 80))`))
+		t.Errorf("%s is wider than a phone screen: %dpx content, %dpx layout viewport, %dpx screen; sticking out: %q", where, w[0], w[1], phoneWidth, wide)
 	}
 }
 
