@@ -244,7 +244,6 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta
 			// whether the window is open.
 			a, err := s.Booking.Access(ctx, u.ID, b.ID)
 			var refusal *booksmeta.Error
-			pending[b.ID] = errors.As(err, &refusal) && refusal.Code == booksmeta.CodeAccessPending
 			switch {
 			case err == nil:
 				v.Access = a
@@ -253,6 +252,7 @@ func (s *Server) myBookings(w http.ResponseWriter, r *http.Request, u *booksmeta
 			case errors.As(err, &refusal) && refusal.Code == booksmeta.CodeNotOpen && !now.Before(v.OpensAt):
 				v.Closed = refusal.Message
 			}
+			pending[b.ID] = v.Pending != ""
 			upcoming = append(upcoming, v)
 		}
 	}
